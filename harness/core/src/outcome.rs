@@ -1,0 +1,126 @@
+//! What the platform reports back to its driver: request results, discrete
+//! events, gauges and cost.
+
+use crate::time::SimTime;
+
+/// How a request ended, as the client saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    /// 2xx with the model's answer.
+    Ok,
+    /// 4xx other than throttling (bad input, unknown variant, ...).
+    Client4xx,
+    /// 5xx: the instance died, an error was injected, nothing in service.
+    Server5xx,
+    /// The client gave up after its timeout.
+    Timeout,
+    /// 429 or a throttling error: the platform refused the load.
+    Throttled,
+}
+
+impl Outcome {
+    /// The outcome an HTTP status maps to.
+    pub fn from_status(status: u16) -> Outcome {
+        match status {
+            200..=299 => Outcome::Ok,
+            429 => Outcome::Throttled,
+            400..=499 => Outcome::Client4xx,
+            _ => Outcome::Server5xx,
+        }
+    }
+}
+
+/// One finished request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestResult {
+    /// Endpoint index.
+    pub endpoint: u16,
+    /// Variant index.
+    pub variant: u16,
+    /// When it was scheduled to be sent (latency is measured from here).
+    pub sent_at: SimTime,
+    /// From `sent_at` to the response (the timeout, for timeouts).
+    pub latency_ns: u64,
+    /// Time spent queued before an instance slot took it.
+    pub queue_wait_ns: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// Kinds of discrete platform event (rows of `events.csv`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A scheduled fault started.
+    FaultInjected,
+    /// A fault's `for` window ended.
+    FaultCleared,
+    /// An instance died.
+    InstanceCrashed,
+    /// A dead instance was taken out of routing and terminated.
+    InstanceTerminated,
+    /// A new instance was requested; it is provisioning.
+    InstanceLaunched,
+    /// An instance started serving.
+    InstanceInService,
+}
+
+impl EventKind {
+    /// The name written to reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::FaultInjected => "fault_injected",
+            EventKind::FaultCleared => "fault_cleared",
+            EventKind::InstanceCrashed => "instance_crashed",
+            EventKind::InstanceTerminated => "instance_terminated",
+            EventKind::InstanceLaunched => "instance_launched",
+            EventKind::InstanceInService => "instance_in_service",
+        }
+    }
+}
+
+/// A discrete event on the platform's timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlatformEvent {
+    /// When it happened.
+    pub at: SimTime,
+    /// What happened.
+    pub kind: EventKind,
+    /// Endpoint index.
+    pub endpoint: u16,
+    /// Variant index, where one applies.
+    pub variant: Option<u16>,
+    /// Instance id, where one applies.
+    pub instance: Option<u32>,
+    /// Human-readable detail.
+    pub detail: String,
+}
+
+/// A snapshot of one variant's fleet and queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VariantGauge {
+    /// Endpoint index.
+    pub endpoint: u16,
+    /// Variant index.
+    pub variant: u16,
+    /// Instances serving traffic now (dead ones excluded at once).
+    pub instances_in_service: u32,
+    /// Requests queued now, over all instances.
+    pub queue_depth: u32,
+    /// Largest queue depth since the previous snapshot.
+    pub max_queue_depth: u32,
+    /// Requests in service now.
+    pub busy_slots: u32,
+}
+
+/// What one variant's fleet cost over the run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VariantCost {
+    /// Endpoint index.
+    pub endpoint: u16,
+    /// Variant index.
+    pub variant: u16,
+    /// Instance lifetime billed, summed over instances, seconds.
+    pub instance_seconds: f64,
+    /// Instance lifetime × hourly price, US dollars.
+    pub cost_usd: f64,
+}

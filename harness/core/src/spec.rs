@@ -1,0 +1,159 @@
+//! Plain-data description of a platform and its traffic, as the scenario
+//! loader builds it. Names are resolved to indices; distributions are
+//! already scaled for the instance type that serves them.
+
+use std::time::Duration;
+
+use crate::arrival::ArrivalSpec;
+use crate::dist::ServiceDist;
+
+/// Everything the platform model needs to run.
+#[derive(Clone, Debug, Default)]
+pub struct PlatformSpec {
+    /// Real-time endpoints.
+    pub endpoints: Vec<EndpointSpec>,
+    /// Scheduled faults, in scenario order (which is also rule order).
+    pub faults: Vec<FaultSpec>,
+}
+
+/// How an endpoint picks an instance within a variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Routing {
+    /// Uniformly at random (SageMaker's default).
+    #[default]
+    Random,
+    /// The instance with the fewest outstanding requests.
+    LeastOutstandingRequests,
+}
+
+impl Routing {
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Routing::Random => "random",
+            Routing::LeastOutstandingRequests => "least_outstanding_requests",
+        }
+    }
+}
+
+/// A real-time endpoint.
+#[derive(Clone, Debug)]
+pub struct EndpointSpec {
+    /// Endpoint name.
+    pub name: String,
+    /// Instance routing strategy.
+    pub routing: Routing,
+    /// Production variants.
+    pub variants: Vec<VariantSpec>,
+}
+
+/// A production variant: one model on a fleet of one instance type.
+#[derive(Clone, Debug)]
+pub struct VariantSpec {
+    /// Variant name.
+    pub name: String,
+    /// Model name (for reports).
+    pub model: String,
+    /// Share of traffic, relative to the other variants' weights.
+    pub weight: f64,
+    /// The instance type serving it.
+    pub instance: InstanceTypeSpec,
+    /// Instances in service at the start.
+    pub instance_count: u32,
+    /// Requests one instance serves at once; the rest queue (FIFO).
+    pub concurrency: u32,
+    /// Service time on this instance type.
+    pub service: ServiceDist,
+}
+
+/// What the core needs to know about an instance type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceTypeSpec {
+    /// Catalog name, e.g. `ml.m5.xlarge`.
+    pub name: String,
+    /// On-demand price, US dollars per hour.
+    pub price_per_hour: f64,
+    /// Shortest time from launch to in service.
+    pub provisioning_min: Duration,
+    /// Longest time from launch to in service.
+    pub provisioning_max: Duration,
+}
+
+/// Which endpoint (and optionally variant) a fault hits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FaultTarget {
+    /// Endpoint index.
+    pub endpoint: usize,
+    /// Variant index, or every variant.
+    pub variant: Option<usize>,
+}
+
+/// A fault scheduled in the scenario.
+#[derive(Clone, Debug)]
+pub struct FaultSpec {
+    /// When it starts.
+    pub at: Duration,
+    /// How long it lasts; `None` means until the end of the run.
+    pub duration: Option<Duration>,
+    /// What it hits.
+    pub target: FaultTarget,
+    /// What it does.
+    pub kind: FaultKind,
+}
+
+/// The kinds of fault the platform model can inject.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultKind {
+    /// `count` in-service instances die. Their in-flight and queued requests
+    /// fail with 5xx; until the health check notices (`detect_after`) the
+    /// dead instances still receive traffic, which fails at once; then each
+    /// is replaced by a new instance after its provisioning time.
+    InstanceCrash {
+        /// How many instances crash.
+        count: u32,
+        /// Time until the endpoint takes a dead instance out of routing.
+        detect_after: Duration,
+    },
+    /// Every request's service time grows by `delay` (a slow dependency or
+    /// a slow model: the slot stays busy, so queues build).
+    LatencyInjection {
+        /// Extra service time.
+        delay: Duration,
+    },
+    /// A share of requests fails at once with `status`.
+    ErrorInjection {
+        /// Share of requests that fail, `0..=1`.
+        rate: f64,
+        /// HTTP status returned.
+        status: u16,
+    },
+    /// Requests are accepted and never answered: the client times out.
+    Blackhole,
+}
+
+impl FaultKind {
+    /// The scenario spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FaultKind::InstanceCrash { .. } => "instance_crash",
+            FaultKind::LatencyInjection { .. } => "latency_injection",
+            FaultKind::ErrorInjection { .. } => "error_injection",
+            FaultKind::Blackhole => "blackhole",
+        }
+    }
+}
+
+/// Client-side traffic: one arrival process aimed at one endpoint.
+#[derive(Clone, Debug)]
+pub struct WorkloadSpec {
+    /// Workload name (also names its RNG stream).
+    pub name: String,
+    /// Endpoint index.
+    pub endpoint: usize,
+    /// When requests are scheduled to be sent.
+    pub arrival: ArrivalSpec,
+    /// Client timeout per request.
+    pub timeout: Duration,
+    /// `X-Amzn-SageMaker-Target-Variant`: route every request to this variant.
+    pub target_variant: Option<usize>,
+}
