@@ -1,1 +1,72 @@
-fn main() {}
+//! The `gameday` command-line tool.
+//!
+//! Exit codes (all subcommands): 0 ran and every SLO held; 1 an SLO was
+//! violated or a baseline regression was found; 2 invalid input (usage, an
+//! unreadable or invalid scenario); 3 runtime failure (output not writable,
+//! run interrupted, internal error).
+
+mod args;
+mod output;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+/// An error that is the user's input, not the tool's fault: exit code 2.
+#[derive(Debug)]
+pub struct InvalidInput(pub String);
+
+impl std::fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidInput {}
+
+/// Exit codes, as documented in DESIGN.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Every SLO held.
+    Pass = 0,
+    /// An SLO failed or a baseline regressed.
+    Fail = 1,
+    /// Invalid input.
+    Invalid = 2,
+    /// Runtime failure.
+    Runtime = 3,
+}
+
+fn exit_for(err: &anyhow::Error) -> Exit {
+    let invalid = err.chain().any(|c| c.is::<gameday_scenario::ScenarioError>() || c.is::<InvalidInput>());
+    if invalid {
+        Exit::Invalid
+    } else {
+        Exit::Runtime
+    }
+}
+
+fn main() -> ExitCode {
+    // clap exits with 2 on usage errors, as the contract asks.
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Validate(a) => run::validate(a),
+    };
+    let code = match result {
+        Ok(code) => code,
+        Err(err) => {
+            let code = exit_for(&err);
+            match err.downcast_ref::<gameday_scenario::ScenarioError>() {
+                // Diagnostics are complete on their own, one per line.
+                Some(e) => eprintln!("{e}"),
+                None => eprintln!("error: {err:#}"),
+            }
+            code
+        }
+    };
+    ExitCode::from(code as u8)
+}

@@ -1,1 +1,23 @@
-//! placeholder
+//! Recording, SLO evaluation and report writers for gameday.
+//!
+//! # Module map
+//!
+//! - [`recorder`]: [`Recorder`] takes request results, events and gauges
+//!   from a driver and keeps HDR histograms (3 significant digits) per
+//!   endpoint and variant, plus a per-interval timeline, in memory that does
+//!   not grow with the number of requests.
+//! - [`model`]: the `report.json` contract ([`Report`]).
+//! - [`baseline`]: regression checks against an earlier `report.json`.
+//! - [`slo`]: objectives ([`SloSpec`]) and their evaluation.
+//! - [`writers`]: `report.json`, `summary.md`, `timeline.csv`,
+//!   `events.csv` and the terminal summary, each over any `io::Write`.
+
+pub mod baseline;
+pub mod model;
+pub mod recorder;
+pub mod slo;
+pub mod writers;
+
+pub use model::Report;
+pub use recorder::{EventRow, Finish, Recorder, RunRecord, TimelineRow};
+pub use slo::SloSpec;

@@ -1,1 +1,156 @@
-//! placeholder
+//! gameday scenario files.
+//!
+//! Loading happens in phases, as vector and ripgrep load configuration:
+//!
+//! 1. [`raw`]: serde structs with `deny_unknown_fields` (typos, wrong
+//!    types and bad durations are caught here, with their position);
+//! 2. [`validate`]: a semantic pass that collects *every* problem
+//!    (references between sections, ranges, which fields apply to which
+//!    kind) and lowers the file into the core's specs.
+//!
+//! Every [`Diagnostic`] names `file:line:col`, the field path, and for a
+//! typo the nearest valid name. [`catalog`] holds the instance types.
+//!
+//! # Module map
+//!
+//! - [`units`]: duration and size strings.
+//! - [`diag`]: diagnostics, field paths and the span locator.
+//! - [`raw`]: the file as written.
+//! - [`catalog`]: instance types and prices (`fixtures/instances.toml`).
+//! - [`validate`]: the semantic pass.
+
+pub mod catalog;
+pub mod diag;
+pub mod raw;
+pub mod units;
+pub mod validate;
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use gameday_core::spec::{PlatformSpec, WorkloadSpec};
+use gameday_report::SloSpec;
+
+pub use catalog::Catalog;
+pub use diag::Diagnostic;
+use diag::Locator;
+pub use raw::{ClockKind, TargetKind};
+
+/// A checked scenario, ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The file it came from, as the user named it.
+    pub file: String,
+    /// Scenario name.
+    pub name: String,
+    /// What it shows.
+    pub description: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Which clock drives it.
+    pub clock: ClockKind,
+    /// What traffic goes to.
+    pub target: TargetKind,
+    /// Target URL, where one was given.
+    pub endpoint_url: Option<String>,
+    /// AWS region, where one was given.
+    pub region: Option<String>,
+    /// How long traffic is sent.
+    pub duration: Duration,
+    /// Timeline row width.
+    pub timeline_interval: Duration,
+    /// Wall clock only: timeline compression.
+    pub time_scale: f64,
+    /// The platform.
+    pub platform: PlatformSpec,
+    /// The traffic.
+    pub workloads: Vec<WorkloadSpec>,
+    /// The objectives.
+    pub slo: SloSpec,
+    /// The instance catalog in force (built-in plus overrides).
+    pub catalog: Catalog,
+}
+
+/// Why a scenario could not be loaded. Maps to exit code 2.
+#[derive(Debug)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    Read {
+        /// The path.
+        file: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file has problems; every one found is listed.
+    Invalid(Vec<Diagnostic>),
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScenarioError::Read { file, source } => write!(f, "{file}: cannot read scenario: {source}"),
+            ScenarioError::Invalid(diags) => {
+                for (i, d) in diags.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{d}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ScenarioError::Read { source, .. } => Some(source),
+            ScenarioError::Invalid(_) => None,
+        }
+    }
+}
+
+/// Reads and checks a scenario file. Relative paths inside it (traces,
+/// histograms, catalogs) are resolved against the file's folder.
+pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
+    let name = file.display().to_string();
+    let src = std::fs::read_to_string(file).map_err(|source| ScenarioError::Read { file: name.clone(), source })?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    parse(&name, &src, base)
+}
+
+/// Checks scenario text. `file` is used in diagnostics; `base_dir`
+/// resolves relative paths.
+pub fn parse(file: &str, src: &str, base_dir: &Path) -> Result<Scenario, ScenarioError> {
+    let loc = Locator::new(file, src);
+    let raw: raw::RawScenario = toml::from_str(src).map_err(|e| ScenarioError::Invalid(vec![toml_error(&loc, &e)]))?;
+    validate::validate(raw, &loc, base_dir, file).map_err(ScenarioError::Invalid)
+}
+
+/// Turns a TOML or serde error into a diagnostic with a field path and, for
+/// an unknown field or value, a suggestion from serde's list of expected
+/// names.
+pub(crate) fn toml_error(loc: &Locator<'_>, e: &toml::de::Error) -> Diagnostic {
+    let span = e.span().unwrap_or(0..0);
+    let message = e.message().trim().to_string();
+    let mut field = loc.path_at(span.start);
+    let mut suggestion = None;
+    for prefix in ["unknown field `", "unknown variant `"] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            if let Some((name, tail)) = rest.split_once('`') {
+                let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+                suggestion = diag::suggest(name, expected);
+            }
+        }
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        if let Some((name, _)) = rest.split_once('`') {
+            field = field.key(name);
+        }
+    }
+    let mut d = loc.at_span(span, field.to_string(), message);
+    d.suggestion = suggestion;
+    d
+}

@@ -1,1 +1,193 @@
-//! placeholder
+//! The virtual-clock driver: runs the sans-IO core as a discrete-event
+//! simulation, jumping from one event to the next as fast as the CPU allows.
+//!
+//! [`simulate`] owns an [`EventQueue`] of three kinds of event: a workload's
+//! next arrival, a timer the platform asked for, and a report tick. It feeds
+//! them to [`Platform`] in `(time, insertion)` order and hands every result,
+//! event and gauge to a [`Recorder`]. Same inputs, same seed, same bytes.
+//!
+//! Arrivals stop at the scenario's duration; requests still in flight then
+//! are drained (each finishes or times out) so every sent request has an
+//! outcome. Faults and fleet changes due after the duration are not run.
+
+pub mod queue;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use gameday_core::spec::{PlatformSpec, WorkloadSpec};
+use gameday_core::time::duration_nanos;
+use gameday_core::{ArrivalProcess, Platform, Request, RngStreams, SimTime, StreamRng, Timer};
+use gameday_report::model::ScenarioInfo;
+use gameday_report::{Finish, Recorder, RunRecord, SloSpec};
+
+pub use queue::EventQueue;
+
+/// What to simulate.
+#[derive(Clone, Copy, Debug)]
+pub struct SimConfig<'a> {
+    /// The platform.
+    pub platform: &'a PlatformSpec,
+    /// The traffic.
+    pub workloads: &'a [WorkloadSpec],
+    /// How long traffic is sent.
+    pub duration: Duration,
+    /// Timeline interval.
+    pub interval: Duration,
+    /// Master seed.
+    pub seed: u64,
+    /// Checked every few thousand events; when set, the run stops and is
+    /// reported as incomplete.
+    pub stop: Option<&'a AtomicBool>,
+}
+
+/// What a simulation produced, before SLO evaluation.
+#[derive(Debug)]
+pub struct SimOutput {
+    /// Everything recorded.
+    pub recorder: Recorder,
+    /// False if `stop` was raised.
+    pub complete: bool,
+    /// Simulated time when the last event ran.
+    pub drained_at: SimTime,
+    /// Per-variant cost over `[0, duration]` (or until the stop).
+    pub costs: Vec<gameday_core::VariantCost>,
+    /// Time-average requests in each endpoint.
+    pub mean_in_system: Vec<f64>,
+    /// Events processed (arrivals, timers, ticks).
+    pub events_processed: u64,
+    /// Traffic duration actually simulated, seconds.
+    pub duration_s: f64,
+}
+
+impl SimOutput {
+    /// Evaluates the SLOs and builds the run record.
+    pub fn finish(self, name: &str, seed: u64, slo: &SloSpec) -> RunRecord {
+        self.recorder.finish(Finish {
+            scenario: ScenarioInfo {
+                name: name.to_string(),
+                seed,
+                clock: "virtual".into(),
+                duration_s: self.duration_s,
+            },
+            complete: self.complete,
+            drained_at_s: self.drained_at.as_secs_f64(),
+            costs: self.costs,
+            mean_in_system: self.mean_in_system,
+            slo,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    Arrival(u16),
+    Platform(Timer),
+    Tick,
+}
+
+struct Workload {
+    process: ArrivalProcess,
+    rng: StreamRng,
+    request: Request,
+}
+
+/// How often (in events) the stop flag is checked.
+const STOP_CHECK_EVERY: u64 = 4096;
+
+/// Runs the simulation to the end (or until `stop` is raised).
+pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
+    let streams = RngStreams::new(cfg.seed);
+    let end = SimTime::ZERO + cfg.duration;
+    let interval = SimTime::ZERO + cfg.interval.max(Duration::from_millis(1));
+    let max_timeout = cfg.workloads.iter().map(|w| duration_nanos(w.timeout)).max().unwrap_or(0);
+
+    let mut platform = Platform::new(cfg.platform, streams);
+    let mut recorder = Recorder::new(cfg.platform, interval.as_nanos(), max_timeout);
+    let mut queue: EventQueue<Event> = EventQueue::default();
+
+    let mut workloads: Vec<Workload> = cfg
+        .workloads
+        .iter()
+        .map(|w| Workload {
+            process: ArrivalProcess::new(w.arrival.clone()),
+            rng: streams.stream(&format!("arrival/{}", w.name)),
+            request: Request {
+                endpoint: w.endpoint as u16,
+                target_variant: w.target_variant.map(|v| v as u16),
+                sent_at: SimTime::ZERO,
+                timeout_ns: duration_nanos(w.timeout),
+            },
+        })
+        .collect();
+    for (i, w) in workloads.iter_mut().enumerate() {
+        if let Some(t) = w.process.next_arrival(&mut w.rng).filter(|&t| t < end) {
+            queue.push(t, Event::Arrival(i as u16));
+        }
+    }
+    queue.push(interval.min(end), Event::Tick);
+    while let Some((at, t)) = platform.poll_timer() {
+        queue.push(at, Event::Platform(t));
+    }
+
+    let mut gauges = Vec::new();
+    let mut processed = 0u64;
+    let mut complete = true;
+    let mut now = SimTime::ZERO;
+    while let Some((at, event)) = queue.pop() {
+        now = at;
+        processed += 1;
+        if processed % STOP_CHECK_EVERY == 0 && cfg.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            complete = false;
+            break;
+        }
+        match event {
+            Event::Arrival(i) => {
+                let w = &mut workloads[i as usize];
+                platform.handle_request(now, Request { sent_at: now, ..w.request });
+                if let Some(t) = w.process.next_arrival(&mut w.rng).filter(|&t| t < end) {
+                    queue.push(t, Event::Arrival(i));
+                }
+            }
+            Event::Platform(timer) => {
+                let request_work = matches!(timer, Timer::ServiceDone { .. } | Timer::QueueExpiry { .. });
+                if now > end && !request_work {
+                    continue; // fleet changes after the run are not simulated
+                }
+                platform.handle_timer(now, timer);
+            }
+            Event::Tick => {
+                gauges.clear();
+                platform.gauges(&mut gauges);
+                recorder.gauges(now.as_nanos(), &gauges);
+                recorder.advance(now.as_nanos());
+                if now < end {
+                    queue.push(now.add_nanos(interval.as_nanos()).min(end), Event::Tick);
+                }
+            }
+        }
+        while let Some((at, t)) = platform.poll_timer() {
+            queue.push(at, Event::Platform(t));
+        }
+        while let Some(r) = platform.poll_result() {
+            recorder.record(&r);
+        }
+        while let Some(e) = platform.poll_event() {
+            recorder.event(&e);
+        }
+    }
+
+    let billed_until = if complete { end } else { now.min(end) };
+    let duration_s = billed_until.as_secs_f64();
+    SimOutput {
+        costs: platform.cost(billed_until),
+        mean_in_system: (0..cfg.platform.endpoints.len())
+            .map(|e| platform.mean_in_system(e, billed_until))
+            .collect(),
+        recorder,
+        complete,
+        drained_at: now,
+        events_processed: processed,
+        duration_s,
+    }
+}

@@ -1,0 +1,86 @@
+//! Command-line arguments. These names are a public interface: extend them,
+//! never rename them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Benchmark, load-test and break SageMaker-style ML platforms on purpose.
+#[derive(Debug, Parser)]
+#[command(name = "gameday", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario and write its reports.
+    Run(RunArgs),
+    /// Check scenario files without running them.
+    Validate(ValidateArgs),
+}
+
+/// Which clock drives a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClockArg {
+    /// Discrete-event simulation (deterministic, fast).
+    Virtual,
+    /// Real time against real HTTP.
+    Wall,
+}
+
+/// What traffic is sent to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    /// The embedded platform.
+    Local,
+    /// Any HTTP server with SageMaker's path layout.
+    Http,
+    /// Real SageMaker endpoints.
+    Sagemaker,
+}
+
+/// `gameday run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Output folder (default: reports/runs/<scenario-name>/<run-id>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Master seed, overriding the scenario's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Clock, overriding the scenario's.
+    #[arg(long, value_enum)]
+    pub clock: Option<ClockArg>,
+    /// Target, overriding the scenario's.
+    #[arg(long, value_enum)]
+    pub target: Option<TargetArg>,
+    /// Target URL (http target, or a SageMaker endpoint-URL override).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// AWS region for the sagemaker target.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Wall clock: compress the scenario's timeline this many times.
+    #[arg(long)]
+    pub time_scale: Option<f64>,
+    /// Compare with this earlier report.json; a regression exits 1.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `gameday validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+}

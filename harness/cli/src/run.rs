@@ -1,0 +1,161 @@
+//! `gameday run` and `gameday validate`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use gameday_report::baseline::{compare, Tolerances};
+use gameday_report::{writers, Report};
+use gameday_scenario::{ClockKind, TargetKind};
+use gameday_sim::{simulate, SimConfig};
+
+use crate::args::{ClockArg, RunArgs, TargetArg, ValidateArgs};
+use crate::output::{default_out_dir, write_all, RunInfo};
+use crate::{Exit, InvalidInput};
+
+/// Wall-clock start and a monotonic stopwatch: the CLI is the one place
+/// allowed to read real time, and it only goes to `run.json` and the
+/// default folder name, never into `report.json`.
+#[allow(clippy::disallowed_methods)]
+fn wall_now() -> (f64, std::time::Instant) {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    (unix, std::time::Instant::now())
+}
+
+fn host() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|s| s.trim().to_string())
+}
+
+/// Runs a scenario; returns the exit code.
+pub fn run(a: RunArgs) -> Result<Exit> {
+    let mut sc = gameday_scenario::load(&a.scenario)?;
+    if let Some(seed) = a.seed {
+        sc.seed = seed;
+    }
+    if let Some(c) = a.clock {
+        sc.clock = match c {
+            ClockArg::Virtual => ClockKind::Virtual,
+            ClockArg::Wall => ClockKind::Wall,
+        };
+    }
+    if let Some(t) = a.target {
+        sc.target = match t {
+            TargetArg::Local => TargetKind::Local,
+            TargetArg::Http => TargetKind::Http,
+            TargetArg::Sagemaker => TargetKind::Sagemaker,
+        };
+    }
+    if let Some(x) = a.time_scale {
+        if !(x.is_finite() && x > 0.0) {
+            bail!(InvalidInput(format!("--time-scale must be a positive number, got {x}")));
+        }
+        sc.time_scale = x;
+    }
+    if sc.clock == ClockKind::Wall {
+        bail!(InvalidInput(
+            "the wall clock (clock = \"wall\") is not available in this build yet; run with the virtual clock (--clock virtual)".into()
+        ));
+    }
+    if sc.target != TargetKind::Local {
+        bail!(InvalidInput("a virtual-clock run only drives the embedded platform: use --target local, or --clock wall for http/sagemaker targets".into()));
+    }
+    let baseline = match &a.baseline {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read baseline {}", p.display())).map_err(|e| InvalidInput(format!("{e:#}")))?;
+            let r: Report = serde_json::from_str(&text).map_err(|e| InvalidInput(format!("{}: not a gameday report.json: {e}", p.display())))?;
+            Some(r)
+        }
+        None => None,
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second handler cannot be installed in-process (tests); ignore that.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+
+    let (started_unix, clock) = wall_now();
+    let out_dir: PathBuf = a.out.clone().unwrap_or_else(|| default_out_dir(&sc.name, sc.seed, started_unix as u64));
+    let sim = simulate(SimConfig {
+        platform: &sc.platform,
+        workloads: &sc.workloads,
+        duration: sc.duration,
+        interval: sc.timeline_interval,
+        seed: sc.seed,
+        stop: Some(&stop),
+    });
+    let events_processed = sim.events_processed;
+    let mut rec = sim.finish(&sc.name, sc.seed, &sc.slo);
+    let wall = clock.elapsed().as_secs_f64();
+
+    let mut regressed = false;
+    if let Some(b) = &baseline {
+        let cmp = compare(&rec.report, b, Tolerances::default());
+        regressed = !cmp.regressions.is_empty();
+        rec.report.baseline = Some(cmp);
+    }
+    let requests: u64 = rec.report.endpoints.iter().map(|e| e.requests).sum();
+    let info = RunInfo {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        command_line: std::env::args().collect(),
+        host: host(),
+        started_unix_s: started_unix,
+        wall_time_s: wall,
+        simulated_requests_per_wall_s: (wall > 0.0).then(|| requests as f64 / wall),
+        events_processed: Some(events_processed),
+        scenario_file: sc.file.clone(),
+    };
+    write_all(&out_dir, &rec, &info)?;
+
+    if !a.quiet {
+        let mut out = std::io::stdout().lock();
+        writers::write_terminal(&rec.report, &mut out)?;
+        if let Some(cmp) = &rec.report.baseline {
+            for r in &cmp.regressions {
+                println!(
+                    "  [REGRESSION] {} {}: {} (baseline {}, limit {})",
+                    r.endpoint.as_deref().unwrap_or("(all)"),
+                    r.metric,
+                    r.actual,
+                    r.baseline,
+                    r.limit
+                );
+            }
+        }
+        println!("reports in {}", out_dir.display());
+    }
+    if !rec.report.complete {
+        eprintln!("run interrupted: partial report written to {}", out_dir.display());
+        return Ok(Exit::Runtime);
+    }
+    Ok(if rec.report.verdict == "pass" && !regressed { Exit::Pass } else { Exit::Fail })
+}
+
+/// Checks scenario files; returns the exit code.
+pub fn validate(a: ValidateArgs) -> Result<Exit> {
+    let mut bad = 0;
+    for f in &a.scenarios {
+        match gameday_scenario::load(f) {
+            Ok(sc) => println!(
+                "ok: {} (\"{}\": {} endpoint(s), {} workload(s), {} fault(s))",
+                f.display(),
+                sc.name,
+                sc.platform.endpoints.len(),
+                sc.workloads.len(),
+                sc.platform.faults.len()
+            ),
+            Err(e) => {
+                bad += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if bad > 0 {
+        bail!(InvalidInput(format!("{bad} of {} scenario file(s) invalid", a.scenarios.len())));
+    }
+    Ok(Exit::Pass)
+}

@@ -1,0 +1,207 @@
+//! The `report.json` contract (schema_version 1). Field names are a public
+//! interface: add fields, never rename. Latencies are milliseconds, money is
+//! US dollars, durations are seconds.
+
+use serde::{Deserialize, Serialize};
+
+/// The schema version this crate writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole run's result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// What ran.
+    pub scenario: ScenarioInfo,
+    /// False when the run was interrupted; the numbers cover what was measured.
+    pub complete: bool,
+    /// `"pass"` when every SLO held, else `"fail"`.
+    pub verdict: String,
+    /// Per-endpoint results, in scenario order.
+    pub endpoints: Vec<EndpointReport>,
+    /// Training jobs (none in scenarios without `[[training_job]]`).
+    pub training_jobs: Vec<serde_json::Value>,
+    /// Cost roll-up.
+    pub cost: CostReport,
+    /// Every SLO objective, evaluated.
+    pub slos: Vec<SloResult>,
+    /// Number of discrete events (rows of `events.csv`).
+    pub events: usize,
+    /// Width of a `timeline.csv` interval, seconds.
+    pub timeline_interval_s: f64,
+    /// Simulated time at which the last request finished, seconds (a run
+    /// drains in-flight requests after `duration_s`).
+    pub drained_at_s: f64,
+    /// Comparison with `--baseline`, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::baseline::BaselineComparison>,
+}
+
+/// The scenario block of a report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    /// Scenario name.
+    pub name: String,
+    /// The master seed used.
+    pub seed: u64,
+    /// `"virtual"` or `"wall"`.
+    pub clock: String,
+    /// How long traffic was sent, seconds.
+    pub duration_s: f64,
+}
+
+/// Error counts by class.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorCounts {
+    /// 4xx other than throttling.
+    pub client_4xx: u64,
+    /// 5xx.
+    pub server_5xx: u64,
+    /// Client timeouts.
+    pub timeout: u64,
+    /// Throttled (429 and throttling errors).
+    pub throttled: u64,
+}
+
+impl ErrorCounts {
+    /// All errors.
+    pub fn total(&self) -> u64 {
+        self.client_4xx + self.server_5xx + self.timeout + self.throttled
+    }
+}
+
+/// Latency percentiles from an HDR histogram, milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Exact mean (from a running sum, not the histogram).
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+/// Time requests spent queued before an instance slot took them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueWaitSummary {
+    /// Exact mean over successful requests, ms.
+    pub mean: f64,
+    /// Median, ms.
+    pub p50: f64,
+    /// 99th percentile, ms.
+    pub p99: f64,
+    /// Largest, ms.
+    pub max: f64,
+    /// Share of those requests that waited at all (Erlang C's P(wait > 0)).
+    pub waited_fraction: f64,
+    /// How many successful requests were measured (the denominator above).
+    pub requests: u64,
+}
+
+/// One endpoint's results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointReport {
+    /// Endpoint name.
+    pub name: String,
+    /// Routing strategy.
+    pub routing: String,
+    /// Requests sent and finished.
+    pub requests: u64,
+    /// Successful requests.
+    pub ok: u64,
+    /// Failed requests by class; `ok + errors = requests`.
+    pub errors: ErrorCounts,
+    /// Requests per second of `duration_s`.
+    pub throughput_rps: f64,
+    /// `(requests - ok) / requests`.
+    pub error_rate: f64,
+    /// `(requests - server_5xx - timeout - throttled) / requests`.
+    pub availability: f64,
+    /// Every request's latency from its intended send time (timeouts count
+    /// as the timeout).
+    pub latency_ms: LatencySummary,
+    /// Successful requests only.
+    pub ok_latency_ms: LatencySummary,
+    /// Queueing delay inside instances.
+    pub queue_wait_ms: QueueWaitSummary,
+    /// Time-average requests inside the endpoint over `duration_s`, measured
+    /// by the platform (Little's law: ≈ throughput × mean latency).
+    pub mean_in_system: f64,
+    /// Instance cost of all variants.
+    pub cost_usd: f64,
+    /// Per-variant results.
+    pub variants: Vec<VariantReport>,
+}
+
+/// One production variant's results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VariantReport {
+    /// Variant name.
+    pub name: String,
+    /// Model served.
+    pub model: String,
+    /// Instance type.
+    pub instance_type: String,
+    /// Instances at the start.
+    pub instance_count: u32,
+    /// Requests routed here.
+    pub requests: u64,
+    /// Successful requests.
+    pub ok: u64,
+    /// Failed requests by class.
+    pub errors: ErrorCounts,
+    /// Latency of requests routed here.
+    pub latency_ms: LatencySummary,
+    /// Instance lifetime billed, seconds.
+    pub instance_seconds: f64,
+    /// Instance cost.
+    pub cost_usd: f64,
+}
+
+/// Cost roll-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CostReport {
+    /// Everything.
+    pub total_usd: f64,
+    /// Endpoint instances.
+    pub endpoints_usd: f64,
+    /// Training jobs.
+    pub training_usd: f64,
+    /// Endpoint cost per 1,000 requests.
+    pub per_1k_requests_usd: f64,
+}
+
+/// One evaluated SLO objective.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SloResult {
+    /// Objective name, e.g. `latency_p99`.
+    pub name: String,
+    /// The endpoint it applies to (`None` for run-wide objectives).
+    pub endpoint: Option<String>,
+    /// Human-readable objective, e.g. `<= 500 ms`.
+    pub objective: String,
+    /// The measured value, in the objective's unit.
+    pub actual: f64,
+    /// Whether it held.
+    pub met: bool,
+}
+
+/// Rounds to 3 decimals (microseconds, for milliseconds), so reports are
+/// readable and stable.
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Rounds to 6 decimals (ratios, dollars).
+pub fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}

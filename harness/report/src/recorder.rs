@@ -1,0 +1,488 @@
+//! Recording request results into HDR histograms and counters.
+//!
+//! Memory is flat in the number of requests: each endpoint and variant has
+//! one histogram for the whole run, and the timeline keeps histograms only
+//! for the few intervals that may still receive results; closed intervals
+//! are reduced to one small row each.
+
+use std::collections::VecDeque;
+
+use gameday_core::spec::PlatformSpec;
+use gameday_core::{Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::model::*;
+use crate::slo::SloSpec;
+
+/// Highest latency a histogram tracks: one day, in microseconds.
+const MAX_MICROS: u64 = 86_400 * 1_000_000;
+
+fn histogram(sigfig: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_MICROS, sigfig).expect("static histogram bounds are valid")
+}
+
+#[inline]
+fn micros(ns: u64) -> u64 {
+    (ns + 500) / 1000
+}
+
+/// Request counts by outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counts {
+    requests: u64,
+    ok: u64,
+    errors: ErrorCounts,
+}
+
+impl Counts {
+    #[inline]
+    fn add(&mut self, o: Outcome) {
+        self.requests += 1;
+        match o {
+            Outcome::Ok => self.ok += 1,
+            Outcome::Client4xx => self.errors.client_4xx += 1,
+            Outcome::Server5xx => self.errors.server_5xx += 1,
+            Outcome::Timeout => self.errors.timeout += 1,
+            Outcome::Throttled => self.errors.throttled += 1,
+        }
+    }
+}
+
+/// A histogram plus an exact running sum (for an exact mean).
+#[derive(Debug)]
+struct Latency {
+    hist: Histogram<u64>,
+    sum_ns: u128,
+}
+
+impl Latency {
+    fn new() -> Self {
+        Latency { hist: histogram(3), sum_ns: 0 }
+    }
+
+    #[inline]
+    fn record(&mut self, ns: u64) {
+        self.hist.saturating_record(micros(ns));
+        self.sum_ns += u128::from(ns);
+    }
+
+    fn summary(&self) -> LatencySummary {
+        let n = self.hist.len();
+        if n == 0 {
+            return LatencySummary::default();
+        }
+        let q = |q: f64| round3(self.hist.value_at_quantile(q) as f64 / 1e3);
+        LatencySummary {
+            mean: round3(self.sum_ns as f64 / n as f64 / 1e6),
+            p50: q(0.50),
+            p90: q(0.90),
+            p95: q(0.95),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: round3(self.hist.max() as f64 / 1e3),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct VariantRec {
+    counts: Counts,
+    latency: Latency,
+}
+
+#[derive(Debug)]
+struct EndpointRec {
+    counts: Counts,
+    latency: Latency,
+    ok_latency: Latency,
+    queue_wait: Latency,
+    waited: u64,
+    variants: Vec<VariantRec>,
+}
+
+/// One variant's share of one timeline interval.
+#[derive(Debug)]
+struct IntervalCell {
+    counts: Counts,
+    hist: Histogram<u64>,
+    gauge: Option<VariantGauge>,
+}
+
+/// A row of `timeline.csv`: one interval of one variant. Requests are
+/// grouped by the interval in which they were *scheduled to be sent*;
+/// gauges are sampled at the interval's end.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimelineRow {
+    /// Interval start, seconds.
+    pub time_s: f64,
+    /// Endpoint name.
+    pub endpoint: String,
+    /// Variant name.
+    pub variant: String,
+    /// Requests sent in the interval.
+    pub requests: u64,
+    /// Of which succeeded.
+    pub ok: u64,
+    /// Of which failed 4xx.
+    pub client_4xx: u64,
+    /// Of which failed 5xx.
+    pub server_5xx: u64,
+    /// Of which timed out.
+    pub timeout: u64,
+    /// Of which were throttled.
+    pub throttled: u64,
+    /// Median latency of those requests, ms (2 significant digits).
+    pub p50_ms: f64,
+    /// 99th-percentile latency, ms (2 significant digits).
+    pub p99_ms: f64,
+    /// Instances in service at the interval's end.
+    pub instances_in_service: Option<u32>,
+    /// Requests queued at the interval's end.
+    pub queue_depth: Option<u32>,
+    /// Deepest queue during the interval.
+    pub max_queue_depth: Option<u32>,
+    /// Requests in service at the interval's end.
+    pub busy_slots: Option<u32>,
+}
+
+/// A row of `events.csv`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EventRow {
+    /// When, seconds.
+    pub time_s: f64,
+    /// What (`instance_crashed`, `fault_injected`, ...).
+    pub kind: String,
+    /// Endpoint name.
+    pub endpoint: String,
+    /// Variant name, if one applies.
+    pub variant: String,
+    /// Instance id, if one applies.
+    pub instance: Option<u32>,
+    /// Detail.
+    pub detail: String,
+}
+
+/// Everything a run produced, ready for the writers.
+#[derive(Clone, Debug)]
+pub struct RunRecord {
+    /// `report.json`.
+    pub report: Report,
+    /// `timeline.csv`.
+    pub timeline: Vec<TimelineRow>,
+    /// `events.csv`.
+    pub events: Vec<EventRow>,
+}
+
+/// What the driver knows at the end of a run.
+#[derive(Clone, Debug)]
+pub struct Finish<'a> {
+    /// Scenario block of the report.
+    pub scenario: ScenarioInfo,
+    /// False if the run was interrupted.
+    pub complete: bool,
+    /// When the last request finished, seconds.
+    pub drained_at_s: f64,
+    /// From `Platform::cost`.
+    pub costs: Vec<VariantCost>,
+    /// From `Platform::mean_in_system`, one per endpoint.
+    pub mean_in_system: Vec<f64>,
+    /// Objectives to evaluate.
+    pub slo: &'a SloSpec,
+}
+
+/// Records results, events and gauges as a run goes.
+#[derive(Debug)]
+pub struct Recorder {
+    spec: PlatformSpec,
+    interval_ns: u64,
+    flush_lag_ns: u64,
+    endpoints: Vec<EndpointRec>,
+    /// Open intervals, oldest first; `open[0]` has index `first_open`.
+    open: VecDeque<Vec<IntervalCell>>,
+    first_open: u64,
+    pool: Vec<Histogram<u64>>,
+    rows: Vec<TimelineRow>,
+    events: Vec<EventRow>,
+    late_results: u64,
+}
+
+impl Recorder {
+    /// A recorder for `spec`'s endpoints with timeline intervals of
+    /// `interval_ns`. `max_timeout_ns` is the longest client timeout: a
+    /// result can arrive up to twice that after its send time, so intervals
+    /// stay open that long.
+    pub fn new(spec: &PlatformSpec, interval_ns: u64, max_timeout_ns: u64) -> Self {
+        let endpoints = spec
+            .endpoints
+            .iter()
+            .map(|ep| EndpointRec {
+                counts: Counts::default(),
+                latency: Latency::new(),
+                ok_latency: Latency::new(),
+                queue_wait: Latency::new(),
+                waited: 0,
+                variants: ep
+                    .variants
+                    .iter()
+                    .map(|_| VariantRec { counts: Counts::default(), latency: Latency::new() })
+                    .collect(),
+            })
+            .collect();
+        Recorder {
+            spec: spec.clone(),
+            interval_ns: interval_ns.max(1),
+            flush_lag_ns: max_timeout_ns.saturating_mul(2),
+            endpoints,
+            open: VecDeque::new(),
+            first_open: 0,
+            pool: Vec::new(),
+            rows: Vec::new(),
+            events: Vec::new(),
+            late_results: 0,
+        }
+    }
+
+    fn cell_count(&self) -> usize {
+        self.spec.endpoints.iter().map(|e| e.variants.len()).sum()
+    }
+
+    fn cell_index(&self, endpoint: u16, variant: u16) -> usize {
+        self.spec.endpoints[..endpoint as usize].iter().map(|e| e.variants.len()).sum::<usize>() + variant as usize
+    }
+
+    /// The open interval with index `idx`, opening it (and any before it).
+    fn interval(&mut self, idx: u64) -> Option<&mut Vec<IntervalCell>> {
+        if idx < self.first_open {
+            return None;
+        }
+        let pos = (idx - self.first_open) as usize;
+        while self.open.len() <= pos {
+            let cells = (0..self.cell_count())
+                .map(|_| IntervalCell {
+                    counts: Counts::default(),
+                    hist: self.pool.pop().unwrap_or_else(|| histogram(2)),
+                    gauge: None,
+                })
+                .collect();
+            self.open.push_back(cells);
+        }
+        self.open.get_mut(pos)
+    }
+
+    /// Records one finished request.
+    #[inline]
+    pub fn record(&mut self, r: &RequestResult) {
+        let ep = &mut self.endpoints[r.endpoint as usize];
+        ep.counts.add(r.outcome);
+        ep.latency.record(r.latency_ns);
+        if r.outcome == Outcome::Ok {
+            ep.ok_latency.record(r.latency_ns);
+        }
+        // Queue wait is measured over requests that reached an instance:
+        // successes and timeouts that waited or ran there.
+        if matches!(r.outcome, Outcome::Ok) {
+            ep.queue_wait.record(r.queue_wait_ns);
+            if r.queue_wait_ns > 0 {
+                ep.waited += 1;
+            }
+        }
+        let v = &mut ep.variants[r.variant as usize];
+        v.counts.add(r.outcome);
+        v.latency.record(r.latency_ns);
+
+        let idx = r.sent_at.as_nanos() / self.interval_ns;
+        let cell = self.cell_index(r.endpoint, r.variant);
+        match self.interval(idx) {
+            Some(cells) => {
+                let c = &mut cells[cell];
+                c.counts.add(r.outcome);
+                c.hist.saturating_record(micros(r.latency_ns));
+            }
+            None => self.late_results += 1,
+        }
+    }
+
+    /// Records a discrete platform event.
+    pub fn event(&mut self, e: &PlatformEvent) {
+        let ep = &self.spec.endpoints[e.endpoint as usize];
+        self.events.push(EventRow {
+            time_s: round6(e.at.as_secs_f64()),
+            kind: e.kind.as_str().to_string(),
+            endpoint: ep.name.clone(),
+            variant: e.variant.map(|v| ep.variants[v as usize].name.clone()).unwrap_or_default(),
+            instance: e.instance,
+            detail: e.detail.clone(),
+        });
+    }
+
+    /// Records gauges sampled at `at_ns`, the end of the interval they
+    /// describe (a tick at `k × interval` closes interval `k - 1`).
+    pub fn gauges(&mut self, at_ns: u64, gauges: &[VariantGauge]) {
+        let idx = at_ns.saturating_sub(1) / self.interval_ns;
+        let cells: Vec<usize> = gauges.iter().map(|g| self.cell_index(g.endpoint, g.variant)).collect();
+        if let Some(open) = self.interval(idx) {
+            for (g, c) in gauges.iter().zip(cells) {
+                open[c].gauge = Some(*g);
+            }
+        }
+    }
+
+    /// Closes every interval that can no longer receive results at `now_ns`.
+    pub fn advance(&mut self, now_ns: u64) {
+        while !self.open.is_empty() {
+            let end = (self.first_open + 1).saturating_mul(self.interval_ns);
+            if end.saturating_add(self.flush_lag_ns) > now_ns {
+                break;
+            }
+            self.close_oldest();
+        }
+    }
+
+    fn close_oldest(&mut self) {
+        let Some(cells) = self.open.pop_front() else { return };
+        let time_s = round6((self.first_open * self.interval_ns) as f64 / 1e9);
+        self.first_open += 1;
+        let names: Vec<(String, String)> = self
+            .spec
+            .endpoints
+            .iter()
+            .flat_map(|e| e.variants.iter().map(move |v| (e.name.clone(), v.name.clone())))
+            .collect();
+        for (mut c, (endpoint, variant)) in cells.into_iter().zip(names) {
+            let q = |h: &Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { round3(h.value_at_quantile(q) as f64 / 1e3) };
+            self.rows.push(TimelineRow {
+                time_s,
+                endpoint,
+                variant,
+                requests: c.counts.requests,
+                ok: c.counts.ok,
+                client_4xx: c.counts.errors.client_4xx,
+                server_5xx: c.counts.errors.server_5xx,
+                timeout: c.counts.errors.timeout,
+                throttled: c.counts.errors.throttled,
+                p50_ms: q(&c.hist, 0.5),
+                p99_ms: q(&c.hist, 0.99),
+                instances_in_service: c.gauge.map(|g| g.instances_in_service),
+                queue_depth: c.gauge.map(|g| g.queue_depth),
+                max_queue_depth: c.gauge.map(|g| g.max_queue_depth),
+                busy_slots: c.gauge.map(|g| g.busy_slots),
+            });
+            c.hist.reset();
+            self.pool.push(c.hist);
+        }
+    }
+
+    /// Results that arrived after their interval was closed (always zero
+    /// unless a driver breaks the timing contract).
+    pub fn late_results(&self) -> u64 {
+        self.late_results
+    }
+
+    /// Total requests recorded so far.
+    pub fn requests(&self) -> u64 {
+        self.endpoints.iter().map(|e| e.counts.requests).sum()
+    }
+
+    /// The p99 latency recorded so far over all endpoints' histograms, ms
+    /// (for progress lines).
+    pub fn p99_so_far_ms(&self, endpoint: usize) -> f64 {
+        self.endpoints[endpoint].latency.summary().p99
+    }
+
+    /// Closes every interval and builds the report.
+    pub fn finish(mut self, f: Finish<'_>) -> RunRecord {
+        while !self.open.is_empty() {
+            self.close_oldest();
+        }
+        let duration = f.scenario.duration_s.max(f64::MIN_POSITIVE);
+        let mut endpoints = Vec::new();
+        let mut endpoints_usd = 0.0;
+        let mut requests_total = 0;
+        for (e, (rec, spec)) in self.endpoints.iter().zip(&self.spec.endpoints).enumerate() {
+            let mut variants = Vec::new();
+            let mut ep_cost = 0.0;
+            for (v, (vr, vs)) in rec.variants.iter().zip(&spec.variants).enumerate() {
+                let cost = f
+                    .costs
+                    .iter()
+                    .find(|c| c.endpoint as usize == e && c.variant as usize == v)
+                    .copied()
+                    .unwrap_or(VariantCost { endpoint: e as u16, variant: v as u16, instance_seconds: 0.0, cost_usd: 0.0 });
+                ep_cost += cost.cost_usd;
+                variants.push(VariantReport {
+                    name: vs.name.clone(),
+                    model: vs.model.clone(),
+                    instance_type: vs.instance.name.clone(),
+                    instance_count: vs.instance_count,
+                    requests: vr.counts.requests,
+                    ok: vr.counts.ok,
+                    errors: vr.counts.errors,
+                    latency_ms: vr.latency.summary(),
+                    instance_seconds: round3(cost.instance_seconds),
+                    cost_usd: round6(cost.cost_usd),
+                });
+            }
+            endpoints_usd += ep_cost;
+            let c = rec.counts;
+            requests_total += c.requests;
+            let ratio = |num: u64| if c.requests == 0 { 0.0 } else { num as f64 / c.requests as f64 };
+            let unavailable = c.errors.server_5xx + c.errors.timeout + c.errors.throttled;
+            let qw = rec.queue_wait.summary();
+            endpoints.push(EndpointReport {
+                name: spec.name.clone(),
+                routing: spec.routing.as_str().into(),
+                requests: c.requests,
+                ok: c.ok,
+                errors: c.errors,
+                throughput_rps: round3(c.requests as f64 / duration),
+                error_rate: round6(ratio(c.requests - c.ok)),
+                availability: if c.requests == 0 { 1.0 } else { round6(1.0 - ratio(unavailable)) },
+                latency_ms: rec.latency.summary(),
+                ok_latency_ms: rec.ok_latency.summary(),
+                queue_wait_ms: QueueWaitSummary {
+                    mean: qw.mean,
+                    p50: qw.p50,
+                    p99: qw.p99,
+                    max: qw.max,
+                    waited_fraction: if rec.queue_wait.hist.is_empty() {
+                        0.0
+                    } else {
+                        round6(rec.waited as f64 / rec.queue_wait.hist.len() as f64)
+                    },
+                    requests: rec.queue_wait.hist.len(),
+                },
+                mean_in_system: round6(f.mean_in_system.get(e).copied().unwrap_or(0.0)),
+                cost_usd: round6(ep_cost),
+                variants,
+            });
+        }
+        let total = endpoints_usd;
+        let slos = f.slo.evaluate(&endpoints, total);
+        let verdict = if slos.iter().all(|s| s.met) { "pass" } else { "fail" };
+        let report = Report {
+            schema_version: SCHEMA_VERSION,
+            scenario: f.scenario,
+            complete: f.complete,
+            verdict: verdict.into(),
+            endpoints,
+            training_jobs: vec![],
+            cost: CostReport {
+                total_usd: round6(total),
+                endpoints_usd: round6(endpoints_usd),
+                training_usd: 0.0,
+                per_1k_requests_usd: if requests_total == 0 {
+                    0.0
+                } else {
+                    round6(endpoints_usd / requests_total as f64 * 1000.0)
+                },
+            },
+            slos,
+            events: self.events.len(),
+            timeline_interval_s: round6(self.interval_ns as f64 / 1e9),
+            drained_at_s: round6(f.drained_at_s),
+            baseline: None,
+        };
+        RunRecord { report, timeline: self.rows, events: self.events }
+    }
+}

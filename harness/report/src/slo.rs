@@ -1,0 +1,142 @@
+//! SLO objectives and their evaluation against a report.
+
+use std::time::Duration;
+
+use crate::model::{round6, EndpointReport, SloResult};
+
+/// The objectives a scenario's `[slo]` section sets. Latency, error-rate
+/// and availability objectives apply to every endpoint; the cost budget to
+/// the whole run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SloSpec {
+    /// `(name, percentile in 0..=100, bound)` for each latency objective,
+    /// e.g. `("latency_p99", 99.0, 500 ms)`.
+    pub latency: Vec<(String, f64, Duration)>,
+    /// Highest acceptable error rate.
+    pub error_rate: Option<f64>,
+    /// Lowest acceptable availability.
+    pub availability: Option<f64>,
+    /// Highest acceptable total cost, US dollars.
+    pub cost_budget_usd: Option<f64>,
+}
+
+fn percentile_of(ep: &EndpointReport, p: f64) -> f64 {
+    let l = &ep.latency_ms;
+    match p {
+        p if p <= 50.0 => l.p50,
+        p if p <= 90.0 => l.p90,
+        p if p <= 95.0 => l.p95,
+        p if p <= 99.0 => l.p99,
+        p if p <= 99.9 => l.p999,
+        _ => l.max,
+    }
+}
+
+impl SloSpec {
+    /// Evaluates every objective. An endpoint that served no requests has no
+    /// latency to judge; its latency objectives are reported as met with
+    /// actual 0 and its error objectives trivially hold.
+    pub fn evaluate(&self, endpoints: &[EndpointReport], total_cost_usd: f64) -> Vec<SloResult> {
+        let mut out = Vec::new();
+        for ep in endpoints {
+            for (name, p, bound) in &self.latency {
+                let ms = bound.as_secs_f64() * 1e3;
+                let actual = percentile_of(ep, *p);
+                out.push(SloResult {
+                    name: name.clone(),
+                    endpoint: Some(ep.name.clone()),
+                    objective: format!("<= {} ms", fmt_num(ms)),
+                    actual,
+                    met: actual <= ms,
+                });
+            }
+            if let Some(max) = self.error_rate {
+                out.push(SloResult {
+                    name: "error_rate".into(),
+                    endpoint: Some(ep.name.clone()),
+                    objective: format!("<= {}", fmt_num(max)),
+                    actual: ep.error_rate,
+                    met: ep.error_rate <= max,
+                });
+            }
+            if let Some(min) = self.availability {
+                out.push(SloResult {
+                    name: "availability".into(),
+                    endpoint: Some(ep.name.clone()),
+                    objective: format!(">= {}", fmt_num(min)),
+                    actual: ep.availability,
+                    met: ep.availability >= min,
+                });
+            }
+        }
+        if let Some(budget) = self.cost_budget_usd {
+            let actual = round6(total_cost_usd);
+            out.push(SloResult {
+                name: "cost_budget_usd".into(),
+                endpoint: None,
+                objective: format!("<= {} USD", fmt_num(budget)),
+                actual,
+                met: actual <= budget,
+            });
+        }
+        out
+    }
+}
+
+/// Formats a number without trailing zeros (`500`, `0.001`, `2.5`).
+pub fn fmt_num(x: f64) -> String {
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    fn ep(p99: f64, error_rate: f64) -> EndpointReport {
+        EndpointReport {
+            name: "e".into(),
+            routing: "random".into(),
+            requests: 100,
+            ok: 100,
+            errors: ErrorCounts::default(),
+            throughput_rps: 1.0,
+            error_rate,
+            availability: 1.0 - error_rate,
+            latency_ms: LatencySummary { p99, p50: 1.0, ..Default::default() },
+            ok_latency_ms: LatencySummary::default(),
+            queue_wait_ms: QueueWaitSummary::default(),
+            mean_in_system: 0.0,
+            cost_usd: 0.0,
+            variants: vec![],
+        }
+    }
+
+    #[test]
+    fn objectives_are_judged_and_described() {
+        let spec = SloSpec {
+            latency: vec![("latency_p99".into(), 99.0, Duration::from_millis(500))],
+            error_rate: Some(0.001),
+            availability: Some(0.999),
+            cost_budget_usd: Some(5.0),
+        };
+        let r = spec.evaluate(&[ep(499.0, 0.002)], 5.5);
+        let got: Vec<(&str, &str, bool)> = r.iter().map(|s| (s.name.as_str(), s.objective.as_str(), s.met)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("latency_p99", "<= 500 ms", true),
+                ("error_rate", "<= 0.001", false),
+                ("availability", ">= 0.999", false),
+                ("cost_budget_usd", "<= 5 USD", false),
+            ]
+        );
+        assert_eq!(fmt_num(0.25), "0.25");
+    }
+}

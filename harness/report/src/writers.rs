@@ -1,0 +1,237 @@
+//! Writers: one run record, many formats. Each is generic over
+//! [`std::io::Write`] so tests render into a `Vec<u8>`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::model::{LatencySummary, Report};
+use crate::recorder::{EventRow, RunRecord, TimelineRow};
+use crate::slo::fmt_num;
+
+/// Why writing a report failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The destination failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// JSON encoding failed.
+    #[error("encoding JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// CSV encoding failed.
+    #[error("encoding CSV: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+/// Writes `report.json`: pretty JSON, fields in contract order, a trailing
+/// newline. Deterministic for a given report.
+pub fn write_json<W: Write>(report: &Report, mut w: W) -> Result<(), WriteError> {
+    serde_json::to_writer_pretty(&mut w, report)?;
+    w.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Writes any serialisable value as pretty JSON (used for `run.json`).
+pub fn write_json_value<T: Serialize, W: Write>(value: &T, mut w: W) -> Result<(), WriteError> {
+    serde_json::to_writer_pretty(&mut w, value)?;
+    w.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Writes `timeline.csv`.
+pub fn write_timeline<W: Write>(rows: &[TimelineRow], w: W) -> Result<(), WriteError> {
+    write_csv(rows, w)
+}
+
+/// Writes `events.csv`.
+pub fn write_events<W: Write>(rows: &[EventRow], w: W) -> Result<(), WriteError> {
+    write_csv(rows, w)
+}
+
+fn write_csv<T: Serialize, W: Write>(rows: &[T], w: W) -> Result<(), WriteError> {
+    let mut out = csv::Writer::from_writer(w);
+    for r in rows {
+        out.serialize(r)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn latency_cells(l: &LatencySummary) -> String {
+    format!(
+        "{} | {} | {} | {} | {} | {} | {}",
+        fmt_num(l.mean),
+        fmt_num(l.p50),
+        fmt_num(l.p90),
+        fmt_num(l.p95),
+        fmt_num(l.p99),
+        fmt_num(l.p999),
+        fmt_num(l.max)
+    )
+}
+
+/// How many events `summary.md` lists before pointing at `events.csv`.
+const SUMMARY_EVENTS: usize = 40;
+
+/// Writes `summary.md`: SLO table first, then latency, errors, cost, events.
+pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteError> {
+    let r = &rec.report;
+    let s = &r.scenario;
+    writeln!(w, "# gameday run: {}", s.name)?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Verdict: **{}**{} · clock {} · seed {} · duration {} s",
+        r.verdict.to_uppercase(),
+        if r.complete { "" } else { " (INCOMPLETE: run was interrupted)" },
+        s.clock,
+        s.seed,
+        fmt_num(s.duration_s)
+    )?;
+    writeln!(w)?;
+    writeln!(w, "## SLOs")?;
+    writeln!(w)?;
+    if r.slos.is_empty() {
+        writeln!(w, "No objectives set (add an `[slo]` section).")?;
+    } else {
+        writeln!(w, "| objective | endpoint | target | actual | met |")?;
+        writeln!(w, "|---|---|---|---|---|")?;
+        for o in &r.slos {
+            writeln!(
+                w,
+                "| {} | {} | {} | {} | {} |",
+                o.name,
+                o.endpoint.as_deref().unwrap_or("(all)"),
+                o.objective,
+                fmt_num(o.actual),
+                if o.met { "yes" } else { "**NO**" }
+            )?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "## Latency (ms, from intended send time)")?;
+    writeln!(w)?;
+    writeln!(w, "| endpoint / variant | requests | mean | p50 | p90 | p95 | p99 | p99.9 | max |")?;
+    writeln!(w, "|---|---|---|---|---|---|---|---|---|")?;
+    for e in &r.endpoints {
+        writeln!(w, "| {} | {} | {} |", e.name, e.requests, latency_cells(&e.latency_ms))?;
+        for v in &e.variants {
+            writeln!(w, "| {} / {} | {} | {} |", e.name, v.name, v.requests, latency_cells(&v.latency_ms))?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "## Requests and errors")?;
+    writeln!(w)?;
+    writeln!(w, "| endpoint | requests | ok | 4xx | 5xx | timeout | throttled | error rate | availability | rps | queued share | mean queue wait ms |")?;
+    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")?;
+    for e in &r.endpoints {
+        let x = &e.errors;
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            e.name,
+            e.requests,
+            e.ok,
+            x.client_4xx,
+            x.server_5xx,
+            x.timeout,
+            x.throttled,
+            fmt_num(e.error_rate),
+            fmt_num(e.availability),
+            fmt_num(e.throughput_rps),
+            fmt_num(e.queue_wait_ms.waited_fraction),
+            fmt_num(e.queue_wait_ms.mean)
+        )?;
+    }
+    writeln!(w)?;
+    writeln!(w, "## Cost (USD)")?;
+    writeln!(w)?;
+    writeln!(w, "| endpoint / variant | instance type | instances at start | instance-hours | cost |")?;
+    writeln!(w, "|---|---|---|---|---|")?;
+    for e in &r.endpoints {
+        for v in &e.variants {
+            writeln!(
+                w,
+                "| {} / {} | {} | {} | {} | {} |",
+                e.name,
+                v.name,
+                v.instance_type,
+                v.instance_count,
+                fmt_num((v.instance_seconds / 3600.0 * 1000.0).round() / 1000.0),
+                fmt_num(v.cost_usd)
+            )?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Total {} USD · endpoints {} · training {} · per 1,000 requests {}",
+        fmt_num(r.cost.total_usd),
+        fmt_num(r.cost.endpoints_usd),
+        fmt_num(r.cost.training_usd),
+        fmt_num(r.cost.per_1k_requests_usd)
+    )?;
+    writeln!(w)?;
+    writeln!(w, "## Events")?;
+    writeln!(w)?;
+    if rec.events.is_empty() {
+        writeln!(w, "None.")?;
+    } else {
+        writeln!(w, "| time s | event | endpoint | variant | instance | detail |")?;
+        writeln!(w, "|---|---|---|---|---|---|")?;
+        for ev in rec.events.iter().take(SUMMARY_EVENTS) {
+            writeln!(
+                w,
+                "| {} | {} | {} | {} | {} | {} |",
+                fmt_num(ev.time_s),
+                ev.kind,
+                ev.endpoint,
+                ev.variant,
+                ev.instance.map(|i| i.to_string()).unwrap_or_default(),
+                ev.detail
+            )?;
+        }
+        if rec.events.len() > SUMMARY_EVENTS {
+            writeln!(w)?;
+            writeln!(w, "… and {} more in `events.csv`.", rec.events.len() - SUMMARY_EVENTS)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the compact terminal summary: one line per SLO, one per endpoint.
+pub fn write_terminal<W: Write>(r: &Report, mut w: W) -> Result<(), WriteError> {
+    for e in &r.endpoints {
+        writeln!(
+            w,
+            "{:<28} {:>9} req  {:>8.1} rps  p50 {:>8} ms  p99 {:>8} ms  errors {} ({}%)",
+            e.name,
+            e.requests,
+            e.throughput_rps,
+            fmt_num(e.latency_ms.p50),
+            fmt_num(e.latency_ms.p99),
+            e.errors.total(),
+            fmt_num((e.error_rate * 100.0 * 1000.0).round() / 1000.0)
+        )?;
+    }
+    for o in &r.slos {
+        writeln!(
+            w,
+            "  [{}] {:<16} {:<28} {:>12} (objective {})",
+            if o.met { " ok " } else { "FAIL" },
+            o.name,
+            o.endpoint.as_deref().unwrap_or("(all)"),
+            fmt_num(o.actual),
+            o.objective
+        )?;
+    }
+    writeln!(
+        w,
+        "cost {} USD ({} per 1k requests) · verdict {}{}",
+        fmt_num(r.cost.total_usd),
+        fmt_num(r.cost.per_1k_requests_usd),
+        r.verdict,
+        if r.complete { "" } else { " · INCOMPLETE" }
+    )?;
+    Ok(())
+}

@@ -1,0 +1,401 @@
+//! The scenario file as written: serde structs with `deny_unknown_fields`.
+//! Optional fields stay optional here; the semantic pass in
+//! [`crate::validate`] decides what each kind of thing requires, so one run
+//! reports every problem at once.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::units::{DurationStr, Size};
+
+/// A whole scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// `[scenario]`: name, duration, seed, clock.
+    pub scenario: RawMeta,
+    /// `[target]`: what the traffic is sent to.
+    pub target: Option<RawTarget>,
+    /// `[[instance_type]]`: add to or override the instance catalog.
+    #[serde(default, rename = "instance_type")]
+    pub instance_types: Vec<RawInstanceType>,
+    /// `[[model]]`: models and their service times.
+    #[serde(default, rename = "model")]
+    pub models: Vec<RawModel>,
+    /// `[[endpoint]]`: real-time endpoints.
+    #[serde(default, rename = "endpoint")]
+    pub endpoints: Vec<RawEndpoint>,
+    /// `[[workload]]`: traffic.
+    #[serde(default, rename = "workload")]
+    pub workloads: Vec<RawWorkload>,
+    /// `[[fault]]`: scheduled faults.
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<RawFault>,
+    /// `[slo]`: objectives.
+    pub slo: Option<RawSlo>,
+}
+
+/// `[scenario]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeta {
+    /// Names the run and its output folder (letters, digits, `.`, `_`, `-`).
+    pub name: String,
+    /// What the scenario shows.
+    pub description: Option<String>,
+    /// How long traffic is sent.
+    pub duration: DurationStr,
+    /// Master seed (default 1); `--seed` overrides it.
+    pub seed: Option<u64>,
+    /// `"virtual"` (default) or `"wall"`.
+    pub clock: Option<ClockKind>,
+    /// Width of a timeline row (default `"10s"`).
+    pub timeline_interval: Option<DurationStr>,
+    /// Wall clock only: compress the scenario's timeline this many times.
+    pub time_scale: Option<f64>,
+    /// Instance catalog to use instead of the built-in one (path relative
+    /// to the scenario file).
+    pub catalog: Option<String>,
+}
+
+/// Which clock drives the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    /// Discrete-event simulation.
+    Virtual,
+    /// Real time.
+    Wall,
+}
+
+/// `[target]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    /// `"local"`, `"http"` or `"sagemaker"`.
+    pub kind: TargetKind,
+    /// Base URL for `http`, or an endpoint-URL override for `sagemaker`.
+    pub endpoint_url: Option<String>,
+    /// AWS region for `sagemaker`.
+    pub region: Option<String>,
+}
+
+/// What the traffic is sent to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// The embedded platform.
+    Local,
+    /// Any HTTP server with SageMaker's path layout.
+    Http,
+    /// Real SageMaker endpoints.
+    Sagemaker,
+}
+
+/// An instance type, in the catalog fixture or as a scenario override.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstanceType {
+    /// Catalog name, e.g. `ml.m5.xlarge`.
+    pub name: String,
+    /// vCPUs.
+    pub vcpus: Option<u32>,
+    /// Memory.
+    pub memory: Option<Size>,
+    /// Service speed relative to `ml.m5.xlarge` (1.0).
+    pub speed: Option<f64>,
+    /// On-demand price, USD per hour.
+    pub price_per_hour: Option<f64>,
+    /// Time from launch to in service: `{ min = "4m", max = "6m" }`.
+    pub provisioning: Option<RawRange>,
+    /// Accelerators, if any.
+    pub accelerator: Option<RawAccelerator>,
+    /// Where the price came from, and when.
+    pub source: Option<String>,
+}
+
+/// A `{ min, max }` duration range.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRange {
+    /// Shortest.
+    pub min: DurationStr,
+    /// Longest.
+    pub max: DurationStr,
+}
+
+/// Accelerators on an instance type.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccelerator {
+    /// Model, e.g. `"A10G"`.
+    pub kind: String,
+    /// How many.
+    pub count: u32,
+    /// Memory per accelerator.
+    pub memory: Size,
+}
+
+/// `[[model]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// Model name.
+    pub name: String,
+    /// Artifact size.
+    pub size: Option<Size>,
+    /// Service time on the reference instance type (`ml.m5.xlarge`).
+    pub latency: RawLatency,
+    /// Service times measured on specific instance types; these are used
+    /// as given instead of scaling `latency` by the type's speed.
+    #[serde(default)]
+    pub latency_on: BTreeMap<String, RawLatency>,
+}
+
+/// A service-time distribution.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLatency {
+    /// `"lognormal"` (default, from `p50` and `p99`), `"exponential"`
+    /// (`mean`), `"constant"` (`value`) or `"empirical"` (`file`).
+    pub dist: Option<DistKind>,
+    /// Median.
+    pub p50: Option<DurationStr>,
+    /// 99th percentile.
+    pub p99: Option<DurationStr>,
+    /// Mean, for `exponential`.
+    pub mean: Option<DurationStr>,
+    /// Value, for `constant`.
+    pub value: Option<DurationStr>,
+    /// CSV with `latency_ms,weight` rows, for `empirical`.
+    pub file: Option<String>,
+}
+
+/// Kinds of service-time distribution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DistKind {
+    /// Log-normal fitted to p50 and p99.
+    Lognormal,
+    /// Exponential.
+    Exponential,
+    /// Constant.
+    Constant,
+    /// Empirical histogram from a file.
+    Empirical,
+}
+
+/// `[[endpoint]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    /// Endpoint name.
+    pub name: String,
+    /// `"random"` (default) or `"least_outstanding_requests"`.
+    pub routing: Option<RoutingKind>,
+    /// `[[endpoint.variant]]`: production variants.
+    #[serde(default)]
+    pub variant: Vec<RawVariant>,
+}
+
+/// Routing strategies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingKind {
+    /// Uniform random.
+    Random,
+    /// Fewest outstanding requests.
+    LeastOutstandingRequests,
+}
+
+/// `[[endpoint.variant]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariant {
+    /// Variant name.
+    pub name: String,
+    /// Model served (a `[[model]]` name).
+    pub model: String,
+    /// Instance type (a catalog name).
+    pub instance_type: String,
+    /// Instances at the start (default 1).
+    pub instance_count: Option<i64>,
+    /// Requests one instance serves at once (default 1).
+    pub concurrency: Option<i64>,
+    /// Traffic weight (default 1.0).
+    pub weight: Option<f64>,
+}
+
+/// `[[workload]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    /// Name (default: the endpoint's); names its random stream.
+    pub name: Option<String>,
+    /// Endpoint the traffic goes to.
+    pub endpoint: String,
+    /// Arrival process.
+    pub arrival: RawArrival,
+    /// Client timeout per request (default `"60s"`, SageMaker's limit).
+    pub timeout: Option<DurationStr>,
+    /// Send every request to this variant (`TargetVariant`).
+    pub target_variant: Option<String>,
+}
+
+/// An arrival process. Which fields apply depends on `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawArrival {
+    /// `constant`, `poisson`, `ramp`, `steps`, `spike`, `diurnal` or `trace`.
+    pub kind: ArrivalKind,
+    /// Requests per second (`constant`, `poisson`).
+    pub rate: Option<f64>,
+    /// Starting rate (`ramp`).
+    pub from: Option<f64>,
+    /// Final rate (`ramp`).
+    pub to: Option<f64>,
+    /// Ramp length (`ramp`).
+    pub over: Option<DurationStr>,
+    /// Rate changes (`steps`).
+    pub steps: Option<Vec<RawStep>>,
+    /// Rate outside the spike (`spike`).
+    pub base: Option<f64>,
+    /// Rate during the spike (`spike`).
+    pub peak: Option<f64>,
+    /// Spike start (`spike`).
+    pub at: Option<DurationStr>,
+    /// Spike length (`spike`).
+    #[serde(rename = "for")]
+    pub for_: Option<DurationStr>,
+    /// Mean rate (`diurnal`).
+    pub mean: Option<f64>,
+    /// Relative swing, 0 to 1 (`diurnal`).
+    pub amplitude: Option<f64>,
+    /// Cycle length (`diurnal`, default `"1d"`).
+    pub period: Option<DurationStr>,
+    /// When in the cycle the peak falls (`diurnal`, default `"0s"`).
+    pub peak_at: Option<DurationStr>,
+    /// CSV of send offsets in a `time_s` column (`trace`).
+    pub file: Option<String>,
+}
+
+/// Kinds of arrival process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrivalKind {
+    /// Evenly spaced.
+    Constant,
+    /// Poisson.
+    Poisson,
+    /// Linear ramp.
+    Ramp,
+    /// Step changes.
+    Steps,
+    /// A burst.
+    Spike,
+    /// Daily cycle.
+    Diurnal,
+    /// Replay from CSV.
+    Trace,
+}
+
+impl ArrivalKind {
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArrivalKind::Constant => "constant",
+            ArrivalKind::Poisson => "poisson",
+            ArrivalKind::Ramp => "ramp",
+            ArrivalKind::Steps => "steps",
+            ArrivalKind::Spike => "spike",
+            ArrivalKind::Diurnal => "diurnal",
+            ArrivalKind::Trace => "trace",
+        }
+    }
+}
+
+/// One entry of `steps`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// When the rate changes.
+    pub at: DurationStr,
+    /// The new rate.
+    pub rate: f64,
+}
+
+/// `[[fault]]`. Which fields apply depends on `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    /// When it starts.
+    pub at: DurationStr,
+    /// How long it lasts (default: to the end of the run).
+    #[serde(rename = "for")]
+    pub for_: Option<DurationStr>,
+    /// `instance_crash`, `latency_injection`, `error_injection` or `blackhole`.
+    pub kind: FaultKindRaw,
+    /// Endpoint hit.
+    pub endpoint: String,
+    /// Variant hit (default: all).
+    pub variant: Option<String>,
+    /// Instances that crash (`instance_crash`, default 1).
+    pub count: Option<i64>,
+    /// Time until the health check notices (`instance_crash`, default `"2s"`).
+    pub detect_after: Option<DurationStr>,
+    /// Extra service time (`latency_injection`).
+    pub delay: Option<DurationStr>,
+    /// Share of requests that fail (`error_injection`, default 1.0).
+    pub rate: Option<f64>,
+    /// HTTP status returned (`error_injection`, default 500).
+    pub status: Option<i64>,
+}
+
+/// Kinds of fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKindRaw {
+    /// Instances die and are replaced.
+    InstanceCrash,
+    /// Service time grows.
+    LatencyInjection,
+    /// Requests fail with a status.
+    ErrorInjection,
+    /// Requests hang until timeout.
+    Blackhole,
+}
+
+impl FaultKindRaw {
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKindRaw::InstanceCrash => "instance_crash",
+            FaultKindRaw::LatencyInjection => "latency_injection",
+            FaultKindRaw::ErrorInjection => "error_injection",
+            FaultKindRaw::Blackhole => "blackhole",
+        }
+    }
+}
+
+/// `[slo]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    /// Median latency bound.
+    pub latency_p50: Option<DurationStr>,
+    /// 90th-percentile latency bound.
+    pub latency_p90: Option<DurationStr>,
+    /// 95th-percentile latency bound.
+    pub latency_p95: Option<DurationStr>,
+    /// 99th-percentile latency bound.
+    pub latency_p99: Option<DurationStr>,
+    /// 99.9th-percentile latency bound.
+    pub latency_p999: Option<DurationStr>,
+    /// Highest error rate, 0 to 1.
+    pub error_rate: Option<f64>,
+    /// Lowest availability, 0 to 1.
+    pub availability: Option<f64>,
+    /// Highest total cost, USD.
+    pub cost_budget_usd: Option<f64>,
+}

@@ -1,0 +1,134 @@
+//! Durations (`"250ms"`, `"90s"`, `"5m"`, `"2h"`, `"3d"`) and sizes
+//! (`"300MB"`, `"24GiB"`) as scenario strings.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+/// Parses a duration: a non-negative number and a unit (`us`, `ms`, `s`,
+/// `m`, `h`, `d`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale = match unit.trim() {
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(format!("invalid duration \"{s}\": expected a number and a unit (ms, s, m, h or d), like \"90s\"")),
+    };
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration \"{s}\": expected a number and a unit (ms, s, m, h or d), like \"90s\""))?;
+    let secs = value * scale;
+    if !secs.is_finite() || secs > 1e12 {
+        return Err(format!("invalid duration \"{s}\": too large"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses a size in bytes: a number and `B`, `KB`, `MB`, `GB`, `TB`
+/// (powers of 1000) or `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale: f64 = match unit.trim() {
+        "B" => 1.0,
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "TiB" => 1024f64.powi(4),
+        _ => return Err(format!("invalid size \"{s}\": expected a number and a unit (B, KB, MB, GB, KiB, MiB, GiB), like \"300MB\"")),
+    };
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid size \"{s}\": expected a number and a unit (B, KB, MB, GB, KiB, MiB, GiB), like \"300MB\""))?;
+    Ok((value * scale).round() as u64)
+}
+
+/// A duration written as a string in a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DurationStr(pub Duration);
+
+/// A size written as a string in a scenario, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+struct DurationVisitor;
+
+impl Visitor<'_> for DurationVisitor {
+    type Value = DurationStr;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration string like \"250ms\", \"90s\", \"5m\", \"2h\" or \"3d\"")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationStr, E> {
+        parse_duration(v).map(DurationStr).map_err(E::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationStr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(DurationVisitor)
+    }
+}
+
+struct SizeVisitor;
+
+impl Visitor<'_> for SizeVisitor {
+    type Value = Size;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a size string like \"300MB\" or \"24GiB\"")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Size, E> {
+        parse_size(v).map(Size).map_err(E::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(SizeVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let ok = [
+            ("250ms", 0.25),
+            ("90s", 90.0),
+            ("5m", 300.0),
+            ("2h", 7200.0),
+            ("3d", 259_200.0),
+            ("1.5s", 1.5),
+            ("0s", 0.0),
+            ("500us", 0.0005),
+        ];
+        for (s, secs) in ok {
+            assert_eq!(parse_duration(s).unwrap().as_secs_f64(), secs, "{s}");
+        }
+        for bad in ["5", "five minutes", "-3s", "3 parsecs", "", "s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("300MB"), Ok(300_000_000));
+        assert_eq!(parse_size("24GiB"), Ok(24 * 1024 * 1024 * 1024));
+        assert_eq!(parse_size("1.5KB"), Ok(1500));
+        assert!(parse_size("12 bananas").is_err());
+    }
+}
