@@ -112,22 +112,23 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
 pub struct Locator<'a> {
     src: &'a str,
     file: String,
-    root: Option<Spanned<DeTable<'a>>>,
+    root: Option<DeValue<'a>>,
 }
 
 impl<'a> Locator<'a> {
     /// Parses `src` for locating; a file that does not parse still gets a
     /// locator (every field then points at line 1).
     pub fn new(file: &str, src: &'a str) -> Self {
-        Locator { src, file: file.to_string(), root: DeTable::parse(src).ok() }
+        let root = DeTable::parse(src).ok().map(|t| DeValue::Table(t.into_inner()));
+        Locator { src, file: file.to_string(), root }
     }
 
     /// The span of the value at `path`, or of the deepest ancestor present.
     pub fn span(&self, path: &FieldPath) -> Range<usize> {
-        let Some(root) = &self.root else { return 0..0 };
-        let mut span = root.span();
+        let Some(DeValue::Table(root)) = &self.root else { return 0..0 };
+        let mut span = 0..0;
         let mut cur: Option<&DeValue<'a>> = None;
-        let mut table: Option<&DeTable<'a>> = Some(root.get_ref());
+        let mut table: Option<&DeTable<'a>> = Some(root);
         for seg in &path.0 {
             let next: Option<&Spanned<DeValue<'a>>> = match (seg, table, cur) {
                 (Seg::Key(k), Some(t), _) => t.iter().find(|(key, _)| key.get_ref().as_ref() == k.as_str()).map(|(_, v)| v),
@@ -145,42 +146,46 @@ impl<'a> Locator<'a> {
         span
     }
 
-    /// The deepest field path whose value contains `offset`.
-    pub fn path_at(&self, offset: usize) -> FieldPath {
+    /// The deepest field path whose value contains all of `span` (for an
+    /// error about a whole table, such as a missing field).
+    pub fn path_of(&self, span: Range<usize>) -> FieldPath {
         let mut out = FieldPath::default();
         let Some(root) = &self.root else { return out };
-        let mut value: &DeValue<'a> = &DeValue::Boolean(false);
-        let mut table: Option<&DeTable<'a>> = Some(root.get_ref());
+        let last = span.end.max(span.start + 1) - 1;
+        let inside = |v: &Spanned<DeValue<'a>>| covers(v, span.start) && covers(v, last);
+        let mut value: &DeValue<'a> = root;
         loop {
-            let mut next: Option<(Seg, &Spanned<DeValue<'a>>)> = None;
-            if let Some(t) = table {
-                for (k, v) in t.iter() {
-                    let ks = k.span();
-                    let vs = v.span();
-                    if ks.contains(&offset) {
-                        out.0.push(Seg::Key(k.get_ref().to_string()));
-                        return out;
-                    }
-                    if vs.contains(&offset) || contains_in_array(v, offset) {
-                        next = Some((Seg::Key(k.get_ref().to_string()), v));
-                        break;
-                    }
-                }
-            } else if let DeValue::Array(a) = value {
-                for (i, v) in a.iter().enumerate() {
-                    if v.span().contains(&offset) {
-                        next = Some((Seg::Index(i), v));
-                        break;
-                    }
-                }
-            }
+            let next = match value {
+                DeValue::Table(t) => t.iter().find(|(_, v)| inside(v)).map(|(k, v)| (Seg::Key(k.get_ref().to_string()), v)),
+                DeValue::Array(a) => a.iter().enumerate().find(|(_, v)| inside(v)).map(|(i, v)| (Seg::Index(i), v)),
+                _ => None,
+            };
             let Some((seg, v)) = next else { return out };
             out.0.push(seg);
             value = v.get_ref();
-            table = match value {
-                DeValue::Table(t) => Some(t),
+        }
+    }
+
+    /// The deepest field path whose key or value contains `offset`.
+    pub fn path_at(&self, offset: usize) -> FieldPath {
+        let mut out = FieldPath::default();
+        let Some(root) = &self.root else { return out };
+        let mut value: &DeValue<'a> = root;
+        loop {
+            let next: Option<(Seg, &Spanned<DeValue<'a>>)> = match value {
+                DeValue::Table(t) => {
+                    if let Some((k, _)) = t.iter().find(|(k, _)| k.span().contains(&offset)) {
+                        out.0.push(Seg::Key(k.get_ref().to_string()));
+                        return out;
+                    }
+                    t.iter().find(|(_, v)| covers(v, offset)).map(|(k, v)| (Seg::Key(k.get_ref().to_string()), v))
+                }
+                DeValue::Array(a) => a.iter().enumerate().find(|(_, v)| covers(v, offset)).map(|(i, v)| (Seg::Index(i), v)),
                 _ => None,
             };
+            let Some((seg, v)) = next else { return out };
+            out.0.push(seg);
+            value = v.get_ref();
         }
     }
 
@@ -196,11 +201,15 @@ impl<'a> Locator<'a> {
     }
 }
 
-fn contains_in_array(v: &Spanned<DeValue<'_>>, offset: usize) -> bool {
-    match v.get_ref() {
-        DeValue::Array(a) => a.iter().any(|e| e.span().contains(&offset) || contains_in_array(e, offset)),
-        _ => false,
-    }
+/// Whether `offset` falls in `v` or anything inside it. (A table opened
+/// by a `[header]` has a span that does not cover its body, so look inside.)
+fn covers(v: &Spanned<DeValue<'_>>, offset: usize) -> bool {
+    v.span().contains(&offset)
+        || match v.get_ref() {
+            DeValue::Array(a) => a.iter().any(|e| covers(e, offset)),
+            DeValue::Table(t) => t.iter().any(|(k, e)| k.span().contains(&offset) || covers(e, offset)),
+            _ => false,
+        }
 }
 
 /// The candidate closest to `name`, if it is close enough to be a typo.

@@ -147,7 +147,9 @@ pub(crate) fn toml_error(loc: &Locator<'_>, e: &toml::de::Error) -> Diagnostic {
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         if let Some((name, _)) = rest.split_once('`') {
-            field = field.key(name);
+            // An empty span means the document root is missing the field.
+            let parent = if span.is_empty() { diag::FieldPath::default() } else { loc.path_of(span.clone()) };
+            field = parent.key(name);
         }
     }
     let mut d = loc.at_span(span, field.to_string(), message);

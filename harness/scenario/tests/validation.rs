@@ -1,0 +1,275 @@
+//! Every validation error class, with its exact message, line and column.
+
+use std::path::Path;
+
+use gameday_scenario::{parse, ScenarioError};
+
+/// A valid scenario; each case replaces one line of it.
+const BASE: &str = r#"[scenario]
+name = "t"
+duration = "10m"
+seed = 3
+
+[[model]]
+name = "m"
+latency = { p50 = "12ms", p99 = "45ms" }
+
+[[endpoint]]
+name = "ep"
+  [[endpoint.variant]]
+  name = "A"
+  model = "m"
+  instance_type = "ml.m5.xlarge"
+  instance_count = 2
+  concurrency = 4
+  weight = 1.0
+
+[[workload]]
+endpoint = "ep"
+arrival = { kind = "poisson", rate = 150 }
+timeout = "2s"
+
+[[fault]]
+at = "5m"
+kind = "instance_crash"
+endpoint = "ep"
+
+[slo]
+latency_p99 = "500ms"
+error_rate = 0.001
+"#;
+
+fn check(src: &str) -> Vec<String> {
+    match parse("t.toml", src, Path::new("../../fixtures")) {
+        Ok(_) => vec![],
+        Err(ScenarioError::Invalid(d)) => d.iter().map(|d| d.to_string()).collect(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+/// BASE with the first line equal to `old` replaced by `new`.
+fn with(old: &str, new: &str) -> String {
+    let mut done = false;
+    let out: Vec<String> = BASE
+        .lines()
+        .map(|l| {
+            if !done && l.trim() == old {
+                done = true;
+                new.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    assert!(done, "no line {old:?} in BASE");
+    out.join("\n") + "\n"
+}
+
+#[test]
+fn base_is_valid() {
+    assert_eq!(check(BASE), Vec::<String>::new());
+}
+
+/// `(line to replace, replacement, every diagnostic expected)`.
+const CASES: &[(&str, &str, &[&str])] = &[
+    (
+        "instance_type = \"ml.m5.xlarge\"",
+        "  instance_type = \"ml.m5.xlarg\"",
+        &["t.toml:15:19: endpoint[0].variant[0].instance_type: unknown instance type \"ml.m5.xlarg\"; did you mean \"ml.m5.xlarge\"?"],
+    ),
+    (
+        "instance_type = \"ml.m5.xlarge\"",
+        "  instance_type = \"ml.banana\"",
+        &["t.toml:15:19: endpoint[0].variant[0].instance_type: unknown instance type \"ml.banana\""],
+    ),
+    ("model = \"m\"", "  model = \"mm\"", &["t.toml:14:11: endpoint[0].variant[0].model: unknown model \"mm\"; did you mean \"m\"?"]),
+    ("endpoint = \"ep\"", "endpoint = \"epp\"", &["t.toml:21:12: workload[0].endpoint: unknown endpoint \"epp\"; did you mean \"ep\"?"]),
+    (
+        "weight = 1.0",
+        "  weight = 0.0",
+        &["t.toml:18:12: endpoint[0].variant[0].weight: the variant weights of endpoint \"ep\" sum to zero: no traffic could be routed"],
+    ),
+    (
+        "weight = 1.0",
+        "  weight = -1.0",
+        &[
+            "t.toml:18:12: endpoint[0].variant[0].weight: weight must be zero or more, got -1",
+            "t.toml:18:12: endpoint[0].variant[0].weight: the variant weights of endpoint \"ep\" sum to zero: no traffic could be routed",
+        ],
+    ),
+    (
+        "arrival = { kind = \"poisson\", rate = 150 }",
+        "arrival = { kind = \"poisson\", rate = -5 }",
+        &["t.toml:22:38: workload[0].arrival.rate: rate must be zero or more, got -5"],
+    ),
+    (
+        "arrival = { kind = \"poisson\", rate = 150 }",
+        "arrival = { kind = \"poison\", rate = 150 }",
+        &["t.toml:22:20: workload[0].arrival.kind: unknown variant `poison`, expected one of `constant`, `poisson`, `ramp`, `steps`, `spike`, `diurnal`, `trace`; did you mean \"poisson\"?"],
+    ),
+    (
+        "arrival = { kind = \"poisson\", rate = 150 }",
+        "arrival = { kind = \"poisson\", raet = 150 }",
+        &["t.toml:22:31: workload[0].arrival.raet: unknown field `raet`, expected one of `kind`, `rate`, `from`, `to`, `over`, `steps`, `base`, `peak`, `at`, `for`, `mean`, `amplitude`, `period`, `peak_at`, `file`; did you mean \"rate\"?"],
+    ),
+    (
+        "arrival = { kind = \"poisson\", rate = 150 }",
+        "arrival = { kind = \"ramp\", rate = 150 }",
+        &[
+            "t.toml:22:35: workload[0].arrival.rate: `rate` does not apply to arrival kind \"ramp\" (it takes `from`, `to`, `over`)",
+            "t.toml:22:11: workload[0].arrival: arrival kind \"ramp\" needs `from`",
+            "t.toml:22:11: workload[0].arrival: arrival kind \"ramp\" needs `to`",
+            "t.toml:22:11: workload[0].arrival: arrival kind \"ramp\" needs `over`",
+        ],
+    ),
+    (
+        "arrival = { kind = \"poisson\", rate = 150 }",
+        "arrival = { kind = \"steps\", steps = [{ at = \"5m\", rate = 10 }, { at = \"1m\", rate = 20 }] }",
+        &["t.toml:22:71: workload[0].arrival.steps[1].at: steps must be in time order"],
+    ),
+    (
+        "arrival = { kind = \"poisson\", rate = 150 }",
+        "arrival = { kind = \"diurnal\", mean = 100, amplitude = 1.5 }",
+        &["t.toml:22:55: workload[0].arrival.amplitude: amplitude must be between 0 and 1, got 1.5"],
+    ),
+    (
+        "arrival = { kind = \"poisson\", rate = 150 }",
+        "arrival = { kind = \"trace\", file = \"traces/missing.csv\" }",
+        &["t.toml:22:36: workload[0].arrival.file: cannot read \"../../fixtures/traces/missing.csv\": No such file or directory (os error 2)"],
+    ),
+    (
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }",
+        "latency = { p50 = \"45ms\", p99 = \"12ms\" }",
+        &["t.toml:8:33: model[0].latency.p99: p99 (0.012s) is below p50 (0.045s)"],
+    ),
+    (
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }",
+        "latency = { dist = \"exponential\", p50 = \"12ms\" }",
+        &[
+            "t.toml:8:41: model[0].latency.p50: `p50` does not apply to dist \"exponential\" (it takes `mean`)",
+            "t.toml:8:11: model[0].latency: dist \"exponential\" needs `mean`",
+        ],
+    ),
+    (
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }",
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }\nlatency_on = { \"ml.g5.xlarg\" = { p50 = \"2ms\", p99 = \"9ms\" } }",
+        &["t.toml:9:32: model[0].latency_on.ml.g5.xlarg: unknown instance type \"ml.g5.xlarg\"; did you mean \"ml.g5.xlarge\"?"],
+    ),
+    (
+        "duration = \"10m\"",
+        "duration = \"10 minutes\"",
+        &["t.toml:3:12: scenario.duration: invalid duration \"10 minutes\": expected a number and a unit (ms, s, m, h or d), like \"90s\""],
+    ),
+    (
+        "duration = \"10m\"",
+        "duraton = \"10m\"",
+        &["t.toml:3:1: scenario.duraton: unknown field `duraton`, expected one of `name`, `description`, `duration`, `seed`, `clock`, `timeline_interval`, `time_scale`, `catalog`; did you mean \"duration\"?"],
+    ),
+    ("at = \"5m\"", "at = \"15m\"", &["t.toml:26:6: fault[0].at: the fault starts at 900s, at or after the end of the run (600s)"]),
+    (
+        "kind = \"instance_crash\"",
+        "kind = \"instance_crash\"\nfor = \"1m\"",
+        &["t.toml:28:7: fault[0].for: `for` does not apply to fault kind \"instance_crash\" (it takes `count`, `detect_after`)"],
+    ),
+    (
+        "kind = \"instance_crash\"",
+        "kind = \"error_injection\"\nstatus = 200",
+        &["t.toml:28:10: fault[0].status: status must be an HTTP error status (400-599), got 200"],
+    ),
+    (
+        "kind = \"instance_crash\"",
+        "kind = \"latency_injection\"",
+        &["t.toml:25:1: fault[0]: fault kind \"latency_injection\" needs `delay`"],
+    ),
+    (
+        "concurrency = 4",
+        "  concurrency = 0",
+        &["t.toml:17:17: endpoint[0].variant[0].concurrency: concurrency must be between 1 and 100000, got 0"],
+    ),
+    ("error_rate = 0.001", "error_rate = 1.5", &["t.toml:32:14: slo.error_rate: error_rate is a fraction between 0 and 1, got 1.5"]),
+    ("seed = 3", "seed = \"three\"", &["t.toml:4:8: scenario.seed: invalid type: string \"three\", expected u64"]),
+    (
+        "name = \"t\"",
+        "name = \"my scenario\"",
+        &["t.toml:2:8: scenario.name: name \"my scenario\" must be non-empty and use only letters, digits, '.', '_' and '-' (it names the output folder)"],
+    ),
+    (
+        "timeout = \"2s\"",
+        "timeout = \"2s\"\ntarget_variant = \"B\"",
+        &["t.toml:24:18: workload[0].target_variant: unknown variant \"B\"; did you mean \"A\"?"],
+    ),
+    (
+        "[[model]]",
+        "[[modle]]",
+        &["t.toml:6:3: modle: unknown field `modle`, expected one of `scenario`, `target`, `instance_type`, `model`, `endpoint`, `workload`, `fault`, `slo`; did you mean \"model\"?"],
+    ),
+    (
+        "seed = 3",
+        "seed = 3\n[target]\nkind = \"http\"",
+        &["t.toml:6:8: target.kind: target \"http\" needs clock = \"wall\": a virtual-clock run only drives the embedded platform"],
+    ),
+    (
+        "[[workload]]",
+        "[[endpoint]]\nname = \"ep\"\n[[workload]]",
+        &[
+            "t.toml:21:8: endpoint[1].name: duplicate endpoint name \"ep\"",
+            "t.toml:20:1: endpoint[1]: endpoint \"ep\" has no [[endpoint.variant]]",
+        ],
+    ),
+];
+
+#[test]
+fn every_error_class_names_file_line_col_field_and_fix() {
+    let mut failures = Vec::new();
+    for (old, new, expected) in CASES {
+        let got = check(&with(old, new));
+        if got != *expected {
+            failures.push(format!("replacing {old:?} with {new:?}\n  expected {expected:#?}\n  got      {got:#?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let src = with("instance_type = \"ml.m5.xlarge\"", "  instance_type = \"ml.m5.xlarg\"")
+        .replace("endpoint = \"ep\"\narrival", "endpoint = \"nope\"\narrival")
+        .replace("error_rate = 0.001", "error_rate = 2.0");
+    let got = check(&src);
+    assert_eq!(got.len(), 3, "{got:#?}");
+}
+
+#[test]
+fn a_missing_section_is_named() {
+    let got = check("[[model]]\nname = \"m\"\nlatency = { p50 = \"1ms\", p99 = \"2ms\" }\n");
+    assert_eq!(got, vec!["t.toml:1:1: scenario: missing field `scenario`"]);
+}
+
+#[test]
+fn a_missing_nested_field_is_named() {
+    let got = check(&with("model = \"m\"", ""));
+    assert_eq!(got, vec!["t.toml:12:3: endpoint[0].variant[0].model: missing field `model`"]);
+}
+
+#[test]
+fn an_unreadable_file_is_a_read_error() {
+    let err = gameday_scenario::load(Path::new("does/not/exist.toml")).unwrap_err();
+    assert!(matches!(err, ScenarioError::Read { .. }));
+    assert!(err.to_string().starts_with("does/not/exist.toml: cannot read scenario:"), "{err}");
+}
+
+#[test]
+fn every_shipped_scenario_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            gameday_scenario::load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(text.starts_with('#'), "{} must open with a comment block saying what it shows", p.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 4, "expected quickstart plus at least three more scenarios, found {n}");
+}
