@@ -1,0 +1,111 @@
+//! Memory stays flat: no per-request storage. A counting allocator tracks
+//! the peak live heap; this binary holds one test at a time so nothing else
+//! allocates alongside it.
+// The one place in the workspace that needs `unsafe`: a GlobalAlloc shim.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use gameday_core::arrival::ArrivalSpec;
+use gameday_core::dist::ServiceDist;
+use gameday_core::spec::*;
+use gameday_report::SloSpec;
+use gameday_sim::{simulate, SimConfig};
+
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static SERIAL: Mutex<()> = Mutex::new(());
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+/// Peak heap growth while simulating `hours` at `rate` req/s, and the
+/// number of requests simulated.
+fn peak_bytes(rate: f64, hours: f64) -> (usize, u64) {
+    let platform = PlatformSpec {
+        endpoints: vec![EndpointSpec {
+            name: "e".into(),
+            routing: Routing::Random,
+            variants: vec![VariantSpec {
+                name: "v".into(),
+                model: "m".into(),
+                weight: 1.0,
+                instance: InstanceTypeSpec {
+                    name: "ml.m5.xlarge".into(),
+                    price_per_hour: 0.23,
+                    provisioning_min: Duration::from_secs(300),
+                    provisioning_max: Duration::from_secs(300),
+                },
+                instance_count: 4,
+                concurrency: 4,
+                service: ServiceDist::lognormal_from_p50_p99(0.012, 0.045).unwrap(),
+            }],
+        }],
+        faults: vec![],
+    };
+    let workloads = vec![WorkloadSpec {
+        name: "w".into(),
+        endpoint: 0,
+        arrival: ArrivalSpec::Poisson { rate },
+        timeout: Duration::from_secs(2),
+        target_variant: None,
+    }];
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let out = simulate(SimConfig {
+        platform: &platform,
+        workloads: &workloads,
+        duration: Duration::from_secs_f64(hours * 3600.0),
+        interval: Duration::from_secs(10),
+        seed: 3,
+        stop: None,
+    });
+    let rec = out.finish("mem", 3, &SloSpec::default());
+    let peak = PEAK.load(Ordering::Relaxed) - base;
+    (peak, rec.report.endpoints[0].requests)
+}
+
+#[test]
+fn memory_does_not_grow_with_requests() {
+    let _g = SERIAL.lock().unwrap();
+    // Same simulated hour, 100 times the requests.
+    let (small, n_small) = peak_bytes(10.0, 1.0);
+    let (large, n_large) = peak_bytes(1000.0, 1.0);
+    eprintln!("{n_small} requests: peak {small} B; {n_large} requests: peak {large} B");
+    assert!(n_large > 90 * n_small);
+    assert!(large < small + 256 * 1024, "peak heap grew from {small} to {large} bytes");
+}
+
+/// A simulated day at 1,000 req/s (86 million requests). Run by CI on
+/// purpose: `cargo test -p gameday-sim --test memory -- --ignored`.
+#[test]
+#[ignore]
+fn stress_a_day_at_1000_rps_in_flat_memory() {
+    let _g = SERIAL.lock().unwrap();
+    let (hour, _) = peak_bytes(1000.0, 1.0);
+    let (day, n) = peak_bytes(1000.0, 24.0);
+    eprintln!("1 h: peak {hour} B; 24 h ({n} requests): peak {day} B");
+    assert!(n > 86_000_000);
+    // Only the timeline (one small row per 10 s interval) grows with time.
+    let rows = 24 * 360;
+    assert!(day < hour + rows * 512, "peak heap grew from {hour} to {day} bytes");
+}
