@@ -85,6 +85,6 @@ mod tests {
     fn utc_stamps() {
         assert_eq!(utc_stamp(0), "19700101T000000Z");
         assert_eq!(utc_stamp(951_782_400), "20000229T000000Z");
-        assert_eq!(utc_stamp(1_795_306_141), "20261121T230901Z");
+        assert_eq!(utc_stamp(1_795_306_141), "20261122T000901Z");
     }
 }
