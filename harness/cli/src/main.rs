@@ -41,7 +41,9 @@ pub enum Exit {
 }
 
 fn exit_for(err: &anyhow::Error) -> Exit {
-    let invalid = err.chain().any(|c| c.is::<gameday_scenario::ScenarioError>() || c.is::<InvalidInput>());
+    let invalid = err
+        .chain()
+        .any(|c| c.is::<gameday_scenario::ScenarioError>() || c.is::<InvalidInput>());
     if invalid {
         Exit::Invalid
     } else {

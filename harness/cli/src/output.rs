@@ -58,20 +58,29 @@ pub fn utc_stamp(unix_s: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 fn create(dir: &Path, name: &str) -> Result<BufWriter<File>> {
     let p = dir.join(name);
-    Ok(BufWriter::new(File::create(&p).with_context(|| format!("cannot write {}", p.display()))?))
+    Ok(BufWriter::new(File::create(&p).with_context(|| {
+        format!("cannot write {}", p.display())
+    })?))
 }
 
 /// Writes every report file into `dir` (created if needed).
 pub fn write_all(dir: &Path, rec: &RunRecord, info: &RunInfo) -> Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
     writers::write_json(&rec.report, create(dir, "report.json")?).context("writing report.json")?;
     writers::write_summary(rec, create(dir, "summary.md")?).context("writing summary.md")?;
-    writers::write_timeline(&rec.timeline, create(dir, "timeline.csv")?).context("writing timeline.csv")?;
+    writers::write_timeline(&rec.timeline, create(dir, "timeline.csv")?)
+        .context("writing timeline.csv")?;
     writers::write_events(&rec.events, create(dir, "events.csv")?).context("writing events.csv")?;
     writers::write_json_value(info, create(dir, "run.json")?).context("writing run.json")?;
     Ok(())

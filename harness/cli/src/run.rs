@@ -26,7 +26,9 @@ fn wall_now() -> (f64, std::time::Instant) {
 }
 
 fn host() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|s| s.trim().to_string())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 /// Runs a scenario; returns the exit code.
@@ -50,7 +52,9 @@ pub fn run(a: RunArgs) -> Result<Exit> {
     }
     if let Some(x) = a.time_scale {
         if !(x.is_finite() && x > 0.0) {
-            bail!(InvalidInput(format!("--time-scale must be a positive number, got {x}")));
+            bail!(InvalidInput(format!(
+                "--time-scale must be a positive number, got {x}"
+            )));
         }
         sc.time_scale = x;
     }
@@ -64,8 +68,12 @@ pub fn run(a: RunArgs) -> Result<Exit> {
     }
     let baseline = match &a.baseline {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read baseline {}", p.display())).map_err(|e| InvalidInput(format!("{e:#}")))?;
-            let r: Report = serde_json::from_str(&text).map_err(|e| InvalidInput(format!("{}: not a gameday report.json: {e}", p.display())))?;
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read baseline {}", p.display()))
+                .map_err(|e| InvalidInput(format!("{e:#}")))?;
+            let r: Report = serde_json::from_str(&text).map_err(|e| {
+                InvalidInput(format!("{}: not a gameday report.json: {e}", p.display()))
+            })?;
             Some(r)
         }
         None => None,
@@ -79,7 +87,10 @@ pub fn run(a: RunArgs) -> Result<Exit> {
     }
 
     let (started_unix, clock) = wall_now();
-    let out_dir: PathBuf = a.out.clone().unwrap_or_else(|| default_out_dir(&sc.name, sc.seed, started_unix as u64));
+    let out_dir: PathBuf = a
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&sc.name, sc.seed, started_unix as u64));
     let sim = simulate(SimConfig {
         platform: &sc.platform,
         workloads: &sc.workloads,
@@ -129,10 +140,17 @@ pub fn run(a: RunArgs) -> Result<Exit> {
         println!("reports in {}", out_dir.display());
     }
     if !rec.report.complete {
-        eprintln!("run interrupted: partial report written to {}", out_dir.display());
+        eprintln!(
+            "run interrupted: partial report written to {}",
+            out_dir.display()
+        );
         return Ok(Exit::Runtime);
     }
-    Ok(if rec.report.verdict == "pass" && !regressed { Exit::Pass } else { Exit::Fail })
+    Ok(if rec.report.verdict == "pass" && !regressed {
+        Exit::Pass
+    } else {
+        Exit::Fail
+    })
 }
 
 /// Checks scenario files; returns the exit code.
@@ -155,7 +173,10 @@ pub fn validate(a: ValidateArgs) -> Result<Exit> {
         }
     }
     if bad > 0 {
-        bail!(InvalidInput(format!("{bad} of {} scenario file(s) invalid", a.scenarios.len())));
+        bail!(InvalidInput(format!(
+            "{bad} of {} scenario file(s) invalid",
+            a.scenarios.len()
+        )));
     }
     Ok(Exit::Pass)
 }

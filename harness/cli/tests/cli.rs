@@ -27,14 +27,29 @@ fn out_dir(tmp: &tempfile::TempDir, name: &str) -> PathBuf {
 fn quickstart_passes_and_writes_every_file() {
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp, "qs");
-    let o = gameday(&["run", &scenario("quickstart.toml"), "--out", out.to_str().unwrap()]);
+    let o = gameday(&[
+        "run",
+        &scenario("quickstart.toml"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
-    assert!(stdout.contains("latency_p99") && stdout.contains("verdict pass"), "{stdout}");
-    for f in ["report.json", "summary.md", "timeline.csv", "events.csv", "run.json"] {
+    assert!(
+        stdout.contains("latency_p99") && stdout.contains("verdict pass"),
+        "{stdout}"
+    );
+    for f in [
+        "report.json",
+        "summary.md",
+        "timeline.csv",
+        "events.csv",
+        "run.json",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["schema_version"], 1);
     assert_eq!(report["complete"], true);
     assert_eq!(report["verdict"], "pass");
@@ -42,27 +57,56 @@ fn quickstart_passes_and_writes_every_file() {
     // report.json holds nothing machine- or time-specific; run.json does.
     let raw = std::fs::read_to_string(out.join("report.json")).unwrap();
     assert!(!raw.contains(out.to_str().unwrap()) && !raw.contains("wall"));
-    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert!(run["wall_time_s"].as_f64().unwrap() > 0.0);
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
     let slo_at = summary.find("## SLOs").unwrap();
-    assert!(slo_at < summary.find("## Latency").unwrap(), "SLO table comes first");
+    assert!(
+        slo_at < summary.find("## Latency").unwrap(),
+        "SLO table comes first"
+    );
 }
 
 #[test]
 fn report_json_contract_fields_are_present() {
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp, "c");
-    gameday(&["run", &scenario("quickstart.toml"), "--out", out.to_str().unwrap(), "-q"]);
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    for k in ["schema_version", "scenario", "complete", "verdict", "endpoints", "training_jobs", "cost", "slos", "events"] {
+    gameday(&[
+        "run",
+        &scenario("quickstart.toml"),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    for k in [
+        "schema_version",
+        "scenario",
+        "complete",
+        "verdict",
+        "endpoints",
+        "training_jobs",
+        "cost",
+        "slos",
+        "events",
+    ] {
         assert!(r.get(k).is_some(), "missing {k}");
     }
     for k in ["name", "seed", "clock", "duration_s"] {
         assert!(r["scenario"].get(k).is_some(), "missing scenario.{k}");
     }
     let e = &r["endpoints"][0];
-    for k in ["name", "requests", "ok", "errors", "throughput_rps", "latency_ms", "variants"] {
+    for k in [
+        "name",
+        "requests",
+        "ok",
+        "errors",
+        "throughput_rps",
+        "latency_ms",
+        "variants",
+    ] {
         assert!(e.get(k).is_some(), "missing endpoints[0].{k}");
     }
     for k in ["client_4xx", "server_5xx", "timeout", "throttled"] {
@@ -71,7 +115,12 @@ fn report_json_contract_fields_are_present() {
     for k in ["mean", "p50", "p90", "p95", "p99", "p999", "max"] {
         assert!(e["latency_ms"][k].is_number(), "missing latency_ms.{k}");
     }
-    for k in ["total_usd", "endpoints_usd", "training_usd", "per_1k_requests_usd"] {
+    for k in [
+        "total_usd",
+        "endpoints_usd",
+        "training_usd",
+        "per_1k_requests_usd",
+    ] {
         assert!(r["cost"][k].is_number(), "missing cost.{k}");
     }
     for k in ["name", "objective", "actual", "met"] {
@@ -84,9 +133,23 @@ fn same_seed_gives_identical_report_bytes_through_the_cli() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b, c) = (out_dir(&tmp, "a"), out_dir(&tmp, "b"), out_dir(&tmp, "c"));
     for d in [&a, &b] {
-        gameday(&["run", &scenario("quickstart.toml"), "--out", d.to_str().unwrap(), "-q"]);
+        gameday(&[
+            "run",
+            &scenario("quickstart.toml"),
+            "--out",
+            d.to_str().unwrap(),
+            "-q",
+        ]);
     }
-    gameday(&["run", &scenario("quickstart.toml"), "--out", c.to_str().unwrap(), "-q", "--seed", "8"]);
+    gameday(&[
+        "run",
+        &scenario("quickstart.toml"),
+        "--out",
+        c.to_str().unwrap(),
+        "-q",
+        "--seed",
+        "8",
+    ]);
     let read = |d: &Path| std::fs::read(d.join("report.json")).unwrap();
     assert_eq!(read(&a), read(&b));
     assert_ne!(read(&a), read(&c));
@@ -97,7 +160,12 @@ fn same_seed_gives_identical_report_bytes_through_the_cli() {
 #[test]
 fn a_violated_slo_exits_1() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = gameday(&["run", &scenario("canary-rollout.toml"), "--out", out_dir(&tmp, "x").to_str().unwrap()]);
+    let o = gameday(&[
+        "run",
+        &scenario("canary-rollout.toml"),
+        "--out",
+        out_dir(&tmp, "x").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("[FAIL] error_rate"));
 }
@@ -106,11 +174,19 @@ fn a_violated_slo_exits_1() {
 fn invalid_input_exits_2_with_file_line_col() {
     let tmp = tempfile::tempdir().unwrap();
     let bad = tmp.path().join("bad.toml");
-    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/quickstart.toml"))
-        .unwrap()
-        .replace("instance_type = \"ml.m5.xlarge\"", "instance_type = \"ml.m5.xlarg\"");
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/quickstart.toml"),
+    )
+    .unwrap()
+    .replace(
+        "instance_type = \"ml.m5.xlarge\"",
+        "instance_type = \"ml.m5.xlarg\"",
+    );
     std::fs::write(&bad, src).unwrap();
-    for args in [vec!["run", bad.to_str().unwrap()], vec!["validate", bad.to_str().unwrap()]] {
+    for args in [
+        vec!["run", bad.to_str().unwrap()],
+        vec!["validate", bad.to_str().unwrap()],
+    ] {
         let o = gameday(&args);
         assert_eq!(o.status.code(), Some(2));
         let err = text(&o.stderr);
@@ -119,27 +195,62 @@ fn invalid_input_exits_2_with_file_line_col() {
     // Missing file, bad usage, unsupported clock: all 2.
     assert_eq!(gameday(&["run", "no/such.toml"]).status.code(), Some(2));
     assert_eq!(gameday(&["run"]).status.code(), Some(2));
-    assert_eq!(gameday(&["run", &scenario("quickstart.toml"), "--clock", "sundial"]).status.code(), Some(2));
+    assert_eq!(
+        gameday(&["run", &scenario("quickstart.toml"), "--clock", "sundial"])
+            .status
+            .code(),
+        Some(2)
+    );
     let o = gameday(&["run", &scenario("quickstart.toml"), "--clock", "wall"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("wall clock"), "{}", text(&o.stderr));
-    assert_eq!(gameday(&["run", &scenario("quickstart.toml"), "--target", "http"]).status.code(), Some(2));
-    assert_eq!(gameday(&["run", &scenario("quickstart.toml"), "--baseline", "no/such.json"]).status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("wall clock"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(
+        gameday(&["run", &scenario("quickstart.toml"), "--target", "http"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        gameday(&[
+            "run",
+            &scenario("quickstart.toml"),
+            "--baseline",
+            "no/such.json"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
 }
 
 #[test]
 fn validate_accepts_every_shipped_scenario() {
     let mut args = vec!["validate".to_string()];
-    for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")).unwrap() {
+    for e in
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")).unwrap()
+    {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "toml") {
-            args.push(format!("scenarios/{}", p.file_name().unwrap().to_str().unwrap()));
+            args.push(format!(
+                "scenarios/{}",
+                p.file_name().unwrap().to_str().unwrap()
+            ));
         }
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = gameday(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert_eq!(text(&o.stdout).lines().filter(|l| l.starts_with("ok: ")).count(), args.len() - 1);
+    assert_eq!(
+        text(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with("ok: "))
+            .count(),
+        args.len() - 1
+    );
 }
 
 #[test]
@@ -147,7 +258,12 @@ fn an_unwritable_output_folder_exits_3() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
-    let o = gameday(&["run", &scenario("quickstart.toml"), "--out", file.join("sub").to_str().unwrap()]);
+    let o = gameday(&[
+        "run",
+        &scenario("quickstart.toml"),
+        "--out",
+        file.join("sub").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("cannot create output folder"));
 }
@@ -156,25 +272,61 @@ fn an_unwritable_output_folder_exits_3() {
 fn baseline_regression_exits_1_and_no_regression_exits_0() {
     let tmp = tempfile::tempdir().unwrap();
     let base = out_dir(&tmp, "base");
-    gameday(&["run", &scenario("quickstart.toml"), "--out", base.to_str().unwrap(), "-q"]);
+    gameday(&[
+        "run",
+        &scenario("quickstart.toml"),
+        "--out",
+        base.to_str().unwrap(),
+        "-q",
+    ]);
     let b = base.join("report.json");
-    let o = gameday(&["run", &scenario("quickstart.toml"), "--out", out_dir(&tmp, "same").to_str().unwrap(), "--baseline", b.to_str().unwrap()]);
+    let o = gameday(&[
+        "run",
+        &scenario("quickstart.toml"),
+        "--out",
+        out_dir(&tmp, "same").to_str().unwrap(),
+        "--baseline",
+        b.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     // A baseline with a much lower p99 makes this run a regression.
-    let mut r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&b).unwrap()).unwrap();
+    let mut r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&b).unwrap()).unwrap();
     r["endpoints"][0]["latency_ms"]["p99"] = serde_json::json!(10.0);
     let fast = tmp.path().join("fast.json");
     std::fs::write(&fast, serde_json::to_string(&r).unwrap()).unwrap();
     let out = out_dir(&tmp, "regressed");
-    let o = gameday(&["run", &scenario("quickstart.toml"), "--out", out.to_str().unwrap(), "--baseline", fast.to_str().unwrap()]);
+    let o = gameday(&[
+        "run",
+        &scenario("quickstart.toml"),
+        "--out",
+        out.to_str().unwrap(),
+        "--baseline",
+        fast.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stdout).contains("[REGRESSION] fraud-detection-prod latency_p99"), "{}", text(&o.stdout));
-    let rep: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert!(
+        text(&o.stdout).contains("[REGRESSION] fraud-detection-prod latency_p99"),
+        "{}",
+        text(&o.stdout)
+    );
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(rep["baseline"]["regressions"][0]["metric"], "latency_p99");
     // Not a report at all: invalid input.
     let junk = tmp.path().join("junk.json");
     std::fs::write(&junk, "{}").unwrap();
-    assert_eq!(gameday(&["run", &scenario("quickstart.toml"), "--baseline", junk.to_str().unwrap()]).status.code(), Some(2));
+    assert_eq!(
+        gameday(&[
+            "run",
+            &scenario("quickstart.toml"),
+            "--baseline",
+            junk.to_str().unwrap()
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -182,16 +334,26 @@ fn sigint_mid_run_still_writes_an_incomplete_report() {
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp, "interrupted");
     let mut child = Command::new(env!("CARGO_BIN_EXE_gameday"))
-        .args(["run", "scenarios/diurnal-day.toml", "--out", out.to_str().unwrap(), "-q"])
+        .args([
+            "run",
+            "scenarios/diurnal-day.toml",
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ])
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(3));
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(r["complete"], false);
     assert!(r["endpoints"][0]["requests"].as_u64().unwrap() > 0);
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();

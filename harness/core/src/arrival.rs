@@ -82,7 +82,8 @@ impl ArrivalSpec {
             ArrivalSpec::Constant { rate } | ArrivalSpec::Poisson { rate } => *rate,
             ArrivalSpec::Diurnal { mean, .. } => *mean,
             ArrivalSpec::Trace { times } => {
-                times.iter().filter(|&&t| t < horizon).count() as f64 / horizon.max(f64::MIN_POSITIVE)
+                times.iter().filter(|&&t| t < horizon).count() as f64
+                    / horizon.max(f64::MIN_POSITIVE)
             }
             other => {
                 let p = Profile::of(other).expect("shaped spec has a profile");
@@ -95,8 +96,12 @@ impl ArrivalSpec {
     /// load across shards). Traces are thinned by keeping a `factor` share.
     pub fn scaled(&self, factor: f64) -> ArrivalSpec {
         match self {
-            ArrivalSpec::Constant { rate } => ArrivalSpec::Constant { rate: rate * factor },
-            ArrivalSpec::Poisson { rate } => ArrivalSpec::Poisson { rate: rate * factor },
+            ArrivalSpec::Constant { rate } => ArrivalSpec::Constant {
+                rate: rate * factor,
+            },
+            ArrivalSpec::Poisson { rate } => ArrivalSpec::Poisson {
+                rate: rate * factor,
+            },
             ArrivalSpec::Ramp { from, to, over } => ArrivalSpec::Ramp {
                 from: from * factor,
                 to: to * factor,
@@ -105,19 +110,31 @@ impl ArrivalSpec {
             ArrivalSpec::Steps { steps } => ArrivalSpec::Steps {
                 steps: steps.iter().map(|&(t, r)| (t, r * factor)).collect(),
             },
-            ArrivalSpec::Spike { base, peak, at, duration } => ArrivalSpec::Spike {
+            ArrivalSpec::Spike {
+                base,
+                peak,
+                at,
+                duration,
+            } => ArrivalSpec::Spike {
                 base: base * factor,
                 peak: peak * factor,
                 at: *at,
                 duration: *duration,
             },
-            ArrivalSpec::Diurnal { mean, amplitude, period, peak_at } => ArrivalSpec::Diurnal {
+            ArrivalSpec::Diurnal {
+                mean,
+                amplitude,
+                period,
+                peak_at,
+            } => ArrivalSpec::Diurnal {
                 mean: mean * factor,
                 amplitude: *amplitude,
                 period: *period,
                 peak_at: *peak_at,
             },
-            ArrivalSpec::Trace { times } => ArrivalSpec::Trace { times: times.clone() },
+            ArrivalSpec::Trace { times } => ArrivalSpec::Trace {
+                times: times.clone(),
+            },
         }
     }
 }
@@ -144,7 +161,12 @@ impl Profile {
                 }
                 pts
             }
-            ArrivalSpec::Spike { base, peak, at, duration } => vec![
+            ArrivalSpec::Spike {
+                base,
+                peak,
+                at,
+                duration,
+            } => vec![
                 (0.0, *base),
                 (*at, *base),
                 (*at, *peak),
@@ -247,7 +269,12 @@ impl ArrivalProcess {
                 self.count as f64 / rate
             }
             ArrivalSpec::Trace { times } => *times.get(self.count as usize)?,
-            ArrivalSpec::Diurnal { mean, amplitude, period, peak_at } => {
+            ArrivalSpec::Diurnal {
+                mean,
+                amplitude,
+                period,
+                peak_at,
+            } => {
                 let max = mean * (1.0 + amplitude);
                 if max <= 0.0 {
                     return None;
@@ -309,8 +336,13 @@ mod tests {
     fn constant_is_evenly_spaced() {
         let mut rng = RngStreams::new(1).stream("x");
         let mut p = ArrivalProcess::new(ArrivalSpec::Constant { rate: 4.0 });
-        let ts: Vec<u64> = (0..5).map(|_| p.next_arrival(&mut rng).unwrap().as_nanos()).collect();
-        assert_eq!(ts, vec![0, 250_000_000, 500_000_000, 750_000_000, 1_000_000_000]);
+        let ts: Vec<u64> = (0..5)
+            .map(|_| p.next_arrival(&mut rng).unwrap().as_nanos())
+            .collect();
+        assert_eq!(
+            ts,
+            vec![0, 250_000_000, 500_000_000, 750_000_000, 1_000_000_000]
+        );
     }
 
     #[test]
@@ -321,7 +353,11 @@ mod tests {
 
     #[test]
     fn ramp_follows_the_line() {
-        let spec = ArrivalSpec::Ramp { from: 0.0, to: 100.0, over: 100.0 };
+        let spec = ArrivalSpec::Ramp {
+            from: 0.0,
+            to: 100.0,
+            over: 100.0,
+        };
         // Rate 0→100 over 100 s: 2,500 in the first half, 7,500 in the second.
         assert!(close(count_in(spec.clone(), 0.0, 50.0), 1250.0));
         assert!(close(count_in(spec.clone(), 50.0, 100.0), 3750.0));
@@ -330,12 +366,19 @@ mod tests {
 
     #[test]
     fn steps_and_spike() {
-        let steps = ArrivalSpec::Steps { steps: vec![(10.0, 50.0), (20.0, 300.0)] };
+        let steps = ArrivalSpec::Steps {
+            steps: vec![(10.0, 50.0), (20.0, 300.0)],
+        };
         assert_eq!(count_in(steps.clone(), 0.0, 10.0), 0);
         assert!(close(count_in(steps.clone(), 10.0, 20.0), 500.0));
         assert!(close(count_in(steps, 20.0, 30.0), 3000.0));
 
-        let spike = ArrivalSpec::Spike { base: 10.0, peak: 1000.0, at: 30.0, duration: 5.0 };
+        let spike = ArrivalSpec::Spike {
+            base: 10.0,
+            peak: 1000.0,
+            at: 30.0,
+            duration: 5.0,
+        };
         assert!(close(count_in(spike.clone(), 0.0, 30.0), 300.0));
         assert!(close(count_in(spike.clone(), 30.0, 35.0), 5000.0));
         assert!(close(count_in(spike.clone(), 35.0, 60.0), 250.0));
@@ -344,7 +387,12 @@ mod tests {
 
     #[test]
     fn diurnal_peaks_and_troughs() {
-        let spec = ArrivalSpec::Diurnal { mean: 100.0, amplitude: 0.8, period: 1000.0, peak_at: 250.0 };
+        let spec = ArrivalSpec::Diurnal {
+            mean: 100.0,
+            amplitude: 0.8,
+            period: 1000.0,
+            peak_at: 250.0,
+        };
         let peak = count_in(spec.clone(), 200.0, 300.0);
         let trough = count_in(spec, 700.0, 800.0);
         assert!(peak > 3 * trough, "peak {peak} trough {trough}");
@@ -355,14 +403,20 @@ mod tests {
         let times: Arc<[f64]> = vec![0.5, 1.0, 1.0, 7.25].into();
         let mut rng = RngStreams::new(1).stream("x");
         let mut p = ArrivalProcess::new(ArrivalSpec::Trace { times });
-        let got: Vec<f64> = std::iter::from_fn(|| p.next_arrival(&mut rng)).map(|t| t.as_secs_f64()).collect();
+        let got: Vec<f64> = std::iter::from_fn(|| p.next_arrival(&mut rng))
+            .map(|t| t.as_secs_f64())
+            .collect();
         assert_eq!(got, vec![0.5, 1.0, 1.0, 7.25]);
     }
 
     #[test]
     fn zero_rate_ends_the_process() {
         let mut rng = RngStreams::new(1).stream("x");
-        let mut p = ArrivalProcess::new(ArrivalSpec::Ramp { from: 10.0, to: 0.0, over: 10.0 });
+        let mut p = ArrivalProcess::new(ArrivalSpec::Ramp {
+            from: 10.0,
+            to: 0.0,
+            over: 10.0,
+        });
         let n = std::iter::from_fn(|| p.next_arrival(&mut rng)).count();
         assert!(close(n, 50.0), "{n}");
     }

@@ -123,8 +123,12 @@ impl ServiceDist {
     /// (an instance twice as fast has factor 0.5).
     pub fn scaled(&self, factor: f64) -> Self {
         match self {
-            ServiceDist::Constant { secs } => ServiceDist::Constant { secs: secs * factor },
-            ServiceDist::Exponential { mean } => ServiceDist::Exponential { mean: mean * factor },
+            ServiceDist::Constant { secs } => ServiceDist::Constant {
+                secs: secs * factor,
+            },
+            ServiceDist::Exponential { mean } => ServiceDist::Exponential {
+                mean: mean * factor,
+            },
             ServiceDist::LogNormal { mu, sigma } => ServiceDist::LogNormal {
                 mu: mu + factor.ln(),
                 sigma: *sigma,
@@ -235,10 +239,19 @@ mod tests {
     fn invalid_parameters_are_rejected() {
         assert_eq!(
             ServiceDist::lognormal_from_p50_p99(0.05, 0.01),
-            Err(DistError::P99BelowP50 { p50: 0.05, p99: 0.01 })
+            Err(DistError::P99BelowP50 {
+                p50: 0.05,
+                p99: 0.01
+            })
         );
-        assert_eq!(ServiceDist::exponential(0.0), Err(DistError::NotPositive("mean")));
-        assert_eq!(ServiceDist::empirical(&[(1.0, 0.0)]), Err(DistError::EmptyEmpirical));
+        assert_eq!(
+            ServiceDist::exponential(0.0),
+            Err(DistError::NotPositive("mean"))
+        );
+        assert_eq!(
+            ServiceDist::empirical(&[(1.0, 0.0)]),
+            Err(DistError::EmptyEmpirical)
+        );
         assert!(ServiceDist::constant(-1.0).is_err());
     }
 }

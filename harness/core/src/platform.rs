@@ -6,9 +6,7 @@ use std::collections::VecDeque;
 use rand::Rng;
 
 use crate::dist::unit;
-use crate::outcome::{
-    EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge,
-};
+use crate::outcome::{EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge};
 use crate::rng::{RngStreams, StreamRng};
 use crate::spec::{FaultKind, FaultSpec, PlatformSpec, Routing, VariantSpec};
 use crate::time::{duration_nanos, secs_to_nanos, SimTime};
@@ -177,7 +175,13 @@ impl Platform {
                 let mut routable = Vec::new();
                 for _ in 0..vs.instance_count {
                     routable.push(instances.len() as u32);
-                    instances.push(Instance::new(e as u16, v as u16, vs.concurrency, SimTime::ZERO, InstanceState::InService));
+                    instances.push(Instance::new(
+                        e as u16,
+                        v as u16,
+                        vs.concurrency,
+                        SimTime::ZERO,
+                        InstanceState::InService,
+                    ));
                 }
                 variants.push(VariantState {
                     spec: vs.clone(),
@@ -266,7 +270,12 @@ impl Platform {
                     .instances
                     .iter()
                     .filter(|i| i.endpoint as usize == e && i.variant as usize == v)
-                    .map(|i| i.ended_at.unwrap_or(end).min(end).nanos_since(i.launched_at))
+                    .map(|i| {
+                        i.ended_at
+                            .unwrap_or(end)
+                            .min(end)
+                            .nanos_since(i.launched_at)
+                    })
                     .sum();
                 let secs = nanos as f64 / 1e9;
                 out.push(VariantCost {
@@ -285,7 +294,8 @@ impl Platform {
     /// changes. Little's law says it equals throughput × mean latency.
     pub fn mean_in_system(&self, endpoint: usize, until: SimTime) -> f64 {
         let ep = &self.endpoints[endpoint];
-        let area = ep.in_system_area + ep.in_system as f64 * until.nanos_since(ep.last_change) as f64;
+        let area =
+            ep.in_system_area + ep.in_system as f64 * until.nanos_since(ep.last_change) as f64;
         area / until.as_nanos().max(1) as f64
     }
 
@@ -318,7 +328,10 @@ impl Platform {
             match fault.kind {
                 FaultKind::ErrorInjection { rate, status } => {
                     if unit(&mut self.fault_rngs[f]) < rate {
-                        self.results.push_back(RequestResult { outcome: Outcome::from_status(status), ..base });
+                        self.results.push_back(RequestResult {
+                            outcome: Outcome::from_status(status),
+                            ..base
+                        });
                         return;
                     }
                 }
@@ -340,11 +353,17 @@ impl Platform {
 
         let Some(inst) = self.pick_instance(e, v) else {
             // Nothing in service: SageMaker answers 5xx at once.
-            self.results.push_back(RequestResult { outcome: Outcome::Server5xx, ..base });
+            self.results.push_back(RequestResult {
+                outcome: Outcome::Server5xx,
+                ..base
+            });
             return;
         };
         if self.instances[inst as usize].state == InstanceState::Crashed {
-            self.results.push_back(RequestResult { outcome: Outcome::Server5xx, ..base });
+            self.results.push_back(RequestResult {
+                outcome: Outcome::Server5xx,
+                ..base
+            });
             return;
         }
         let q = Queued {
@@ -363,7 +382,8 @@ impl Platform {
             let vs = &mut self.endpoints[e].variants[v];
             vs.queue_depth += 1;
             vs.max_queue_depth = vs.max_queue_depth.max(vs.queue_depth);
-            self.timers.push_back((q.deadline, Timer::QueueExpiry { instance: inst }));
+            self.timers
+                .push_back((q.deadline, Timer::QueueExpiry { instance: inst }));
         }
     }
 
@@ -389,7 +409,9 @@ impl Platform {
         }
         let total = ep.cumulative_weights[n - 1];
         let u = unit(&mut ep.rng) * total;
-        ep.cumulative_weights.partition_point(|&c| c <= u).min(n - 1)
+        ep.cumulative_weights
+            .partition_point(|&c| c <= u)
+            .min(n - 1)
     }
 
     fn pick_instance(&mut self, e: usize, v: usize) -> Option<u32> {
@@ -427,7 +449,8 @@ impl Platform {
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         let vs = &mut self.endpoints[e].variants[v];
         vs.busy_slots += 1;
-        let service_ns = secs_to_nanos(vs.spec.service.sample(&mut vs.rng)).saturating_add(q.extra_ns);
+        let service_ns =
+            secs_to_nanos(vs.spec.service.sample(&mut vs.rng)).saturating_add(q.extra_ns);
         let done = now.add_nanos(service_ns);
         let wait = now.nanos_since(q.sent_at);
         let late = done > q.deadline;
@@ -448,7 +471,13 @@ impl Platform {
                 outcome: Outcome::Timeout,
             });
         }
-        self.timers.push_back((done, Timer::ServiceDone { instance: inst, slot }));
+        self.timers.push_back((
+            done,
+            Timer::ServiceDone {
+                instance: inst,
+                slot,
+            },
+        ));
     }
 
     fn service_done(&mut self, now: SimTime, inst: u32, slot: u32) {
@@ -478,8 +507,12 @@ impl Platform {
     fn dequeue(&mut self, now: SimTime, inst: u32) {
         loop {
             let instance = &mut self.instances[inst as usize];
-            let Some(&slot) = instance.free.last() else { return };
-            let Some(q) = instance.queue.pop_front() else { return };
+            let Some(&slot) = instance.free.last() else {
+                return;
+            };
+            let Some(q) = instance.queue.pop_front() else {
+                return;
+            };
             let (e, v) = (instance.endpoint as usize, instance.variant as usize);
             self.endpoints[e].variants[v].queue_depth -= 1;
             if now >= q.deadline {
@@ -500,7 +533,7 @@ impl Platform {
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         loop {
             let instance = &mut self.instances[inst as usize];
-            if !instance.queue.front().is_some_and(|q| q.deadline <= now) {
+            if instance.queue.front().is_none_or(|q| q.deadline > now) {
                 return;
             }
             let q = instance.queue.pop_front().expect("front exists");
@@ -524,7 +557,15 @@ impl Platform {
 
     // ----- faults and fleet ----------------------------------------------
 
-    fn event(&mut self, at: SimTime, kind: EventKind, e: usize, v: Option<usize>, inst: Option<u32>, detail: String) {
+    fn event(
+        &mut self,
+        at: SimTime,
+        kind: EventKind,
+        e: usize,
+        v: Option<usize>,
+        inst: Option<u32>,
+        detail: String,
+    ) {
         self.events.push_back(PlatformEvent {
             at,
             kind,
@@ -540,13 +581,27 @@ impl Platform {
         let e = f.target.endpoint;
         let detail = match &f.kind {
             FaultKind::InstanceCrash { count, .. } => format!("instance_crash count={count}"),
-            FaultKind::LatencyInjection { delay } => format!("latency_injection delay={}ms", delay.as_secs_f64() * 1e3),
-            FaultKind::ErrorInjection { rate, status } => format!("error_injection rate={rate} status={status}"),
+            FaultKind::LatencyInjection { delay } => {
+                format!("latency_injection delay={}ms", delay.as_secs_f64() * 1e3)
+            }
+            FaultKind::ErrorInjection { rate, status } => {
+                format!("error_injection rate={rate} status={status}")
+            }
             FaultKind::Blackhole => "blackhole".to_string(),
         };
-        self.event(now, EventKind::FaultInjected, e, f.target.variant, None, detail);
+        self.event(
+            now,
+            EventKind::FaultInjected,
+            e,
+            f.target.variant,
+            None,
+            detail,
+        );
         match f.kind {
-            FaultKind::InstanceCrash { count, detect_after } => {
+            FaultKind::InstanceCrash {
+                count,
+                detect_after,
+            } => {
                 self.crash_instances(now, fault as usize, count, detect_after);
             }
             _ => {
@@ -568,7 +623,13 @@ impl Platform {
         self.event(now, EventKind::FaultCleared, e, v, None, kind);
     }
 
-    fn crash_instances(&mut self, now: SimTime, fault: usize, count: u32, detect_after: std::time::Duration) {
+    fn crash_instances(
+        &mut self,
+        now: SimTime,
+        fault: usize,
+        count: u32,
+        detect_after: std::time::Duration,
+    ) {
         let target = self.faults[fault].target;
         let mut candidates: Vec<u32> = self
             .instances
@@ -639,7 +700,8 @@ impl Platform {
             Some(inst),
             format!("{failed} requests in flight or queued failed"),
         );
-        self.timers.push_back((now + detect_after, Timer::CrashDetected { instance: inst }));
+        self.timers
+            .push_back((now + detect_after, Timer::CrashDetected { instance: inst }));
     }
 
     fn crash_detected(&mut self, now: SimTime, inst: u32) {
@@ -647,8 +709,17 @@ impl Platform {
         instance.state = InstanceState::Terminated;
         instance.ended_at = Some(now);
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
-        self.endpoints[e].variants[v].routable.retain(|&i| i != inst);
-        self.event(now, EventKind::InstanceTerminated, e, Some(v), Some(inst), "health check failed; replacing".into());
+        self.endpoints[e].variants[v]
+            .routable
+            .retain(|&i| i != inst);
+        self.event(
+            now,
+            EventKind::InstanceTerminated,
+            e,
+            Some(v),
+            Some(inst),
+            "health check failed; replacing".into(),
+        );
         self.launch(now, e, v);
     }
 
@@ -658,10 +729,28 @@ impl Platform {
         let hi = duration_nanos(vs.spec.instance.provisioning_max).max(lo);
         let delay = lo + (unit(&mut self.provisioning_rng) * (hi - lo) as f64) as u64;
         let id = self.instances.len() as u32;
-        self.instances.push(Instance::new(e as u16, v as u16, vs.spec.concurrency, now, InstanceState::Provisioning));
-        let detail = format!("{} provisioning for {:.1}s", vs.spec.instance.name, delay as f64 / 1e9);
-        self.event(now, EventKind::InstanceLaunched, e, Some(v), Some(id), detail);
-        self.timers.push_back((now.add_nanos(delay), Timer::InstanceReady { instance: id }));
+        self.instances.push(Instance::new(
+            e as u16,
+            v as u16,
+            vs.spec.concurrency,
+            now,
+            InstanceState::Provisioning,
+        ));
+        let detail = format!(
+            "{} provisioning for {:.1}s",
+            vs.spec.instance.name,
+            delay as f64 / 1e9
+        );
+        self.event(
+            now,
+            EventKind::InstanceLaunched,
+            e,
+            Some(v),
+            Some(id),
+            detail,
+        );
+        self.timers
+            .push_back((now.add_nanos(delay), Timer::InstanceReady { instance: id }));
     }
 
     fn instance_ready(&mut self, now: SimTime, inst: u32) {
@@ -675,12 +764,25 @@ impl Platform {
         vs.routable.push(inst);
         vs.in_service += 1;
         let detail = format!("{} in service", vs.spec.instance.name);
-        self.event(now, EventKind::InstanceInService, e, Some(v), Some(inst), detail);
+        self.event(
+            now,
+            EventKind::InstanceInService,
+            e,
+            Some(v),
+            Some(inst),
+            detail,
+        );
     }
 }
 
 impl Instance {
-    fn new(endpoint: u16, variant: u16, concurrency: u32, now: SimTime, state: InstanceState) -> Self {
+    fn new(
+        endpoint: u16,
+        variant: u16,
+        concurrency: u32,
+        now: SimTime,
+        state: InstanceState,
+    ) -> Self {
         let concurrency = concurrency.max(1);
         Instance {
             endpoint,

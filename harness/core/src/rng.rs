@@ -61,14 +61,18 @@ mod tests {
     #[test]
     fn streams_are_stable_and_independent() {
         let s = RngStreams::new(7);
-        let a1: Vec<u64> = (0..4).map({
-            let mut r = s.stream("a");
-            move |_| r.next_u64()
-        }).collect();
-        let a2: Vec<u64> = (0..4).map({
-            let mut r = s.stream("a");
-            move |_| r.next_u64()
-        }).collect();
+        let a1: Vec<u64> = (0..4)
+            .map({
+                let mut r = s.stream("a");
+                move |_| r.next_u64()
+            })
+            .collect();
+        let a2: Vec<u64> = (0..4)
+            .map({
+                let mut r = s.stream("a");
+                move |_| r.next_u64()
+            })
+            .collect();
         let b = s.stream("b").next_u64();
         let other_seed = RngStreams::new(8).stream("a").next_u64();
         assert_eq!(a1, a2);

@@ -25,9 +25,17 @@ fn variant(name: &str, count: u32, concurrency: u32, service: ServiceDist) -> Va
     }
 }
 
-fn one_endpoint(variants: Vec<VariantSpec>, routing: Routing, faults: Vec<FaultSpec>) -> PlatformSpec {
+fn one_endpoint(
+    variants: Vec<VariantSpec>,
+    routing: Routing,
+    faults: Vec<FaultSpec>,
+) -> PlatformSpec {
     PlatformSpec {
-        endpoints: vec![EndpointSpec { name: "ep".into(), routing, variants }],
+        endpoints: vec![EndpointSpec {
+            name: "ep".into(),
+            routing,
+            variants,
+        }],
         faults,
     }
 }
@@ -59,8 +67,10 @@ impl Harness {
             self.timers.insert((at, self.seq), t);
             self.seq += 1;
         }
-        self.results.extend(std::iter::from_fn(|| self.p.poll_result()));
-        self.events.extend(std::iter::from_fn(|| self.p.poll_event()));
+        self.results
+            .extend(std::iter::from_fn(|| self.p.poll_result()));
+        self.events
+            .extend(std::iter::from_fn(|| self.p.poll_event()));
     }
 
     fn run_until(&mut self, t: SimTime) {
@@ -77,12 +87,23 @@ impl Harness {
     fn send(&mut self, at_ms: u64, timeout_ms: u64, target_variant: Option<u16>) {
         let now = SimTime::from_nanos(at_ms * 1_000_000);
         self.run_until(now);
-        self.p.handle_request(now, Request { endpoint: 0, target_variant, sent_at: now, timeout_ns: timeout_ms * 1_000_000 });
+        self.p.handle_request(
+            now,
+            Request {
+                endpoint: 0,
+                target_variant,
+                sent_at: now,
+                timeout_ns: timeout_ms * 1_000_000,
+            },
+        );
         self.drain();
     }
 
     fn outcomes(&self) -> Vec<(Outcome, u64)> {
-        self.results.iter().map(|r| (r.outcome, r.latency_ns / 1_000_000)).collect()
+        self.results
+            .iter()
+            .map(|r| (r.outcome, r.latency_ns / 1_000_000))
+            .collect()
     }
 }
 
@@ -92,20 +113,36 @@ fn constant(ms: u64) -> ServiceDist {
 
 #[test]
 fn fifo_queue_and_concurrency_slots() {
-    let spec = one_endpoint(vec![variant("A", 1, 2, constant(100))], Routing::Random, vec![]);
+    let spec = one_endpoint(
+        vec![variant("A", 1, 2, constant(100))],
+        Routing::Random,
+        vec![],
+    );
     let mut h = Harness::new(&spec);
     for _ in 0..4 {
         h.send(0, 10_000, None);
     }
     h.run_until(SimTime::MAX);
     // Two slots: two finish at 100 ms, the two queued at 200 ms.
-    assert_eq!(h.outcomes(), vec![(Outcome::Ok, 100), (Outcome::Ok, 100), (Outcome::Ok, 200), (Outcome::Ok, 200)]);
+    assert_eq!(
+        h.outcomes(),
+        vec![
+            (Outcome::Ok, 100),
+            (Outcome::Ok, 100),
+            (Outcome::Ok, 200),
+            (Outcome::Ok, 200)
+        ]
+    );
     assert_eq!(h.results[3].queue_wait_ns, 100_000_000);
 }
 
 #[test]
 fn queued_requests_time_out_at_their_deadline() {
-    let spec = one_endpoint(vec![variant("A", 1, 1, constant(100))], Routing::Random, vec![]);
+    let spec = one_endpoint(
+        vec![variant("A", 1, 1, constant(100))],
+        Routing::Random,
+        vec![],
+    );
     let mut h = Harness::new(&spec);
     h.send(0, 1000, None);
     h.send(0, 50, None); // queued behind a 100 ms request; gives up at 50 ms
@@ -113,21 +150,35 @@ fn queued_requests_time_out_at_their_deadline() {
     h.run_until(SimTime::MAX);
     let mut got = h.outcomes();
     got.sort();
-    assert_eq!(got, vec![(Outcome::Ok, 100), (Outcome::Timeout, 50), (Outcome::Timeout, 150)]);
+    assert_eq!(
+        got,
+        vec![
+            (Outcome::Ok, 100),
+            (Outcome::Timeout, 50),
+            (Outcome::Timeout, 150)
+        ]
+    );
 }
 
 #[test]
 fn target_variant_overrides_weights() {
     let mut b = variant("B", 1, 1, constant(7));
     b.weight = 0.0;
-    let spec = one_endpoint(vec![variant("A", 1, 1, constant(5)), b], Routing::Random, vec![]);
+    let spec = one_endpoint(
+        vec![variant("A", 1, 1, constant(5)), b],
+        Routing::Random,
+        vec![],
+    );
     let mut h = Harness::new(&spec);
     for i in 0..20 {
         h.send(i * 100, 1000, None);
     }
     h.send(5000, 1000, Some(1));
     h.run_until(SimTime::MAX);
-    assert!(h.results[..20].iter().all(|r| r.variant == 0), "weight 0 gets nothing");
+    assert!(
+        h.results[..20].iter().all(|r| r.variant == 0),
+        "weight 0 gets nothing"
+    );
     assert_eq!(h.results[20].variant, 1);
 }
 
@@ -135,7 +186,11 @@ fn target_variant_overrides_weights() {
 fn weights_split_traffic() {
     let mut a = variant("A", 1, 1000, constant(1));
     a.weight = 3.0;
-    let spec = one_endpoint(vec![a, variant("B", 1, 1000, constant(1))], Routing::Random, vec![]);
+    let spec = one_endpoint(
+        vec![a, variant("B", 1, 1000, constant(1))],
+        Routing::Random,
+        vec![],
+    );
     let mut h = Harness::new(&spec);
     for i in 0..20_000 {
         h.send(i, 1000, None);
@@ -149,13 +204,21 @@ fn weights_split_traffic() {
 fn least_outstanding_requests_spreads_load() {
     // Four single-slot instances, four simultaneous requests: LOR puts one
     // on each, so nobody queues. (Random routing would queue some.)
-    let spec = one_endpoint(vec![variant("A", 4, 1, constant(100))], Routing::LeastOutstandingRequests, vec![]);
+    let spec = one_endpoint(
+        vec![variant("A", 4, 1, constant(100))],
+        Routing::LeastOutstandingRequests,
+        vec![],
+    );
     let mut h = Harness::new(&spec);
     for _ in 0..4 {
         h.send(0, 10_000, None);
     }
     h.run_until(SimTime::MAX);
-    assert!(h.outcomes().iter().all(|&o| o == (Outcome::Ok, 100)), "{:?}", h.outcomes());
+    assert!(
+        h.outcomes().iter().all(|&o| o == (Outcome::Ok, 100)),
+        "{:?}",
+        h.outcomes()
+    );
 }
 
 #[test]
@@ -163,10 +226,20 @@ fn crash_fails_inflight_routes_to_dead_until_detected_then_replaces() {
     let crash = FaultSpec {
         at: Duration::from_millis(50),
         duration: None,
-        target: FaultTarget { endpoint: 0, variant: None },
-        kind: FaultKind::InstanceCrash { count: 1, detect_after: Duration::from_secs(2) },
+        target: FaultTarget {
+            endpoint: 0,
+            variant: None,
+        },
+        kind: FaultKind::InstanceCrash {
+            count: 1,
+            detect_after: Duration::from_secs(2),
+        },
     };
-    let spec = one_endpoint(vec![variant("A", 1, 1, constant(100))], Routing::Random, vec![crash]);
+    let spec = one_endpoint(
+        vec![variant("A", 1, 1, constant(100))],
+        Routing::Random,
+        vec![crash],
+    );
     let mut h = Harness::new(&spec);
     h.send(0, 10_000, None); // in flight at the crash
     h.send(1000, 10_000, None); // dead but not yet detected: fails fast
@@ -175,12 +248,23 @@ fn crash_fails_inflight_routes_to_dead_until_detected_then_replaces() {
     h.run_until(SimTime::MAX);
     assert_eq!(
         h.outcomes(),
-        vec![(Outcome::Server5xx, 50), (Outcome::Server5xx, 0), (Outcome::Server5xx, 0), (Outcome::Ok, 100)]
+        vec![
+            (Outcome::Server5xx, 50),
+            (Outcome::Server5xx, 0),
+            (Outcome::Server5xx, 0),
+            (Outcome::Ok, 100)
+        ]
     );
     let kinds: Vec<&str> = h.events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        vec!["fault_injected", "instance_crashed", "instance_terminated", "instance_launched", "instance_in_service"]
+        vec![
+            "fault_injected",
+            "instance_crashed",
+            "instance_terminated",
+            "instance_launched",
+            "instance_in_service"
+        ]
     );
     assert_eq!(h.events[4].at, SimTime::from_nanos(62_050_000_000));
     // Billing: the dead instance until termination (2.05 s); the
@@ -192,29 +276,49 @@ fn crash_fails_inflight_routes_to_dead_until_detected_then_replaces() {
 
 #[test]
 fn fault_rules_first_non_pass_wins_and_windows_end() {
-    let target = FaultTarget { endpoint: 0, variant: None };
+    let target = FaultTarget {
+        endpoint: 0,
+        variant: None,
+    };
     let faults = vec![
         FaultSpec {
             at: Duration::from_secs(1),
             duration: Some(Duration::from_secs(1)),
             target,
-            kind: FaultKind::LatencyInjection { delay: Duration::from_millis(300) },
+            kind: FaultKind::LatencyInjection {
+                delay: Duration::from_millis(300),
+            },
         },
         FaultSpec {
             at: Duration::from_secs(1),
             duration: Some(Duration::from_secs(2)),
             target,
-            kind: FaultKind::ErrorInjection { rate: 1.0, status: 503 },
+            kind: FaultKind::ErrorInjection {
+                rate: 1.0,
+                status: 503,
+            },
         },
-        FaultSpec { at: Duration::from_secs(4), duration: Some(Duration::from_secs(1)), target, kind: FaultKind::Blackhole },
+        FaultSpec {
+            at: Duration::from_secs(4),
+            duration: Some(Duration::from_secs(1)),
+            target,
+            kind: FaultKind::Blackhole,
+        },
         FaultSpec {
             at: Duration::from_secs(6),
             duration: Some(Duration::from_secs(1)),
             target,
-            kind: FaultKind::ErrorInjection { rate: 1.0, status: 429 },
+            kind: FaultKind::ErrorInjection {
+                rate: 1.0,
+                status: 429,
+            },
         },
     ];
-    let spec = one_endpoint(vec![variant("A", 1, 8, constant(10))], Routing::Random, faults);
+    let spec = one_endpoint(
+        vec![variant("A", 1, 8, constant(10))],
+        Routing::Random,
+        faults,
+    );
     let mut h = Harness::new(&spec);
     for at in [0, 1500, 2500, 4500, 5500, 6500, 7500] {
         h.send(at, 2000, None);
@@ -234,19 +338,37 @@ fn fault_rules_first_non_pass_wins_and_windows_end() {
             (Outcome::Throttled, 0),
         ]
     );
-    assert_eq!(h.events.iter().filter(|e| e.kind == EventKind::FaultCleared).count(), 4);
+    assert_eq!(
+        h.events
+            .iter()
+            .filter(|e| e.kind == EventKind::FaultCleared)
+            .count(),
+        4
+    );
 }
 
 #[test]
 fn gauges_and_little_area() {
-    let spec = one_endpoint(vec![variant("A", 1, 1, constant(100))], Routing::Random, vec![]);
+    let spec = one_endpoint(
+        vec![variant("A", 1, 1, constant(100))],
+        Routing::Random,
+        vec![],
+    );
     let mut h = Harness::new(&spec);
     h.send(0, 10_000, None);
     h.send(0, 10_000, None);
     h.send(0, 10_000, None);
     let mut g = vec![];
     h.p.gauges(&mut g);
-    assert_eq!((g[0].queue_depth, g[0].max_queue_depth, g[0].busy_slots, g[0].instances_in_service), (2, 2, 1, 1));
+    assert_eq!(
+        (
+            g[0].queue_depth,
+            g[0].max_queue_depth,
+            g[0].busy_slots,
+            g[0].instances_in_service
+        ),
+        (2, 2, 1, 1)
+    );
     h.run_until(SimTime::MAX);
     // In system: 3 for 100 ms, 2 for 100 ms, 1 for 100 ms → area 0.6 s.
     let mean = h.p.mean_in_system(0, SimTime::from_secs_f64(1.0));

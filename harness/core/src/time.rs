@@ -97,7 +97,10 @@ mod tests {
     fn conversions_round_trip() {
         let t = SimTime::from_secs_f64(1.5);
         assert_eq!(t.as_nanos(), 1_500_000_000);
-        assert_eq!(t + Duration::from_millis(500), SimTime::from_nanos(2_000_000_000));
+        assert_eq!(
+            t + Duration::from_millis(500),
+            SimTime::from_nanos(2_000_000_000)
+        );
         assert_eq!(SimTime::from_secs_f64(-3.0), SimTime::ZERO);
         assert_eq!(SimTime::from_secs_f64(f64::NAN), SimTime::ZERO);
         assert_eq!(SimTime::MAX.add_nanos(5), SimTime::MAX);

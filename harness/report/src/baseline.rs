@@ -17,7 +17,11 @@ pub struct Tolerances {
 
 impl Default for Tolerances {
     fn default() -> Self {
-        Tolerances { latency_p99_pct: 10.0, error_rate_abs: 0.001, cost_pct: 5.0 }
+        Tolerances {
+            latency_p99_pct: 10.0,
+            error_rate_abs: 0.001,
+            cost_pct: 5.0,
+        }
     }
 }
 
@@ -93,7 +97,10 @@ pub fn compare(current: &Report, baseline: &Report, tol: Tolerances) -> Baseline
         });
     }
     BaselineComparison {
-        baseline_scenario: format!("{} (seed {})", baseline.scenario.name, baseline.scenario.seed),
+        baseline_scenario: format!(
+            "{} (seed {})",
+            baseline.scenario.name, baseline.scenario.seed
+        ),
         tolerances: tol,
         regressions,
     }

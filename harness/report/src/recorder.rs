@@ -58,7 +58,10 @@ struct Latency {
 
 impl Latency {
     fn new() -> Self {
-        Latency { hist: histogram(3), sum_ns: 0 }
+        Latency {
+            hist: histogram(3),
+            sum_ns: 0,
+        }
     }
 
     #[inline]
@@ -225,7 +228,10 @@ impl Recorder {
                 variants: ep
                     .variants
                     .iter()
-                    .map(|_| VariantRec { counts: Counts::default(), latency: Latency::new() })
+                    .map(|_| VariantRec {
+                        counts: Counts::default(),
+                        latency: Latency::new(),
+                    })
                     .collect(),
             })
             .collect();
@@ -248,7 +254,11 @@ impl Recorder {
     }
 
     fn cell_index(&self, endpoint: u16, variant: u16) -> usize {
-        self.spec.endpoints[..endpoint as usize].iter().map(|e| e.variants.len()).sum::<usize>() + variant as usize
+        self.spec.endpoints[..endpoint as usize]
+            .iter()
+            .map(|e| e.variants.len())
+            .sum::<usize>()
+            + variant as usize
     }
 
     /// The open interval with index `idx`, opening it (and any before it).
@@ -310,7 +320,10 @@ impl Recorder {
             time_s: round6(e.at.as_secs_f64()),
             kind: e.kind.as_str().to_string(),
             endpoint: ep.name.clone(),
-            variant: e.variant.map(|v| ep.variants[v as usize].name.clone()).unwrap_or_default(),
+            variant: e
+                .variant
+                .map(|v| ep.variants[v as usize].name.clone())
+                .unwrap_or_default(),
             instance: e.instance,
             detail: e.detail.clone(),
         });
@@ -320,7 +333,10 @@ impl Recorder {
     /// describe (a tick at `k × interval` closes interval `k - 1`).
     pub fn gauges(&mut self, at_ns: u64, gauges: &[VariantGauge]) {
         let idx = at_ns.saturating_sub(1) / self.interval_ns;
-        let cells: Vec<usize> = gauges.iter().map(|g| self.cell_index(g.endpoint, g.variant)).collect();
+        let cells: Vec<usize> = gauges
+            .iter()
+            .map(|g| self.cell_index(g.endpoint, g.variant))
+            .collect();
         if let Some(open) = self.interval(idx) {
             for (g, c) in gauges.iter().zip(cells) {
                 open[c].gauge = Some(*g);
@@ -340,17 +356,29 @@ impl Recorder {
     }
 
     fn close_oldest(&mut self) {
-        let Some(cells) = self.open.pop_front() else { return };
+        let Some(cells) = self.open.pop_front() else {
+            return;
+        };
         let time_s = round6((self.first_open * self.interval_ns) as f64 / 1e9);
         self.first_open += 1;
         let names: Vec<(String, String)> = self
             .spec
             .endpoints
             .iter()
-            .flat_map(|e| e.variants.iter().map(move |v| (e.name.clone(), v.name.clone())))
+            .flat_map(|e| {
+                e.variants
+                    .iter()
+                    .map(move |v| (e.name.clone(), v.name.clone()))
+            })
             .collect();
         for (mut c, (endpoint, variant)) in cells.into_iter().zip(names) {
-            let q = |h: &Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { round3(h.value_at_quantile(q) as f64 / 1e3) };
+            let q = |h: &Histogram<u64>, q: f64| {
+                if h.is_empty() {
+                    0.0
+                } else {
+                    round3(h.value_at_quantile(q) as f64 / 1e3)
+                }
+            };
             self.rows.push(TimelineRow {
                 time_s,
                 endpoint,
@@ -408,7 +436,12 @@ impl Recorder {
                     .iter()
                     .find(|c| c.endpoint as usize == e && c.variant as usize == v)
                     .copied()
-                    .unwrap_or(VariantCost { endpoint: e as u16, variant: v as u16, instance_seconds: 0.0, cost_usd: 0.0 });
+                    .unwrap_or(VariantCost {
+                        endpoint: e as u16,
+                        variant: v as u16,
+                        instance_seconds: 0.0,
+                        cost_usd: 0.0,
+                    });
                 ep_cost += cost.cost_usd;
                 variants.push(VariantReport {
                     name: vs.name.clone(),
@@ -426,7 +459,13 @@ impl Recorder {
             endpoints_usd += ep_cost;
             let c = rec.counts;
             requests_total += c.requests;
-            let ratio = |num: u64| if c.requests == 0 { 0.0 } else { num as f64 / c.requests as f64 };
+            let ratio = |num: u64| {
+                if c.requests == 0 {
+                    0.0
+                } else {
+                    num as f64 / c.requests as f64
+                }
+            };
             let unavailable = c.errors.server_5xx + c.errors.timeout + c.errors.throttled;
             let qw = rec.queue_wait.summary();
             endpoints.push(EndpointReport {
@@ -437,7 +476,11 @@ impl Recorder {
                 errors: c.errors,
                 throughput_rps: round3(c.requests as f64 / duration),
                 error_rate: round6(ratio(c.requests - c.ok)),
-                availability: if c.requests == 0 { 1.0 } else { round6(1.0 - ratio(unavailable)) },
+                availability: if c.requests == 0 {
+                    1.0
+                } else {
+                    round6(1.0 - ratio(unavailable))
+                },
                 latency_ms: rec.latency.summary(),
                 ok_latency_ms: rec.ok_latency.summary(),
                 queue_wait_ms: QueueWaitSummary {
@@ -459,7 +502,11 @@ impl Recorder {
         }
         let total = endpoints_usd;
         let slos = f.slo.evaluate(&endpoints, total);
-        let verdict = if slos.iter().all(|s| s.met) { "pass" } else { "fail" };
+        let verdict = if slos.iter().all(|s| s.met) {
+            "pass"
+        } else {
+            "fail"
+        };
         let report = Report {
             schema_version: SCHEMA_VERSION,
             scenario: f.scenario,
@@ -483,6 +530,10 @@ impl Recorder {
             drained_at_s: round6(f.drained_at_s),
             baseline: None,
         };
-        RunRecord { report, timeline: self.rows, events: self.events }
+        RunRecord {
+            report,
+            timeline: self.rows,
+            events: self.events,
+        }
     }
 }

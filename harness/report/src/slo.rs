@@ -109,7 +109,11 @@ mod tests {
             throughput_rps: 1.0,
             error_rate,
             availability: 1.0 - error_rate,
-            latency_ms: LatencySummary { p99, p50: 1.0, ..Default::default() },
+            latency_ms: LatencySummary {
+                p99,
+                p50: 1.0,
+                ..Default::default()
+            },
             ok_latency_ms: LatencySummary::default(),
             queue_wait_ms: QueueWaitSummary::default(),
             mean_in_system: 0.0,
@@ -127,7 +131,10 @@ mod tests {
             cost_budget_usd: Some(5.0),
         };
         let r = spec.evaluate(&[ep(499.0, 0.002)], 5.5);
-        let got: Vec<(&str, &str, bool)> = r.iter().map(|s| (s.name.as_str(), s.objective.as_str(), s.met)).collect();
+        let got: Vec<(&str, &str, bool)> = r
+            .iter()
+            .map(|s| (s.name.as_str(), s.objective.as_str(), s.met))
+            .collect();
         assert_eq!(
             got,
             vec![

@@ -83,7 +83,11 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
         w,
         "Verdict: **{}**{} · clock {} · seed {} · duration {} s",
         r.verdict.to_uppercase(),
-        if r.complete { "" } else { " (INCOMPLETE: run was interrupted)" },
+        if r.complete {
+            ""
+        } else {
+            " (INCOMPLETE: run was interrupted)"
+        },
         s.clock,
         s.seed,
         fmt_num(s.duration_s)
@@ -111,12 +115,28 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
     writeln!(w)?;
     writeln!(w, "## Latency (ms, from intended send time)")?;
     writeln!(w)?;
-    writeln!(w, "| endpoint / variant | requests | mean | p50 | p90 | p95 | p99 | p99.9 | max |")?;
+    writeln!(
+        w,
+        "| endpoint / variant | requests | mean | p50 | p90 | p95 | p99 | p99.9 | max |"
+    )?;
     writeln!(w, "|---|---|---|---|---|---|---|---|---|")?;
     for e in &r.endpoints {
-        writeln!(w, "| {} | {} | {} |", e.name, e.requests, latency_cells(&e.latency_ms))?;
+        writeln!(
+            w,
+            "| {} | {} | {} |",
+            e.name,
+            e.requests,
+            latency_cells(&e.latency_ms)
+        )?;
         for v in &e.variants {
-            writeln!(w, "| {} / {} | {} | {} |", e.name, v.name, v.requests, latency_cells(&v.latency_ms))?;
+            writeln!(
+                w,
+                "| {} / {} | {} | {} |",
+                e.name,
+                v.name,
+                v.requests,
+                latency_cells(&v.latency_ms)
+            )?;
         }
     }
     writeln!(w)?;
@@ -146,7 +166,10 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
     writeln!(w)?;
     writeln!(w, "## Cost (USD)")?;
     writeln!(w)?;
-    writeln!(w, "| endpoint / variant | instance type | instances at start | instance-hours | cost |")?;
+    writeln!(
+        w,
+        "| endpoint / variant | instance type | instances at start | instance-hours | cost |"
+    )?;
     writeln!(w, "|---|---|---|---|---|")?;
     for e in &r.endpoints {
         for v in &e.variants {
@@ -177,7 +200,10 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
     if rec.events.is_empty() {
         writeln!(w, "None.")?;
     } else {
-        writeln!(w, "| time s | event | endpoint | variant | instance | detail |")?;
+        writeln!(
+            w,
+            "| time s | event | endpoint | variant | instance | detail |"
+        )?;
         writeln!(w, "|---|---|---|---|---|---|")?;
         for ev in rec.events.iter().take(SUMMARY_EVENTS) {
             writeln!(
@@ -193,7 +219,11 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
         }
         if rec.events.len() > SUMMARY_EVENTS {
             writeln!(w)?;
-            writeln!(w, "… and {} more in `events.csv`.", rec.events.len() - SUMMARY_EVENTS)?;
+            writeln!(
+                w,
+                "… and {} more in `events.csv`.",
+                rec.events.len() - SUMMARY_EVENTS
+            )?;
         }
     }
     Ok(())

@@ -90,7 +90,13 @@ impl Catalog {
 
     /// Adds `t`, or overrides the fields it sets on an existing type. A
     /// new type must set every field but `accelerator`.
-    pub fn apply(&mut self, t: &RawInstanceType, at: &FieldPath, loc: &Locator<'_>, diags: &mut Vec<Diagnostic>) {
+    pub fn apply(
+        &mut self,
+        t: &RawInstanceType,
+        at: &FieldPath,
+        loc: &Locator<'_>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
         let existing = self.types.get(&t.name).cloned();
         let before = diags.len();
         let mut need = |field: &str, present: bool| {
@@ -108,12 +114,18 @@ impl Catalog {
         need("provisioning", t.provisioning.is_some());
         if let Some(s) = t.speed {
             if !(s.is_finite() && s > 0.0) {
-                diags.push(loc.at(&at.key("speed"), format!("speed must be a positive number, got {s}")));
+                diags.push(loc.at(
+                    &at.key("speed"),
+                    format!("speed must be a positive number, got {s}"),
+                ));
             }
         }
         if let Some(p) = t.price_per_hour {
             if !(p.is_finite() && p >= 0.0) {
-                diags.push(loc.at(&at.key("price_per_hour"), format!("price_per_hour must be zero or more, got {p}")));
+                diags.push(loc.at(
+                    &at.key("price_per_hour"),
+                    format!("price_per_hour must be zero or more, got {p}"),
+                ));
             }
         }
         if let Some(r) = t.provisioning {
@@ -146,9 +158,17 @@ impl Catalog {
             accelerator: t
                 .accelerator
                 .as_ref()
-                .map(|a: &RawAccelerator| Accelerator { kind: a.kind.clone(), count: a.count, memory_bytes: a.memory.0 })
+                .map(|a: &RawAccelerator| Accelerator {
+                    kind: a.kind.clone(),
+                    count: a.count,
+                    memory_bytes: a.memory.0,
+                })
                 .or(base.accelerator),
-            source: t.source.clone().unwrap_or(if base.source.is_empty() { "scenario".into() } else { base.source }),
+            source: t.source.clone().unwrap_or(if base.source.is_empty() {
+                "scenario".into()
+            } else {
+                base.source
+            }),
         };
         self.types.insert(t.name.clone(), merged);
     }
@@ -174,7 +194,14 @@ mod tests {
             assert!(!t.source.is_empty(), "{} has no price source", t.name);
             assert!(t.provisioning_min <= t.provisioning_max);
         }
-        assert_eq!(c.types["ml.g5.12xlarge"].accelerator.as_ref().unwrap().count, 4);
+        assert_eq!(
+            c.types["ml.g5.12xlarge"]
+                .accelerator
+                .as_ref()
+                .unwrap()
+                .count,
+            4
+        );
     }
 
     #[test]

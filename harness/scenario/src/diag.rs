@@ -119,19 +119,30 @@ impl<'a> Locator<'a> {
     /// Parses `src` for locating; a file that does not parse still gets a
     /// locator (every field then points at line 1).
     pub fn new(file: &str, src: &'a str) -> Self {
-        let root = DeTable::parse(src).ok().map(|t| DeValue::Table(t.into_inner()));
-        Locator { src, file: file.to_string(), root }
+        let root = DeTable::parse(src)
+            .ok()
+            .map(|t| DeValue::Table(t.into_inner()));
+        Locator {
+            src,
+            file: file.to_string(),
+            root,
+        }
     }
 
     /// The span of the value at `path`, or of the deepest ancestor present.
     pub fn span(&self, path: &FieldPath) -> Range<usize> {
-        let Some(DeValue::Table(root)) = &self.root else { return 0..0 };
+        let Some(DeValue::Table(root)) = &self.root else {
+            return 0..0;
+        };
         let mut span = 0..0;
         let mut cur: Option<&DeValue<'a>> = None;
         let mut table: Option<&DeTable<'a>> = Some(root);
         for seg in &path.0 {
             let next: Option<&Spanned<DeValue<'a>>> = match (seg, table, cur) {
-                (Seg::Key(k), Some(t), _) => t.iter().find(|(key, _)| key.get_ref().as_ref() == k.as_str()).map(|(_, v)| v),
+                (Seg::Key(k), Some(t), _) => t
+                    .iter()
+                    .find(|(key, _)| key.get_ref().as_ref() == k.as_str())
+                    .map(|(_, v)| v),
                 (Seg::Index(i), _, Some(DeValue::Array(a))) => a.get(*i),
                 _ => None,
             };
@@ -156,8 +167,15 @@ impl<'a> Locator<'a> {
         let mut value: &DeValue<'a> = root;
         loop {
             let next = match value {
-                DeValue::Table(t) => t.iter().find(|(_, v)| inside(v)).map(|(k, v)| (Seg::Key(k.get_ref().to_string()), v)),
-                DeValue::Array(a) => a.iter().enumerate().find(|(_, v)| inside(v)).map(|(i, v)| (Seg::Index(i), v)),
+                DeValue::Table(t) => t
+                    .iter()
+                    .find(|(_, v)| inside(v))
+                    .map(|(k, v)| (Seg::Key(k.get_ref().to_string()), v)),
+                DeValue::Array(a) => a
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| inside(v))
+                    .map(|(i, v)| (Seg::Index(i), v)),
                 _ => None,
             };
             let Some((seg, v)) = next else { return out };
@@ -178,9 +196,15 @@ impl<'a> Locator<'a> {
                         out.0.push(Seg::Key(k.get_ref().to_string()));
                         return out;
                     }
-                    t.iter().find(|(_, v)| covers(v, offset)).map(|(k, v)| (Seg::Key(k.get_ref().to_string()), v))
+                    t.iter()
+                        .find(|(_, v)| covers(v, offset))
+                        .map(|(k, v)| (Seg::Key(k.get_ref().to_string()), v))
                 }
-                DeValue::Array(a) => a.iter().enumerate().find(|(_, v)| covers(v, offset)).map(|(i, v)| (Seg::Index(i), v)),
+                DeValue::Array(a) => a
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| covers(v, offset))
+                    .map(|(i, v)| (Seg::Index(i), v)),
                 _ => None,
             };
             let Some((seg, v)) = next else { return out };
@@ -195,9 +219,21 @@ impl<'a> Locator<'a> {
     }
 
     /// A diagnostic at a byte span.
-    pub fn at_span(&self, span: Range<usize>, field: String, message: impl Into<String>) -> Diagnostic {
+    pub fn at_span(
+        &self,
+        span: Range<usize>,
+        field: String,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         let (line, col) = line_col(self.src, span.start);
-        Diagnostic { file: self.file.clone(), line, col, field, message: message.into(), suggestion: None }
+        Diagnostic {
+            file: self.file.clone(),
+            line,
+            col,
+            field,
+            message: message.into(),
+            suggestion: None,
+        }
     }
 }
 
@@ -207,7 +243,9 @@ fn covers(v: &Spanned<DeValue<'_>>, offset: usize) -> bool {
     v.span().contains(&offset)
         || match v.get_ref() {
             DeValue::Array(a) => a.iter().any(|e| covers(e, offset)),
-            DeValue::Table(t) => t.iter().any(|(k, e)| k.span().contains(&offset) || covers(e, offset)),
+            DeValue::Table(t) => t
+                .iter()
+                .any(|(k, e)| k.span().contains(&offset) || covers(e, offset)),
             _ => false,
         }
 }
@@ -250,7 +288,10 @@ mod tests {
     fn suggestions_only_for_near_misses() {
         let names = ["ml.m5.xlarge", "ml.m5.large", "ml.g5.xlarge"];
         assert_eq!(suggest("ml.m5.xlarg", names), Some("ml.m5.xlarge".into()));
-        assert_eq!(suggest("poison", ["poisson", "constant"]), Some("poisson".into()));
+        assert_eq!(
+            suggest("poison", ["poisson", "constant"]),
+            Some("poisson".into())
+        );
         assert_eq!(suggest("banana", names), None);
     }
 

@@ -89,7 +89,9 @@ pub enum ScenarioError {
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ScenarioError::Read { file, source } => write!(f, "{file}: cannot read scenario: {source}"),
+            ScenarioError::Read { file, source } => {
+                write!(f, "{file}: cannot read scenario: {source}")
+            }
             ScenarioError::Invalid(diags) => {
                 for (i, d) in diags.iter().enumerate() {
                     if i > 0 {
@@ -116,7 +118,10 @@ impl std::error::Error for ScenarioError {
 /// histograms, catalogs) are resolved against the file's folder.
 pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
     let name = file.display().to_string();
-    let src = std::fs::read_to_string(file).map_err(|source| ScenarioError::Read { file: name.clone(), source })?;
+    let src = std::fs::read_to_string(file).map_err(|source| ScenarioError::Read {
+        file: name.clone(),
+        source,
+    })?;
     let base = file.parent().unwrap_or(Path::new("."));
     parse(&name, &src, base)
 }
@@ -125,7 +130,8 @@ pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
 /// resolves relative paths.
 pub fn parse(file: &str, src: &str, base_dir: &Path) -> Result<Scenario, ScenarioError> {
     let loc = Locator::new(file, src);
-    let raw: raw::RawScenario = toml::from_str(src).map_err(|e| ScenarioError::Invalid(vec![toml_error(&loc, &e)]))?;
+    let raw: raw::RawScenario =
+        toml::from_str(src).map_err(|e| ScenarioError::Invalid(vec![toml_error(&loc, &e)]))?;
     validate::validate(raw, &loc, base_dir, file).map_err(ScenarioError::Invalid)
 }
 
@@ -148,7 +154,11 @@ pub(crate) fn toml_error(loc: &Locator<'_>, e: &toml::de::Error) -> Diagnostic {
     if let Some(rest) = message.strip_prefix("missing field `") {
         if let Some((name, _)) = rest.split_once('`') {
             // An empty span means the document root is missing the field.
-            let parent = if span.is_empty() { diag::FieldPath::default() } else { loc.path_of(span.clone()) };
+            let parent = if span.is_empty() {
+                diag::FieldPath::default()
+            } else {
+                loc.path_of(span.clone())
+            };
             field = parent.key(name);
         }
     }

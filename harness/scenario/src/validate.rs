@@ -36,33 +36,59 @@ impl Cx<'_> {
         self.diags.push(self.loc.at(at, msg));
     }
 
-    fn unknown<'c>(&mut self, at: &FieldPath, what: &str, name: &str, candidates: impl IntoIterator<Item = &'c str>) {
+    fn unknown<'c>(
+        &mut self,
+        at: &FieldPath,
+        what: &str,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) {
         let list: Vec<&str> = candidates.into_iter().collect();
         let mut d = self.loc.at(at, format!("unknown {what} \"{name}\""));
         d.suggestion = suggest(name, list.iter().copied());
-        if d.suggestion.is_none() {
-            if !list.is_empty() && list.len() <= 8 {
-                d.message.push_str(&format!(" (expected one of: {})", list.join(", ")));
-            }
+        if d.suggestion.is_none() && !list.is_empty() && list.len() <= 8 {
+            d.message
+                .push_str(&format!(" (expected one of: {})", list.join(", ")));
         }
         self.diags.push(d);
     }
 
     /// Flags fields that were set but do not apply to `kind`.
-    fn only(&mut self, at: &FieldPath, what: &str, kind: &str, fields: &[(&str, bool)], allowed: &[&str]) {
+    fn only(
+        &mut self,
+        at: &FieldPath,
+        what: &str,
+        kind: &str,
+        fields: &[(&str, bool)],
+        allowed: &[&str],
+    ) {
         for &(name, present) in fields {
             if present && !allowed.contains(&name) {
                 let takes = if allowed.is_empty() {
                     "no extra fields".to_string()
                 } else {
-                    allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                    allowed
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
-                self.err(&at.key(name), format!("`{name}` does not apply to {what} \"{kind}\" (it takes {takes})"));
+                self.err(
+                    &at.key(name),
+                    format!("`{name}` does not apply to {what} \"{kind}\" (it takes {takes})"),
+                );
             }
         }
     }
 
-    fn need<T: Copy>(&mut self, at: &FieldPath, what: &str, kind: &str, name: &str, v: Option<T>) -> Option<T> {
+    fn need<T: Copy>(
+        &mut self,
+        at: &FieldPath,
+        what: &str,
+        kind: &str,
+        name: &str,
+        v: Option<T>,
+    ) -> Option<T> {
         if v.is_none() {
             self.err(at, format!("{what} \"{kind}\" needs `{name}`"));
         }
@@ -72,7 +98,10 @@ impl Cx<'_> {
     fn non_negative(&mut self, at: &FieldPath, name: &str, v: Option<f64>) -> Option<f64> {
         match v {
             Some(x) if !(x.is_finite() && x >= 0.0) => {
-                self.err(&at.key(name), format!("{name} must be zero or more, got {x}"));
+                self.err(
+                    &at.key(name),
+                    format!("{name} must be zero or more, got {x}"),
+                );
                 None
             }
             other => other,
@@ -92,30 +121,57 @@ impl Cx<'_> {
 }
 
 /// Checks `raw` and builds the scenario, or returns every problem found.
-pub fn validate(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path, file: &str) -> Result<Scenario, Vec<Diagnostic>> {
-    let mut cx = Cx { loc, base_dir, diags: Vec::new() };
+pub fn validate(
+    raw: RawScenario,
+    loc: &Locator<'_>,
+    base_dir: &Path,
+    file: &str,
+) -> Result<Scenario, Vec<Diagnostic>> {
+    let mut cx = Cx {
+        loc,
+        base_dir,
+        diags: Vec::new(),
+    };
     let meta = &raw.scenario;
     let at_meta = path("scenario");
 
-    if meta.name.is_empty() || !meta.name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+    if meta.name.is_empty()
+        || !meta
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
         cx.err(&at_meta.key("name"), format!("name \"{}\" must be non-empty and use only letters, digits, '.', '_' and '-' (it names the output folder)", meta.name));
     }
     let duration = meta.duration.0;
     if duration.is_zero() {
-        cx.err(&at_meta.key("duration"), "duration must be longer than zero");
+        cx.err(
+            &at_meta.key("duration"),
+            "duration must be longer than zero",
+        );
     }
     let interval = meta.timeline_interval.map_or(DEFAULT_INTERVAL, |d| d.0);
     if interval < Duration::from_millis(1) {
-        cx.err(&at_meta.key("timeline_interval"), "timeline_interval must be at least 1ms");
+        cx.err(
+            &at_meta.key("timeline_interval"),
+            "timeline_interval must be at least 1ms",
+        );
     }
     let time_scale = meta.time_scale.unwrap_or(1.0);
     if !(time_scale.is_finite() && time_scale > 0.0) {
-        cx.err(&at_meta.key("time_scale"), format!("time_scale must be a positive number, got {time_scale}"));
+        cx.err(
+            &at_meta.key("time_scale"),
+            format!("time_scale must be a positive number, got {time_scale}"),
+        );
     }
     let clock = meta.clock.unwrap_or(ClockKind::Virtual);
     let target = raw.target.as_ref().map_or(TargetKind::Local, |t| t.kind);
     if clock == ClockKind::Virtual && target != TargetKind::Local {
-        let name = if target == TargetKind::Http { "http" } else { "sagemaker" };
+        let name = if target == TargetKind::Http {
+            "http"
+        } else {
+            "sagemaker"
+        };
         cx.err(&path("target.kind"), format!("target \"{name}\" needs clock = \"wall\": a virtual-clock run only drives the embedded platform"));
     }
 
@@ -123,10 +179,11 @@ pub fn validate(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path, file: &str
     let mut catalog = match &meta.catalog {
         None => Catalog::builtin(),
         Some(f) => match cx.read(&at_meta.key("catalog"), f) {
-            Some(src) => Catalog::parse(&base_dir.join(f).display().to_string(), &src).unwrap_or_else(|d| {
-                cx.diags.extend(d);
-                Catalog::default()
-            }),
+            Some(src) => Catalog::parse(&base_dir.join(f).display().to_string(), &src)
+                .unwrap_or_else(|d| {
+                    cx.diags.extend(d);
+                    Catalog::default()
+                }),
             None => Catalog::default(),
         },
     };
@@ -139,7 +196,10 @@ pub fn validate(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path, file: &str
     for (i, m) in raw.models.iter().enumerate() {
         let at = path("model").index(i);
         if !model_names.insert(m.name.as_str()) {
-            cx.err(&at.key("name"), format!("duplicate model name \"{}\"", m.name));
+            cx.err(
+                &at.key("name"),
+                format!("duplicate model name \"{}\"", m.name),
+            );
         }
         build_dist(&mut cx, &m.latency, &at.key("latency"));
         for (ty, l) in &m.latency_on {
@@ -160,10 +220,16 @@ pub fn validate(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path, file: &str
     for (e, ep) in raw.endpoints.iter().enumerate() {
         let at = path("endpoint").index(e);
         if !endpoint_names.insert(ep.name.as_str()) {
-            cx.err(&at.key("name"), format!("duplicate endpoint name \"{}\"", ep.name));
+            cx.err(
+                &at.key("name"),
+                format!("duplicate endpoint name \"{}\"", ep.name),
+            );
         }
         if ep.variant.is_empty() {
-            cx.err(&at, format!("endpoint \"{}\" has no [[endpoint.variant]]", ep.name));
+            cx.err(
+                &at,
+                format!("endpoint \"{}\" has no [[endpoint.variant]]", ep.name),
+            );
         }
         let mut variants = Vec::new();
         let mut variant_names = BTreeSet::new();
@@ -171,27 +237,50 @@ pub fn validate(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path, file: &str
         for (v, var) in ep.variant.iter().enumerate() {
             let vat = at.key("variant").index(v);
             if !variant_names.insert(var.name.as_str()) {
-                cx.err(&vat.key("name"), format!("duplicate variant name \"{}\"", var.name));
+                cx.err(
+                    &vat.key("name"),
+                    format!("duplicate variant name \"{}\"", var.name),
+                );
             }
             let model = raw.models.iter().find(|m| m.name == var.model);
             if model.is_none() {
-                cx.unknown(&vat.key("model"), "model", &var.model, raw.models.iter().map(|m| m.name.as_str()));
+                cx.unknown(
+                    &vat.key("model"),
+                    "model",
+                    &var.model,
+                    raw.models.iter().map(|m| m.name.as_str()),
+                );
             }
             let itype = catalog.types.get(&var.instance_type).cloned();
             if itype.is_none() {
-                cx.unknown(&vat.key("instance_type"), "instance type", &var.instance_type, catalog.names());
+                cx.unknown(
+                    &vat.key("instance_type"),
+                    "instance type",
+                    &var.instance_type,
+                    catalog.names(),
+                );
             }
             let count = var.instance_count.unwrap_or(1);
             if !(1..=10_000).contains(&count) {
-                cx.err(&vat.key("instance_count"), format!("instance_count must be between 1 and 10000, got {count}"));
+                cx.err(
+                    &vat.key("instance_count"),
+                    format!("instance_count must be between 1 and 10000, got {count}"),
+                );
             }
             let concurrency = var.concurrency.unwrap_or(1);
             if !(1..=100_000).contains(&concurrency) {
-                cx.err(&vat.key("concurrency"), format!("concurrency must be between 1 and 100000, got {concurrency}"));
+                cx.err(
+                    &vat.key("concurrency"),
+                    format!("concurrency must be between 1 and 100000, got {concurrency}"),
+                );
             }
-            let weight = cx.non_negative(&vat, "weight", Some(var.weight.unwrap_or(1.0))).unwrap_or(0.0);
+            let weight = cx
+                .non_negative(&vat, "weight", Some(var.weight.unwrap_or(1.0)))
+                .unwrap_or(0.0);
             weight_sum += weight;
-            let (Some(model), Some(itype)) = (model, itype) else { continue };
+            let (Some(model), Some(itype)) = (model, itype) else {
+                continue;
+            };
             // Per-type latency if measured there, else the reference scaled.
             let service = match model.latency_on.get(&itype.name) {
                 Some(l) => dist_quiet(l, base_dir),
@@ -226,19 +315,28 @@ pub fn validate(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path, file: &str
         });
     }
     let endpoint_index = |name: &str| raw.endpoints.iter().position(|e| e.name == name);
-    let variant_index = |e: usize, name: &str| raw.endpoints[e].variant.iter().position(|v| v.name == name);
+    let variant_index =
+        |e: usize, name: &str| raw.endpoints[e].variant.iter().position(|v| v.name == name);
 
     // Workloads.
     let mut workloads = Vec::new();
     let mut workload_names = BTreeSet::new();
     if raw.workloads.is_empty() {
-        cx.err(&FieldPath::default(), "the scenario has no [[workload]]: nothing would be sent");
+        cx.err(
+            &FieldPath::default(),
+            "the scenario has no [[workload]]: nothing would be sent",
+        );
     }
     for (i, w) in raw.workloads.iter().enumerate() {
         let at = path("workload").index(i);
         let e = endpoint_index(&w.endpoint);
         if e.is_none() {
-            cx.unknown(&at.key("endpoint"), "endpoint", &w.endpoint, raw.endpoints.iter().map(|e| e.name.as_str()));
+            cx.unknown(
+                &at.key("endpoint"),
+                "endpoint",
+                &w.endpoint,
+                raw.endpoints.iter().map(|e| e.name.as_str()),
+            );
         }
         let mut name = w.name.clone().unwrap_or_else(|| w.endpoint.clone());
         if w.name.is_none() {
@@ -249,7 +347,10 @@ pub fn validate(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path, file: &str
             }
         }
         if !workload_names.insert(name.clone()) {
-            cx.err(&at.key("name"), format!("duplicate workload name \"{name}\""));
+            cx.err(
+                &at.key("name"),
+                format!("duplicate workload name \"{name}\""),
+            );
         }
         let timeout = w.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
         if timeout.is_zero() {
@@ -259,7 +360,12 @@ pub fn validate(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path, file: &str
             (Some(tv), Some(e)) => {
                 let v = variant_index(e, tv);
                 if v.is_none() {
-                    cx.unknown(&at.key("target_variant"), "variant", tv, raw.endpoints[e].variant.iter().map(|v| v.name.as_str()));
+                    cx.unknown(
+                        &at.key("target_variant"),
+                        "variant",
+                        tv,
+                        raw.endpoints[e].variant.iter().map(|v| v.name.as_str()),
+                    );
                 }
                 v
             }
@@ -267,7 +373,13 @@ pub fn validate(raw: RawScenario, loc: &Locator<'_>, base_dir: &Path, file: &str
         };
         let arrival = build_arrival(&mut cx, &w.arrival, &at.key("arrival"));
         if let (Some(e), Some(arrival)) = (e, arrival) {
-            workloads.push(WorkloadSpec { name, endpoint: e, arrival, timeout, target_variant });
+            workloads.push(WorkloadSpec {
+                name,
+                endpoint: e,
+                arrival,
+                timeout,
+                target_variant,
+            });
         }
     }
 
@@ -329,13 +441,16 @@ fn build_dist(cx: &mut Cx<'_>, l: &RawLatency, at: &FieldPath) -> Option<Service
             let p50 = cx.need(at, "dist", name, "p50", secs(l.p50));
             let p99 = cx.need(at, "dist", name, "p99", secs(l.p99));
             let (p50, p99) = (p50?, p99?);
-            ServiceDist::lognormal_from_p50_p99(p50, p99).map_err(|e| (at.key("p99"), e.to_string()))
+            ServiceDist::lognormal_from_p50_p99(p50, p99)
+                .map_err(|e| (at.key("p99"), e.to_string()))
         }
         DistKind::Exponential => {
-            ServiceDist::exponential(cx.need(at, "dist", name, "mean", secs(l.mean))?).map_err(|e| (at.key("mean"), e.to_string()))
+            ServiceDist::exponential(cx.need(at, "dist", name, "mean", secs(l.mean))?)
+                .map_err(|e| (at.key("mean"), e.to_string()))
         }
         DistKind::Constant => {
-            ServiceDist::constant(cx.need(at, "dist", name, "value", secs(l.value))?).map_err(|e| (at.key("value"), e.to_string()))
+            ServiceDist::constant(cx.need(at, "dist", name, "value", secs(l.value))?)
+                .map_err(|e| (at.key("value"), e.to_string()))
         }
         DistKind::Empirical => {
             let file = cx.need(at, "dist", name, "file", l.file.as_ref())?;
@@ -401,7 +516,12 @@ fn parse_trace(src: &str) -> Result<Vec<f64>, String> {
         let rec = rec.map_err(|e| e.to_string())?;
         match rec.get(c).and_then(|s| s.trim().parse::<f64>().ok()) {
             Some(t) if t.is_finite() && t >= 0.0 => times.push(t),
-            _ => return Err(format!("row {}: time_s is not a non-negative number", i + 2)),
+            _ => {
+                return Err(format!(
+                    "row {}: time_s is not a non-negative number",
+                    i + 2
+                ))
+            }
         }
     }
     times.sort_by(f64::total_cmp);
@@ -453,12 +573,19 @@ fn build_arrival(cx: &mut Cx<'_>, a: &RawArrival, at: &FieldPath) -> Option<Arri
             let over = cx.need(at, "arrival kind", kind, "over", secs(a.over));
             let from = cx.non_negative(at, "from", from);
             let to = cx.non_negative(at, "to", to);
-            ArrivalSpec::Ramp { from: from?, to: to?, over: over? }
+            ArrivalSpec::Ramp {
+                from: from?,
+                to: to?,
+                over: over?,
+            }
         }
         ArrivalKind::Steps => {
             let steps = cx.need(at, "arrival kind", kind, "steps", a.steps.as_ref())?;
             if steps.is_empty() {
-                cx.err(&at.key("steps"), "steps must list at least one { at, rate }");
+                cx.err(
+                    &at.key("steps"),
+                    "steps must list at least one { at, rate }",
+                );
             }
             let mut out = Vec::new();
             for (i, s) in steps.iter().enumerate() {
@@ -479,26 +606,41 @@ fn build_arrival(cx: &mut Cx<'_>, a: &RawArrival, at: &FieldPath) -> Option<Arri
             let dur = cx.need(at, "arrival kind", kind, "for", secs(a.for_));
             let base = cx.non_negative(at, "base", base);
             let peak = cx.non_negative(at, "peak", peak);
-            ArrivalSpec::Spike { base: base?, peak: peak?, at: s_at?, duration: dur? }
+            ArrivalSpec::Spike {
+                base: base?,
+                peak: peak?,
+                at: s_at?,
+                duration: dur?,
+            }
         }
         ArrivalKind::Diurnal => {
             let mean = cx.need(at, "arrival kind", kind, "mean", a.mean);
             let amplitude = cx.need(at, "arrival kind", kind, "amplitude", a.amplitude);
             let mean = cx.non_negative(at, "mean", mean);
             if let Some(amp) = amplitude.filter(|x| !(0.0..=1.0).contains(x)) {
-                cx.err(&at.key("amplitude"), format!("amplitude must be between 0 and 1, got {amp}"));
+                cx.err(
+                    &at.key("amplitude"),
+                    format!("amplitude must be between 0 and 1, got {amp}"),
+                );
             }
             let period = secs(a.period).unwrap_or(86_400.0);
             if period <= 0.0 {
                 cx.err(&at.key("period"), "period must be longer than zero");
             }
-            ArrivalSpec::Diurnal { mean: mean?, amplitude: amplitude?, period, peak_at: secs(a.peak_at).unwrap_or(0.0) }
+            ArrivalSpec::Diurnal {
+                mean: mean?,
+                amplitude: amplitude?,
+                period,
+                peak_at: secs(a.peak_at).unwrap_or(0.0),
+            }
         }
         ArrivalKind::Trace => {
             let file = cx.need(at, "arrival kind", kind, "file", a.file.as_ref())?;
             let src = cx.read(&at.key("file"), file)?;
             match parse_trace(&src) {
-                Ok(times) => ArrivalSpec::Trace { times: Arc::from(times) },
+                Ok(times) => ArrivalSpec::Trace {
+                    times: Arc::from(times),
+                },
                 Err(e) => {
                     cx.err(&at.key("file"), format!("{file}: {e}"));
                     return None;
@@ -509,7 +651,13 @@ fn build_arrival(cx: &mut Cx<'_>, a: &RawArrival, at: &FieldPath) -> Option<Arri
     (cx.diags.len() == before).then_some(spec)
 }
 
-fn build_fault(cx: &mut Cx<'_>, f: &RawFault, at: &FieldPath, duration: Duration, raw: &RawScenario) -> Option<FaultSpec> {
+fn build_fault(
+    cx: &mut Cx<'_>,
+    f: &RawFault,
+    at: &FieldPath,
+    duration: Duration,
+    raw: &RawScenario,
+) -> Option<FaultSpec> {
     let kind = f.kind.as_str();
     let fields = [
         ("for", f.for_.is_some()),
@@ -528,17 +676,34 @@ fn build_fault(cx: &mut Cx<'_>, f: &RawFault, at: &FieldPath, duration: Duration
     let before = cx.diags.len();
     cx.only(at, "fault kind", kind, &fields, allowed);
     if f.at.0 >= duration {
-        cx.err(&at.key("at"), format!("the fault starts at {}s, at or after the end of the run ({}s)", f.at.0.as_secs_f64(), duration.as_secs_f64()));
+        cx.err(
+            &at.key("at"),
+            format!(
+                "the fault starts at {}s, at or after the end of the run ({}s)",
+                f.at.0.as_secs_f64(),
+                duration.as_secs_f64()
+            ),
+        );
     }
     let e = raw.endpoints.iter().position(|e| e.name == f.endpoint);
     if e.is_none() {
-        cx.unknown(&at.key("endpoint"), "endpoint", &f.endpoint, raw.endpoints.iter().map(|e| e.name.as_str()));
+        cx.unknown(
+            &at.key("endpoint"),
+            "endpoint",
+            &f.endpoint,
+            raw.endpoints.iter().map(|e| e.name.as_str()),
+        );
     }
     let variant = match (&f.variant, e) {
         (Some(v), Some(e)) => {
             let vi = raw.endpoints[e].variant.iter().position(|x| &x.name == v);
             if vi.is_none() {
-                cx.unknown(&at.key("variant"), "variant", v, raw.endpoints[e].variant.iter().map(|v| v.name.as_str()));
+                cx.unknown(
+                    &at.key("variant"),
+                    "variant",
+                    v,
+                    raw.endpoints[e].variant.iter().map(|v| v.name.as_str()),
+                );
             }
             vi
         }
@@ -548,7 +713,10 @@ fn build_fault(cx: &mut Cx<'_>, f: &RawFault, at: &FieldPath, duration: Duration
         FaultKindRaw::InstanceCrash => {
             let count = f.count.unwrap_or(1);
             if count < 1 {
-                cx.err(&at.key("count"), format!("count must be at least 1, got {count}"));
+                cx.err(
+                    &at.key("count"),
+                    format!("count must be at least 1, got {count}"),
+                );
             }
             FaultKind::InstanceCrash {
                 count: count.clamp(1, i64::from(u32::MAX)) as u32,
@@ -561,13 +729,22 @@ fn build_fault(cx: &mut Cx<'_>, f: &RawFault, at: &FieldPath, duration: Duration
         FaultKindRaw::ErrorInjection => {
             let rate = f.rate.unwrap_or(1.0);
             if !(0.0..=1.0).contains(&rate) {
-                cx.err(&at.key("rate"), format!("rate must be between 0 and 1, got {rate}"));
+                cx.err(
+                    &at.key("rate"),
+                    format!("rate must be between 0 and 1, got {rate}"),
+                );
             }
             let status = f.status.unwrap_or(500);
             if !(400..=599).contains(&status) {
-                cx.err(&at.key("status"), format!("status must be an HTTP error status (400-599), got {status}"));
+                cx.err(
+                    &at.key("status"),
+                    format!("status must be an HTTP error status (400-599), got {status}"),
+                );
             }
-            FaultKind::ErrorInjection { rate, status: status.clamp(400, 599) as u16 }
+            FaultKind::ErrorInjection {
+                rate,
+                status: status.clamp(400, 599) as u16,
+            }
         }
         FaultKindRaw::Blackhole => FaultKind::Blackhole,
     };
@@ -577,13 +754,18 @@ fn build_fault(cx: &mut Cx<'_>, f: &RawFault, at: &FieldPath, duration: Duration
     Some(FaultSpec {
         at: f.at.0,
         duration: f.for_.map(|d| d.0),
-        target: FaultTarget { endpoint: e?, variant },
+        target: FaultTarget {
+            endpoint: e?,
+            variant,
+        },
         kind: fault_kind,
     })
 }
 
 fn build_slo(cx: &mut Cx<'_>, slo: Option<&RawSlo>) -> SloSpec {
-    let Some(s) = slo else { return SloSpec::default() };
+    let Some(s) = slo else {
+        return SloSpec::default();
+    };
     let at = path("slo");
     let mut out = SloSpec::default();
     for (name, p, v) in [
@@ -600,9 +782,15 @@ fn build_slo(cx: &mut Cx<'_>, slo: Option<&RawSlo>) -> SloSpec {
             out.latency.push((name.to_string(), p, d.0));
         }
     }
-    for (name, v) in [("error_rate", s.error_rate), ("availability", s.availability)] {
+    for (name, v) in [
+        ("error_rate", s.error_rate),
+        ("availability", s.availability),
+    ] {
         if let Some(x) = v.filter(|x| !(0.0..=1.0).contains(x)) {
-            cx.err(&at.key(name), format!("{name} is a fraction between 0 and 1, got {x}"));
+            cx.err(
+                &at.key(name),
+                format!("{name} is a fraction between 0 and 1, got {x}"),
+            );
         }
     }
     out.error_rate = s.error_rate;

@@ -224,7 +224,9 @@ fn every_error_class_names_file_line_col_field_and_fix() {
     for (old, new, expected) in CASES {
         let got = check(&with(old, new));
         if got != *expected {
-            failures.push(format!("replacing {old:?} with {new:?}\n  expected {expected:#?}\n  got      {got:#?}"));
+            failures.push(format!(
+                "replacing {old:?} with {new:?}\n  expected {expected:#?}\n  got      {got:#?}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -232,9 +234,12 @@ fn every_error_class_names_file_line_col_field_and_fix() {
 
 #[test]
 fn all_problems_are_reported_at_once() {
-    let src = with("instance_type = \"ml.m5.xlarge\"", "  instance_type = \"ml.m5.xlarg\"")
-        .replace("endpoint = \"ep\"\narrival", "endpoint = \"nope\"\narrival")
-        .replace("error_rate = 0.001", "error_rate = 2.0");
+    let src = with(
+        "instance_type = \"ml.m5.xlarge\"",
+        "  instance_type = \"ml.m5.xlarg\"",
+    )
+    .replace("endpoint = \"ep\"\narrival", "endpoint = \"nope\"\narrival")
+    .replace("error_rate = 0.001", "error_rate = 2.0");
     let got = check(&src);
     assert_eq!(got.len(), 3, "{got:#?}");
 }
@@ -248,14 +253,21 @@ fn a_missing_section_is_named() {
 #[test]
 fn a_missing_nested_field_is_named() {
     let got = check(&with("model = \"m\"", ""));
-    assert_eq!(got, vec!["t.toml:12:3: endpoint[0].variant[0].model: missing field `model`"]);
+    assert_eq!(
+        got,
+        vec!["t.toml:12:3: endpoint[0].variant[0].model: missing field `model`"]
+    );
 }
 
 #[test]
 fn an_unreadable_file_is_a_read_error() {
     let err = gameday_scenario::load(Path::new("does/not/exist.toml")).unwrap_err();
     assert!(matches!(err, ScenarioError::Read { .. }));
-    assert!(err.to_string().starts_with("does/not/exist.toml: cannot read scenario:"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("does/not/exist.toml: cannot read scenario:"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -267,9 +279,16 @@ fn every_shipped_scenario_is_valid() {
         if p.extension().is_some_and(|e| e == "toml") {
             gameday_scenario::load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             let text = std::fs::read_to_string(&p).unwrap();
-            assert!(text.starts_with('#'), "{} must open with a comment block saying what it shows", p.display());
+            assert!(
+                text.starts_with('#'),
+                "{} must open with a comment block saying what it shows",
+                p.display()
+            );
             n += 1;
         }
     }
-    assert!(n >= 4, "expected quickstart plus at least three more scenarios, found {n}");
+    assert!(
+        n >= 4,
+        "expected quickstart plus at least three more scenarios, found {n}"
+    );
 }

@@ -100,7 +100,12 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
     let streams = RngStreams::new(cfg.seed);
     let end = SimTime::ZERO + cfg.duration;
     let interval = SimTime::ZERO + cfg.interval.max(Duration::from_millis(1));
-    let max_timeout = cfg.workloads.iter().map(|w| duration_nanos(w.timeout)).max().unwrap_or(0);
+    let max_timeout = cfg
+        .workloads
+        .iter()
+        .map(|w| duration_nanos(w.timeout))
+        .max()
+        .unwrap_or(0);
 
     let mut platform = Platform::new(cfg.platform, streams);
     let mut recorder = Recorder::new(cfg.platform, interval.as_nanos(), max_timeout);
@@ -137,20 +142,28 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
     while let Some((at, event)) = queue.pop() {
         now = at;
         processed += 1;
-        if processed % STOP_CHECK_EVERY == 0 && cfg.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+        if processed % STOP_CHECK_EVERY == 0 && cfg.stop.is_some_and(|s| s.load(Ordering::Relaxed))
+        {
             complete = false;
             break;
         }
         match event {
             Event::Arrival(i) => {
                 let w = &mut workloads[i as usize];
-                platform.handle_request(now, Request { sent_at: now, ..w.request });
+                platform.handle_request(
+                    now,
+                    Request {
+                        sent_at: now,
+                        ..w.request
+                    },
+                );
                 if let Some(t) = w.process.next_arrival(&mut w.rng).filter(|&t| t < end) {
                     queue.push(t, Event::Arrival(i));
                 }
             }
             Event::Platform(timer) => {
-                let request_work = matches!(timer, Timer::ServiceDone { .. } | Timer::QueueExpiry { .. });
+                let request_work =
+                    matches!(timer, Timer::ServiceDone { .. } | Timer::QueueExpiry { .. });
                 if now > end && !request_work {
                     continue; // fleet changes after the run are not simulated
                 }

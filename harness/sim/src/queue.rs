@@ -39,7 +39,10 @@ pub struct EventQueue<E> {
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
-        EventQueue { heap: BinaryHeap::new(), seq: 0 }
+        EventQueue {
+            heap: BinaryHeap::new(),
+            seq: 0,
+        }
     }
 }
 
@@ -47,7 +50,11 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `at`.
     #[inline]
     pub fn push(&mut self, at: SimTime, event: E) {
-        self.heap.push(Entry { at, seq: self.seq, event });
+        self.heap.push(Entry {
+            at,
+            seq: self.seq,
+            event,
+        });
         self.seq += 1;
     }
 

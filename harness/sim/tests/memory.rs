@@ -92,7 +92,10 @@ fn memory_does_not_grow_with_requests() {
     let (large, n_large) = peak_bytes(1000.0, 1.0);
     eprintln!("{n_small} requests: peak {small} B; {n_large} requests: peak {large} B");
     assert!(n_large > 90 * n_small);
-    assert!(large < small + 256 * 1024, "peak heap grew from {small} to {large} bytes");
+    assert!(
+        large < small + 256 * 1024,
+        "peak heap grew from {small} to {large} bytes"
+    );
 }
 
 /// A simulated day at 1,000 req/s (86 million requests). Run by CI on
@@ -107,5 +110,8 @@ fn stress_a_day_at_1000_rps_in_flat_memory() {
     assert!(n > 86_000_000);
     // Only the timeline (one small row per 10 s interval) grows with time.
     let rows = 24 * 360;
-    assert!(day < hour + rows * 512, "peak heap grew from {hour} to {day} bytes");
+    assert!(
+        day < hour + rows * 512,
+        "peak heap grew from {hour} to {day} bytes"
+    );
 }

@@ -12,7 +12,9 @@ use gameday_report::{RunRecord, SloSpec};
 use gameday_sim::{simulate, SimConfig};
 
 fn run_scenario(file: &str, seed: Option<u64>) -> RunRecord {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(file);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(file);
     let sc = gameday_scenario::load(&p).unwrap();
     let seed = seed.unwrap_or(sc.seed);
     simulate(SimConfig {
@@ -36,17 +38,30 @@ fn bytes(rec: &RunRecord) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
 
 #[test]
 fn same_seed_same_bytes_other_seed_other_bytes() {
-    for file in ["quickstart.toml", "canary-rollout.toml", "flash-sale-brownout.toml"] {
+    for file in [
+        "quickstart.toml",
+        "canary-rollout.toml",
+        "flash-sale-brownout.toml",
+    ] {
         let a = bytes(&run_scenario(file, None));
         let b = bytes(&run_scenario(file, None));
         assert!(a == b, "{file}: two runs with the same seed differ");
         let c = bytes(&run_scenario(file, Some(99)));
-        assert_ne!(a.0, c.0, "{file}: a different seed gave the same report.json");
+        assert_ne!(
+            a.0, c.0,
+            "{file}: a different seed gave the same report.json"
+        );
     }
 }
 
 /// One endpoint, one variant, exponential service, Poisson arrivals.
-fn mm(lambda: f64, mean_service: f64, instances: u32, concurrency: u32, routing: Routing) -> (PlatformSpec, Vec<WorkloadSpec>) {
+fn mm(
+    lambda: f64,
+    mean_service: f64,
+    instances: u32,
+    concurrency: u32,
+    routing: Routing,
+) -> (PlatformSpec, Vec<WorkloadSpec>) {
     let platform = PlatformSpec {
         endpoints: vec![EndpointSpec {
             name: "q".into(),
@@ -104,7 +119,12 @@ struct Estimate {
 
 /// Pools `reps` independent replications (seeds 1..=reps) and estimates the
 /// standard error from their spread.
-fn replicate(platform: &PlatformSpec, workloads: &[WorkloadSpec], hours: f64, reps: u64) -> Estimate {
+fn replicate(
+    platform: &PlatformSpec,
+    workloads: &[WorkloadSpec],
+    hours: f64,
+    reps: u64,
+) -> Estimate {
     let mut wq = vec![];
     let mut pw = vec![];
     let mut requests = 0;
@@ -132,7 +152,13 @@ fn replicate(platform: &PlatformSpec, workloads: &[WorkloadSpec], hours: f64, re
     };
     let (wq_m, wq_se) = stats(&wq);
     let (p_m, p_se) = stats(&pw);
-    Estimate { p_wait: p_m, wq: wq_m, wq_stderr: wq_se, p_stderr: p_se, requests }
+    Estimate {
+        p_wait: p_m,
+        wq: wq_m,
+        wq_stderr: wq_se,
+        p_stderr: p_se,
+        requests,
+    }
 }
 
 #[test]
@@ -158,10 +184,24 @@ fn mmc_matches_erlang_c_at_50_80_90_percent_utilisation() {
             est.wq_stderr / wq_theory
         );
         // The bounds are fair: each is at least two standard errors wide.
-        assert!(est.wq_stderr / wq_theory < 0.015, "rho {rho}: too few requests for a 3% bound");
-        assert!(est.p_stderr < 0.005, "rho {rho}: too few requests for a 0.01 bound");
-        assert!(wq_err < 0.03, "rho {rho}: mean wait off by {:.2}%", wq_err * 100.0);
-        assert!((est.p_wait - p_theory).abs() < 0.01, "rho {rho}: P(wait) {} vs {p_theory}", est.p_wait);
+        assert!(
+            est.wq_stderr / wq_theory < 0.015,
+            "rho {rho}: too few requests for a 3% bound"
+        );
+        assert!(
+            est.p_stderr < 0.005,
+            "rho {rho}: too few requests for a 0.01 bound"
+        );
+        assert!(
+            wq_err < 0.03,
+            "rho {rho}: mean wait off by {:.2}%",
+            wq_err * 100.0
+        );
+        assert!(
+            (est.p_wait - p_theory).abs() < 0.01,
+            "rho {rho}: P(wait) {} vs {p_theory}",
+            est.p_wait
+        );
     }
 }
 
@@ -184,8 +224,16 @@ fn random_routing_to_single_slot_instances_is_independent_mm1_queues() {
     let est = replicate(&platform, &workloads, 1.5, 8);
     let wq_theory = rho / (mu - lambda / c as f64);
     assert!(est.wq_stderr / wq_theory < 0.015);
-    assert!((est.wq / wq_theory - 1.0).abs() < 0.03, "Wq {} vs {wq_theory}", est.wq);
-    assert!((est.p_wait - rho).abs() < 0.01, "P(wait) {} vs {rho}", est.p_wait);
+    assert!(
+        (est.wq / wq_theory - 1.0).abs() < 0.03,
+        "Wq {} vs {wq_theory}",
+        est.wq
+    );
+    assert!(
+        (est.p_wait - rho).abs() < 0.01,
+        "P(wait) {} vs {rho}",
+        est.p_wait
+    );
     // Least-outstanding routing pools the queue: it must wait less.
     let (platform, workloads) = mm(lambda, mean, c, 1, Routing::LeastOutstandingRequests);
     let lor = replicate(&platform, &workloads, 0.5, 2);
@@ -198,23 +246,51 @@ fn littles_law_holds_on_reported_figures() {
     let e = &rec.report.endpoints[0];
     let l_from_lambda_w = e.throughput_rps * e.latency_ms.mean / 1e3;
     let rel = (e.mean_in_system / l_from_lambda_w - 1.0).abs();
-    assert!(rel < 0.005, "L = {} but lambda * W = {}", e.mean_in_system, l_from_lambda_w);
+    assert!(
+        rel < 0.005,
+        "L = {} but lambda * W = {}",
+        e.mean_in_system,
+        l_from_lambda_w
+    );
 }
 
 #[test]
 fn request_counts_add_up_everywhere() {
-    for file in ["quickstart.toml", "canary-rollout.toml", "flash-sale-brownout.toml"] {
+    for file in [
+        "quickstart.toml",
+        "canary-rollout.toml",
+        "flash-sale-brownout.toml",
+    ] {
         let rec = run_scenario(file, None);
         for e in &rec.report.endpoints {
             assert_eq!(e.ok + e.errors.total(), e.requests, "{file}: endpoint");
             let v_req: u64 = e.variants.iter().map(|v| v.requests).sum();
             assert_eq!(v_req, e.requests, "{file}: variants sum to the endpoint");
             for v in &e.variants {
-                assert_eq!(v.ok + v.errors.total(), v.requests, "{file}: variant {}", v.name);
+                assert_eq!(
+                    v.ok + v.errors.total(),
+                    v.requests,
+                    "{file}: variant {}",
+                    v.name
+                );
             }
-            let t_req: u64 = rec.timeline.iter().filter(|r| r.endpoint == e.name).map(|r| r.requests).sum();
-            let t_ok: u64 = rec.timeline.iter().filter(|r| r.endpoint == e.name).map(|r| r.ok).sum();
-            assert_eq!((t_req, t_ok), (e.requests, e.ok), "{file}: timeline sums to the totals");
+            let t_req: u64 = rec
+                .timeline
+                .iter()
+                .filter(|r| r.endpoint == e.name)
+                .map(|r| r.requests)
+                .sum();
+            let t_ok: u64 = rec
+                .timeline
+                .iter()
+                .filter(|r| r.endpoint == e.name)
+                .map(|r| r.ok)
+                .sum();
+            assert_eq!(
+                (t_req, t_ok),
+                (e.requests, e.ok),
+                "{file}: timeline sums to the totals"
+            );
         }
     }
     // The brownout scenario exercises timeouts and 5xx; the canary 5xx on one variant.
@@ -229,17 +305,39 @@ fn request_counts_add_up_everywhere() {
 #[test]
 fn crash_shows_errors_and_capacity_drop_in_timeline_and_events() {
     let rec = run_scenario("quickstart.toml", None);
-    let crash = rec.events.iter().find(|e| e.kind == "instance_crashed").expect("crash event");
+    let crash = rec
+        .events
+        .iter()
+        .find(|e| e.kind == "instance_crashed")
+        .expect("crash event");
     assert_eq!(crash.time_s, 300.0);
     let kinds: Vec<&str> = rec.events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["fault_injected", "instance_crashed", "instance_terminated", "instance_launched"]);
+    assert_eq!(
+        kinds,
+        [
+            "fault_injected",
+            "instance_crashed",
+            "instance_terminated",
+            "instance_launched"
+        ]
+    );
     let before: Vec<_> = rec.timeline.iter().filter(|r| r.time_s < 290.0).collect();
-    assert!(before.iter().all(|r| r.server_5xx == 0 && r.instances_in_service == Some(2)));
+    assert!(before
+        .iter()
+        .all(|r| r.server_5xx == 0 && r.instances_in_service == Some(2)));
     let at = rec.timeline.iter().find(|r| r.time_s == 300.0).unwrap();
     // About half of 2 s of 150 req/s is routed to the dead instance.
     assert!((100..=250).contains(&at.server_5xx), "{at:?}");
-    assert!(rec.timeline.iter().filter(|r| r.time_s >= 300.0).all(|r| r.instances_in_service == Some(1)));
-    assert!(rec.timeline.iter().filter(|r| r.time_s > 300.0).all(|r| r.server_5xx == 0));
+    assert!(rec
+        .timeline
+        .iter()
+        .filter(|r| r.time_s >= 300.0)
+        .all(|r| r.instances_in_service == Some(1)));
+    assert!(rec
+        .timeline
+        .iter()
+        .filter(|r| r.time_s > 300.0)
+        .all(|r| r.server_5xx == 0));
     let total_5xx = rec.report.endpoints[0].errors.server_5xx;
     let timeline_5xx: u64 = rec.timeline.iter().map(|r| r.server_5xx).sum();
     assert_eq!(total_5xx, timeline_5xx);
