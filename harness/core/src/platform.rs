@@ -462,14 +462,7 @@ impl Platform {
         };
         if late {
             // The client gives up at its deadline; the instance keeps working.
-            self.results.push_back(RequestResult {
-                endpoint: e as u16,
-                variant: v as u16,
-                sent_at: q.sent_at,
-                latency_ns: q.timeout_ns,
-                queue_wait_ns: wait,
-                outcome: Outcome::Timeout,
-            });
+            self.finish_request(e, v, q.sent_at, q.timeout_ns, wait, Outcome::Timeout);
         }
         self.timers.push_back((
             done,
@@ -490,14 +483,14 @@ impl Platform {
         instance.outstanding -= 1;
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         if !s.reported {
-            self.results.push_back(RequestResult {
-                endpoint: e as u16,
-                variant: v as u16,
-                sent_at: s.sent_at,
-                latency_ns: now.nanos_since(s.sent_at),
-                queue_wait_ns: s.started_at.nanos_since(s.sent_at),
-                outcome: Outcome::Ok,
-            });
+            self.finish_request(
+                e,
+                v,
+                s.sent_at,
+                now.nanos_since(s.sent_at),
+                s.started_at.nanos_since(s.sent_at),
+                Outcome::Ok,
+            );
         }
         self.endpoints[e].variants[v].busy_slots -= 1;
         self.endpoints[e].change_in_system(now, false);
@@ -544,15 +537,35 @@ impl Platform {
     }
 
     fn timeout_queued(&mut self, now: SimTime, e: usize, v: usize, q: Queued) {
+        self.finish_request(
+            e,
+            v,
+            q.sent_at,
+            q.timeout_ns,
+            q.timeout_ns,
+            Outcome::Timeout,
+        );
+        self.endpoints[e].change_in_system(now, false);
+    }
+
+    /// Reports a finished request of endpoint `e`, variant `v`.
+    fn finish_request(
+        &mut self,
+        e: usize,
+        v: usize,
+        sent_at: SimTime,
+        latency_ns: u64,
+        queue_wait_ns: u64,
+        outcome: Outcome,
+    ) {
         self.results.push_back(RequestResult {
             endpoint: e as u16,
             variant: v as u16,
-            sent_at: q.sent_at,
-            latency_ns: q.timeout_ns,
-            queue_wait_ns: q.timeout_ns,
-            outcome: Outcome::Timeout,
+            sent_at,
+            latency_ns,
+            queue_wait_ns,
+            outcome,
         });
-        self.endpoints[e].change_in_system(now, false);
     }
 
     // ----- faults and fleet ----------------------------------------------
@@ -665,28 +678,28 @@ impl Platform {
         for s in slots.iter().filter(|s| s.busy) {
             if !s.reported {
                 failed += 1;
-                self.results.push_back(RequestResult {
-                    endpoint: e as u16,
-                    variant: v as u16,
-                    sent_at: s.sent_at,
-                    latency_ns: now.nanos_since(s.sent_at),
-                    queue_wait_ns: s.started_at.nanos_since(s.sent_at),
-                    outcome: Outcome::Server5xx,
-                });
+                self.finish_request(
+                    e,
+                    v,
+                    s.sent_at,
+                    now.nanos_since(s.sent_at),
+                    s.started_at.nanos_since(s.sent_at),
+                    Outcome::Server5xx,
+                );
             }
             self.endpoints[e].variants[v].busy_slots -= 1;
             self.endpoints[e].change_in_system(now, false);
         }
         for q in &queued {
             failed += 1;
-            self.results.push_back(RequestResult {
-                endpoint: e as u16,
-                variant: v as u16,
-                sent_at: q.sent_at,
-                latency_ns: now.nanos_since(q.sent_at),
-                queue_wait_ns: now.nanos_since(q.sent_at),
-                outcome: Outcome::Server5xx,
-            });
+            self.finish_request(
+                e,
+                v,
+                q.sent_at,
+                now.nanos_since(q.sent_at),
+                now.nanos_since(q.sent_at),
+                Outcome::Server5xx,
+            );
             self.endpoints[e].change_in_system(now, false);
         }
         let vs = &mut self.endpoints[e].variants[v];
