@@ -7,26 +7,32 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-/// Parses a duration: a non-negative number and a unit (`us`, `ms`, `s`,
-/// `m`, `h`, `d`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+/// Splits `"1.5s"` into `(1.5, "s")`; `None` if the number does not parse.
+fn number_and_unit(s: &str) -> Option<(f64, &str)> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let scale = match unit.trim() {
+    Some((num.parse().ok()?, unit.trim()))
+}
+
+/// Parses a duration: a non-negative number and a unit (`us`, `ms`, `s`,
+/// `m`, `h`, `d`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!("invalid duration \"{s}\": expected a number and a unit (ms, s, m, h or d), like \"90s\"")
+    };
+    let (value, unit) = number_and_unit(s).ok_or_else(bad)?;
+    let scale = match unit {
         "us" | "µs" => 1e-6,
         "ms" => 1e-3,
         "s" => 1.0,
         "m" | "min" => 60.0,
         "h" => 3600.0,
         "d" => 86_400.0,
-        _ => return Err(format!("invalid duration \"{s}\": expected a number and a unit (ms, s, m, h or d), like \"90s\"")),
+        _ => return Err(bad()),
     };
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration \"{s}\": expected a number and a unit (ms, s, m, h or d), like \"90s\""))?;
     let secs = value * scale;
     if !secs.is_finite() || secs > 1e12 {
         return Err(format!("invalid duration \"{s}\": too large"));
@@ -37,12 +43,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Parses a size in bytes: a number and `B`, `KB`, `MB`, `GB`, `TB`
 /// (powers of 1000) or `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024).
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let scale: f64 = match unit.trim() {
+    let bad = || {
+        format!("invalid size \"{s}\": expected a number and a unit (B, KB, MB, GB, KiB, MiB, GiB), like \"300MB\"")
+    };
+    let (value, unit) = number_and_unit(s).ok_or_else(bad)?;
+    let scale: f64 = match unit {
         "B" => 1.0,
         "KB" => 1e3,
         "MB" => 1e6,
@@ -52,11 +57,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "MiB" => 1024.0 * 1024.0,
         "GiB" => 1024.0 * 1024.0 * 1024.0,
         "TiB" => 1024f64.powi(4),
-        _ => return Err(format!("invalid size \"{s}\": expected a number and a unit (B, KB, MB, GB, KiB, MiB, GiB), like \"300MB\"")),
+        _ => return Err(bad()),
     };
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid size \"{s}\": expected a number and a unit (B, KB, MB, GB, KiB, MiB, GiB), like \"300MB\""))?;
     Ok((value * scale).round() as u64)
 }
 
