@@ -198,6 +198,10 @@ pub struct Finish<'a> {
 #[derive(Debug)]
 pub struct Recorder {
     spec: PlatformSpec,
+    /// Index of each endpoint's first variant among all timeline cells.
+    cell_base: Vec<usize>,
+    /// `(endpoint, variant)` names of each timeline cell.
+    cell_names: Vec<(String, String)>,
     interval_ns: u64,
     flush_lag_ns: u64,
     endpoints: Vec<EndpointRec>,
@@ -235,8 +239,16 @@ impl Recorder {
                     .collect(),
             })
             .collect();
+        let mut cell_base = Vec::with_capacity(spec.endpoints.len());
+        let mut cell_names = Vec::new();
+        for e in &spec.endpoints {
+            cell_base.push(cell_names.len());
+            cell_names.extend(e.variants.iter().map(|v| (e.name.clone(), v.name.clone())));
+        }
         Recorder {
             spec: spec.clone(),
+            cell_base,
+            cell_names,
             interval_ns: interval_ns.max(1),
             flush_lag_ns: max_timeout_ns.saturating_mul(2),
             endpoints,
@@ -249,16 +261,9 @@ impl Recorder {
         }
     }
 
-    fn cell_count(&self) -> usize {
-        self.spec.endpoints.iter().map(|e| e.variants.len()).sum()
-    }
-
+    #[inline]
     fn cell_index(&self, endpoint: u16, variant: u16) -> usize {
-        self.spec.endpoints[..endpoint as usize]
-            .iter()
-            .map(|e| e.variants.len())
-            .sum::<usize>()
-            + variant as usize
+        self.cell_base[endpoint as usize] + variant as usize
     }
 
     /// The open interval with index `idx`, opening it (and any before it).
@@ -268,7 +273,7 @@ impl Recorder {
         }
         let pos = (idx - self.first_open) as usize;
         while self.open.len() <= pos {
-            let cells = (0..self.cell_count())
+            let cells = (0..self.cell_names.len())
                 .map(|_| IntervalCell {
                     counts: Counts::default(),
                     hist: self.pool.pop().unwrap_or_else(|| histogram(2)),
@@ -361,17 +366,7 @@ impl Recorder {
         };
         let time_s = round6((self.first_open * self.interval_ns) as f64 / 1e9);
         self.first_open += 1;
-        let names: Vec<(String, String)> = self
-            .spec
-            .endpoints
-            .iter()
-            .flat_map(|e| {
-                e.variants
-                    .iter()
-                    .map(move |v| (e.name.clone(), v.name.clone()))
-            })
-            .collect();
-        for (mut c, (endpoint, variant)) in cells.into_iter().zip(names) {
+        for (mut c, (endpoint, variant)) in cells.into_iter().zip(self.cell_names.clone()) {
             let q = |h: &Histogram<u64>, q: f64| {
                 if h.is_empty() {
                     0.0

@@ -3,7 +3,7 @@
 //! problem instead of stopping at the first, and lowers the raw file into
 //! the core's specs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -193,6 +193,9 @@ pub fn validate(
 
     // Models.
     let mut model_names = BTreeSet::new();
+    // Each model's distributions, built (and their files read) once:
+    // (reference latency, per-instance-type latencies).
+    let mut model_dists: Vec<(Option<ServiceDist>, BTreeMap<String, ServiceDist>)> = Vec::new();
     for (i, m) in raw.models.iter().enumerate() {
         let at = path("model").index(i);
         if !model_names.insert(m.name.as_str()) {
@@ -201,14 +204,18 @@ pub fn validate(
                 format!("duplicate model name \"{}\"", m.name),
             );
         }
-        build_dist(&mut cx, &m.latency, &at.key("latency"));
+        let reference = build_dist(&mut cx, &m.latency, &at.key("latency"));
+        let mut per_type = BTreeMap::new();
         for (ty, l) in &m.latency_on {
             let lat = at.key("latency_on").key(ty);
             if !catalog.types.contains_key(ty) {
                 cx.unknown(&lat, "instance type", ty, catalog.names());
             }
-            build_dist(&mut cx, l, &lat);
+            if let Some(d) = build_dist(&mut cx, l, &lat) {
+                per_type.insert(ty.clone(), d);
+            }
         }
+        model_dists.push((reference, per_type));
     }
 
     // Endpoints.
@@ -242,7 +249,8 @@ pub fn validate(
                     format!("duplicate variant name \"{}\"", var.name),
                 );
             }
-            let model = raw.models.iter().find(|m| m.name == var.model);
+            let model_at = raw.models.iter().position(|m| m.name == var.model);
+            let model = model_at.map(|m| &raw.models[m]);
             if model.is_none() {
                 cx.unknown(
                     &vat.key("model"),
@@ -282,9 +290,10 @@ pub fn validate(
                 continue;
             };
             // Per-type latency if measured there, else the reference scaled.
-            let service = match model.latency_on.get(&itype.name) {
-                Some(l) => dist_quiet(l, base_dir),
-                None => dist_quiet(&model.latency, base_dir).map(|d| d.scaled(1.0 / itype.speed)),
+            let (reference, per_type) = &model_dists[model_at.expect("model was found")];
+            let service = match per_type.get(&itype.name) {
+                Some(d) => Some(d.clone()),
+                None => reference.as_ref().map(|d| d.scaled(1.0 / itype.speed)),
             };
             let Some(service) = service else { continue };
             variants.push(VariantSpec {
@@ -465,21 +474,6 @@ fn build_dist(cx: &mut Cx<'_>, l: &RawLatency, at: &FieldPath) -> Option<Service
         Err((p, msg)) => {
             cx.err(&p, msg);
             None
-        }
-    }
-}
-
-/// Builds a distribution already known to be valid (errors were reported by
-/// [`build_dist`]).
-fn dist_quiet(l: &RawLatency, base_dir: &Path) -> Option<ServiceDist> {
-    let secs = |d: Option<crate::units::DurationStr>| d.map(|d| d.0.as_secs_f64());
-    match l.dist.unwrap_or(DistKind::Lognormal) {
-        DistKind::Lognormal => ServiceDist::lognormal_from_p50_p99(secs(l.p50)?, secs(l.p99)?).ok(),
-        DistKind::Exponential => ServiceDist::exponential(secs(l.mean)?).ok(),
-        DistKind::Constant => ServiceDist::constant(secs(l.value)?).ok(),
-        DistKind::Empirical => {
-            let src = std::fs::read_to_string(base_dir.join(l.file.as_ref()?)).ok()?;
-            ServiceDist::empirical(&parse_empirical(&src).ok()?).ok()
         }
     }
 }
