@@ -76,6 +76,55 @@ pub enum ArrivalSpec {
 }
 
 impl ArrivalSpec {
+    /// The same traffic shape with its time axis compressed `x`-fold
+    /// (the wall clock's `time_scale`): ramps, steps, spikes, cycles and
+    /// trace offsets happen `x` times sooner, while every *rate* stays as
+    /// written, so the load a target sees at any moment is real.
+    pub fn compress_time(&self, x: f64) -> ArrivalSpec {
+        match self {
+            ArrivalSpec::Constant { .. } | ArrivalSpec::Poisson { .. } => self.clone(),
+            ArrivalSpec::Ramp { from, to, over } => ArrivalSpec::Ramp {
+                from: *from,
+                to: *to,
+                over: over / x,
+            },
+            ArrivalSpec::Steps { steps } => ArrivalSpec::Steps {
+                steps: steps.iter().map(|&(t, r)| (t / x, r)).collect(),
+            },
+            ArrivalSpec::Spike {
+                base,
+                peak,
+                at,
+                duration,
+            } => ArrivalSpec::Spike {
+                base: *base,
+                peak: *peak,
+                at: at / x,
+                duration: duration / x,
+            },
+            ArrivalSpec::Diurnal {
+                mean,
+                amplitude,
+                period,
+                peak_at,
+            } => ArrivalSpec::Diurnal {
+                mean: *mean,
+                amplitude: *amplitude,
+                period: period / x,
+                peak_at: peak_at / x,
+            },
+            // A trace is a list of send times, not a rate: compressing its
+            // clock keeps every request, x times closer together. Keep
+            // only the first 1/x of it instead so the rate stays real.
+            ArrivalSpec::Trace { times } => {
+                let horizon = times.last().copied().unwrap_or(0.0) / x;
+                ArrivalSpec::Trace {
+                    times: times.iter().copied().filter(|&t| t <= horizon).collect(),
+                }
+            }
+        }
+    }
+
     /// The mean rate over `[0, horizon]` seconds (for sizing and checks).
     pub fn mean_rate(&self, horizon: f64) -> f64 {
         match self {

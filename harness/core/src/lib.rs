@@ -78,7 +78,7 @@
 //! let mut p = Platform::new(&spec, RngStreams::new(7));
 //! let mut timers = BTreeMap::new(); // (time, insertion) -> timer
 //! let mut seq = 0u64;
-//! let req = Request { endpoint: 0, target_variant: None, sent_at: SimTime::ZERO, timeout_ns: 1_000_000_000 };
+//! let req = Request { id: 0, endpoint: 0, target_variant: None, sent_at: SimTime::ZERO, timeout_ns: 1_000_000_000 };
 //! p.handle_request(SimTime::ZERO, req);
 //! loop {
 //!     while let Some((at, t)) = p.poll_timer() { timers.insert((at, seq), t); seq += 1; }
@@ -100,7 +100,9 @@ pub mod time;
 mod tests;
 
 pub use arrival::{ArrivalProcess, ArrivalSpec};
-pub use outcome::{EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge};
+pub use outcome::{
+    Cause, EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge,
+};
 pub use platform::{Platform, Request, Timer};
 pub use rng::{RngStreams, StreamRng};
 pub use time::SimTime;

@@ -30,9 +30,28 @@ impl Outcome {
     }
 }
 
+/// Why a request ended as it did: what a wall-clock server needs to pick
+/// the SageMaker error it answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cause {
+    /// An instance served it (the outcome is `Ok`).
+    Served,
+    /// An `error_injection` fault answered with this HTTP status.
+    Injected(u16),
+    /// The instance holding it died, or was dead and still routed to.
+    InstanceDown,
+    /// No instance of the variant was in service.
+    NoCapacity,
+    /// It would not finish before its deadline (queued too long, service
+    /// overran, or a blackhole swallowed it).
+    Timeout,
+}
+
 /// One finished request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestResult {
+    /// The tag the driver gave the request (`Request::id`).
+    pub id: u64,
     /// Endpoint index.
     pub endpoint: u16,
     /// Variant index.
@@ -45,6 +64,8 @@ pub struct RequestResult {
     pub queue_wait_ns: u64,
     /// How it ended.
     pub outcome: Outcome,
+    /// Why.
+    pub cause: Cause,
 }
 
 /// Kinds of discrete platform event (rows of `events.csv`).

@@ -6,7 +6,9 @@ use std::collections::VecDeque;
 use rand::Rng;
 
 use crate::dist::unit;
-use crate::outcome::{EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge};
+use crate::outcome::{
+    Cause, EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge,
+};
 use crate::rng::{RngStreams, StreamRng};
 use crate::spec::{FaultKind, FaultSpec, PlatformSpec, Routing, VariantSpec};
 use crate::time::{duration_nanos, secs_to_nanos, SimTime};
@@ -14,6 +16,10 @@ use crate::time::{duration_nanos, secs_to_nanos, SimTime};
 /// A request arriving at the platform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request {
+    /// The driver's tag for this request, copied into its result so a
+    /// wall-clock driver can answer the right connection (the simulator
+    /// leaves it 0).
+    pub id: u64,
     /// Endpoint index.
     pub endpoint: u16,
     /// Route to this variant instead of by weight (`TargetVariant`).
@@ -76,12 +82,14 @@ struct Slot {
     busy: bool,
     /// The client already got its answer (a timeout); the work goes on.
     reported: bool,
+    id: u64,
     sent_at: SimTime,
     started_at: SimTime,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Queued {
+    id: u64,
     sent_at: SimTime,
     deadline: SimTime,
     timeout_ns: u64,
@@ -115,6 +123,7 @@ struct VariantState {
 
 #[derive(Debug)]
 struct EndpointState {
+    name: String,
     routing: Routing,
     variants: Vec<VariantState>,
     cumulative_weights: Vec<f64>,
@@ -147,6 +156,7 @@ pub struct Platform {
     faults: Vec<FaultSpec>,
     fault_rngs: Vec<StreamRng>,
     provisioning_rng: StreamRng,
+    streams: RngStreams,
     timers: VecDeque<(SimTime, Timer)>,
     results: VecDeque<RequestResult>,
     events: VecDeque<PlatformEvent>,
@@ -194,6 +204,7 @@ impl Platform {
                 });
             }
             endpoints.push(EndpointState {
+                name: ep.name.clone(),
                 routing: ep.routing,
                 variants,
                 cumulative_weights,
@@ -217,6 +228,7 @@ impl Platform {
                 .collect(),
             faults: spec.faults.clone(),
             provisioning_rng: streams.stream("provisioning"),
+            streams,
             timers,
             results: VecDeque::new(),
             events: VecDeque::new(),
@@ -309,12 +321,14 @@ impl Platform {
             None => self.pick_variant(e),
         };
         let base = RequestResult {
+            id: req.id,
             endpoint: req.endpoint,
             variant: v as u16,
             sent_at: req.sent_at,
             latency_ns: now.nanos_since(req.sent_at),
             queue_wait_ns: 0,
             outcome: Outcome::Ok,
+            cause: Cause::Served,
         };
 
         // Fault rules in scenario order; the first that does not pass wins.
@@ -330,6 +344,7 @@ impl Platform {
                     if unit(&mut self.fault_rngs[f]) < rate {
                         self.results.push_back(RequestResult {
                             outcome: Outcome::from_status(status),
+                            cause: Cause::Injected(status),
                             ..base
                         });
                         return;
@@ -339,6 +354,7 @@ impl Platform {
                     self.results.push_back(RequestResult {
                         outcome: Outcome::Timeout,
                         latency_ns: req.timeout_ns,
+                        cause: Cause::Timeout,
                         ..base
                     });
                     return;
@@ -355,6 +371,7 @@ impl Platform {
             // Nothing in service: SageMaker answers 5xx at once.
             self.results.push_back(RequestResult {
                 outcome: Outcome::Server5xx,
+                cause: Cause::NoCapacity,
                 ..base
             });
             return;
@@ -362,11 +379,13 @@ impl Platform {
         if self.instances[inst as usize].state == InstanceState::Crashed {
             self.results.push_back(RequestResult {
                 outcome: Outcome::Server5xx,
+                cause: Cause::InstanceDown,
                 ..base
             });
             return;
         }
         let q = Queued {
+            id: req.id,
             sent_at: req.sent_at,
             deadline: req.sent_at.add_nanos(req.timeout_ns),
             timeout_ns: req.timeout_ns,
@@ -385,6 +404,29 @@ impl Platform {
             self.timers
                 .push_back((q.deadline, Timer::QueueExpiry { instance: inst }));
         }
+    }
+
+    /// A fault injected while the platform runs (a game-day operator's
+    /// command). It starts at `now`, whatever its `at` says, and its `for`
+    /// window counts from `now`. Returns its index among the faults.
+    pub fn inject_fault(&mut self, now: SimTime, mut fault: FaultSpec) -> u32 {
+        let i = self.faults.len() as u32;
+        fault.at = std::time::Duration::from_nanos(now.as_nanos());
+        self.fault_rngs
+            .push(self.streams.stream(&format!("fault/live/{i}")));
+        self.faults.push(fault);
+        self.fault_start(now, i);
+        i
+    }
+
+    /// The endpoint and variant names, for drivers that route by name.
+    pub fn names(&self) -> impl Iterator<Item = (&str, Vec<&str>)> {
+        self.endpoints.iter().map(|ep| {
+            (
+                ep.name.as_str(),
+                ep.variants.iter().map(|v| v.spec.name.as_str()).collect(),
+            )
+        })
     }
 
     /// A timer asked for earlier has come due.
@@ -457,12 +499,13 @@ impl Platform {
         instance.slots[slot as usize] = Slot {
             busy: true,
             reported: late,
+            id: q.id,
             sent_at: q.sent_at,
             started_at: now,
         };
         if late {
             // The client gives up at its deadline; the instance keeps working.
-            self.finish_request(e, v, q.sent_at, q.timeout_ns, wait, Outcome::Timeout);
+            self.finish_request(e, v, q.id, q.sent_at, q.timeout_ns, wait, Outcome::Timeout);
         }
         self.timers.push_back((
             done,
@@ -486,6 +529,7 @@ impl Platform {
             self.finish_request(
                 e,
                 v,
+                s.id,
                 s.sent_at,
                 now.nanos_since(s.sent_at),
                 s.started_at.nanos_since(s.sent_at),
@@ -540,6 +584,7 @@ impl Platform {
         self.finish_request(
             e,
             v,
+            q.id,
             q.sent_at,
             q.timeout_ns,
             q.timeout_ns,
@@ -549,22 +594,31 @@ impl Platform {
     }
 
     /// Reports a finished request of endpoint `e`, variant `v`.
+    #[allow(clippy::too_many_arguments)]
     fn finish_request(
         &mut self,
         e: usize,
         v: usize,
+        id: u64,
         sent_at: SimTime,
         latency_ns: u64,
         queue_wait_ns: u64,
         outcome: Outcome,
     ) {
+        let cause = match outcome {
+            Outcome::Ok => Cause::Served,
+            Outcome::Timeout => Cause::Timeout,
+            _ => Cause::InstanceDown,
+        };
         self.results.push_back(RequestResult {
+            id,
             endpoint: e as u16,
             variant: v as u16,
             sent_at,
             latency_ns,
             queue_wait_ns,
             outcome,
+            cause,
         });
     }
 
@@ -681,6 +735,7 @@ impl Platform {
                 self.finish_request(
                     e,
                     v,
+                    s.id,
                     s.sent_at,
                     now.nanos_since(s.sent_at),
                     s.started_at.nanos_since(s.sent_at),
@@ -695,6 +750,7 @@ impl Platform {
             self.finish_request(
                 e,
                 v,
+                q.id,
                 q.sent_at,
                 now.nanos_since(q.sent_at),
                 now.nanos_since(q.sent_at),

@@ -90,6 +90,7 @@ impl Harness {
         self.p.handle_request(
             now,
             Request {
+                id: 0,
                 endpoint: 0,
                 target_variant,
                 sent_at: now,

@@ -118,6 +118,7 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
             process: ArrivalProcess::new(w.arrival.clone()),
             rng: streams.stream(&format!("arrival/{}", w.name)),
             request: Request {
+                id: 0,
                 endpoint: w.endpoint as u16,
                 target_variant: w.target_variant.map(|v| v as u16),
                 sent_at: SimTime::ZERO,

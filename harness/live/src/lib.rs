@@ -1,0 +1,26 @@
+//! The wall-clock driver: the embedded platform as a real HTTP server
+//! that speaks SageMaker Runtime's wire protocol, so the AWS SDKs, boto3
+//! and the AWS CLI can be pointed at it with an endpoint-URL override.
+//!
+//! The platform's behaviour is the core's [`gameday_core::Platform`],
+//! unchanged: this crate only supplies a clock, timers and sockets.
+//!
+//! # Module map
+//!
+//! - [`clock`]: real time as the core's `SimTime`.
+//! - [`engine`]: the platform on its own thread, fed over a channel.
+//! - [`protocol`]: headers, error codes, the outcome → error mapping.
+//! - [`model`]: built-in real models (logistic regression).
+//! - [`metrics`]: `/metrics` in Prometheus text format.
+//! - [`server`]: the axum router and [`Server`].
+
+pub mod clock;
+pub mod engine;
+pub mod metrics;
+pub mod model;
+pub mod protocol;
+pub mod server;
+
+pub use clock::WallClock;
+pub use engine::{EngineHandle, Snapshot};
+pub use server::{ControlFault, ServeOptions, Server};

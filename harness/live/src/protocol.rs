@@ -1,0 +1,224 @@
+//! SageMaker Runtime's wire protocol: header names, error codes and the
+//! mapping from the core's outcome of a request to the answer a real
+//! endpoint would give.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gameday_core::Cause;
+use serde_json::json;
+
+/// Largest request body InvokeEndpoint accepts, bytes.
+pub const MAX_BODY_BYTES: usize = 6_291_456;
+
+/// `x-amzn-ErrorType`: the error code header every SDK reads first.
+pub const ERROR_TYPE: &str = "x-amzn-ErrorType";
+/// Request id header on every answer.
+pub const REQUEST_ID: &str = "x-amzn-RequestId";
+/// The variant that served a successful invocation.
+pub const INVOKED_VARIANT: &str = "x-Amzn-Invoked-Production-Variant";
+/// Routes a request to one production variant.
+pub const TARGET_VARIANT: &str = "X-Amzn-SageMaker-Target-Variant";
+
+/// The errors InvokeEndpoint can answer with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SageMakerError {
+    /// 400: the request is wrong (unknown endpoint or variant, body too big).
+    Validation(String),
+    /// 424: the model container answered with an error.
+    Model {
+        /// The container's HTTP status.
+        original_status: u16,
+        /// The container's message.
+        original_message: String,
+        /// SageMaker's own message.
+        message: String,
+    },
+    /// 429: the model is not ready (throttling).
+    ModelNotReady(String),
+    /// 500: the service failed.
+    InternalFailure(String),
+    /// 503: the service is unavailable.
+    ServiceUnavailable(String),
+    /// 530: a dependency failed.
+    InternalDependency(String),
+    /// 404: no such operation (a path SageMaker Runtime does not serve).
+    UnknownOperation(String),
+}
+
+impl SageMakerError {
+    /// The error code (`x-amzn-ErrorType`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            SageMakerError::Validation(_) => "ValidationError",
+            SageMakerError::Model { .. } => "ModelError",
+            SageMakerError::ModelNotReady(_) => "ModelNotReadyException",
+            SageMakerError::InternalFailure(_) => "InternalFailure",
+            SageMakerError::ServiceUnavailable(_) => "ServiceUnavailable",
+            SageMakerError::InternalDependency(_) => "InternalDependencyException",
+            SageMakerError::UnknownOperation(_) => "UnknownOperationException",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        let code = match self {
+            SageMakerError::Validation(_) => 400,
+            SageMakerError::Model { .. } => 424,
+            SageMakerError::ModelNotReady(_) => 429,
+            SageMakerError::InternalFailure(_) => 500,
+            SageMakerError::ServiceUnavailable(_) => 503,
+            SageMakerError::InternalDependency(_) => 530,
+            SageMakerError::UnknownOperation(_) => 404,
+        };
+        StatusCode::from_u16(code).expect("valid status")
+    }
+
+    /// The JSON body: `Message`, plus the container's status and message
+    /// for a ModelError. No `code` key, so the header alone names the error.
+    pub fn body(&self) -> serde_json::Value {
+        match self {
+            SageMakerError::Model {
+                original_status,
+                original_message,
+                message,
+            } => json!({
+                "Message": message,
+                "OriginalStatusCode": original_status,
+                "OriginalMessage": original_message,
+                "LogStreamArn": "arn:aws:logs:local:000000000000:log-group:/aws/sagemaker/Endpoints/gameday",
+            }),
+            SageMakerError::Validation(m)
+            | SageMakerError::ModelNotReady(m)
+            | SageMakerError::InternalFailure(m)
+            | SageMakerError::ServiceUnavailable(m)
+            | SageMakerError::InternalDependency(m)
+            | SageMakerError::UnknownOperation(m) => json!({ "Message": m }),
+        }
+    }
+
+    /// A ModelError from a container that answered `status` with `message`.
+    pub fn model(status: u16, message: impl Into<String>, variant: &str) -> Self {
+        let original_message = message.into();
+        SageMakerError::Model {
+            original_status: status,
+            message: format!(
+                "Received server error ({status}) from primary with message \"{original_message}\". See the endpoint's logs in variant {variant}."
+            ),
+            original_message,
+        }
+    }
+
+    /// The answer for a request the core did not serve.
+    pub fn from_cause(cause: Cause, endpoint: &str, variant: &str) -> Option<Self> {
+        Some(match cause {
+            Cause::Served => return None,
+            Cause::Injected(status) => match status {
+                400 => SageMakerError::Validation("injected fault: validation error".into()),
+                429 => SageMakerError::ModelNotReady(format!(
+                    "Model for endpoint {endpoint} variant {variant} is not ready (injected fault)"
+                )),
+                500 => SageMakerError::InternalFailure("injected fault: internal failure".into()),
+                503 => {
+                    SageMakerError::ServiceUnavailable("injected fault: service unavailable".into())
+                }
+                530 => SageMakerError::InternalDependency(
+                    "injected fault: internal dependency failed".into(),
+                ),
+                other => SageMakerError::model(other, "injected fault", variant),
+            },
+            Cause::InstanceDown => {
+                SageMakerError::model(502, "the instance stopped responding", variant)
+            }
+            Cause::NoCapacity => SageMakerError::ServiceUnavailable(format!(
+                "Endpoint {endpoint} variant {variant} has no instance in service"
+            )),
+            Cause::Timeout => SageMakerError::model(
+                0,
+                "Your invocation timed out while waiting for a response from container primary",
+                variant,
+            ),
+        })
+    }
+
+    /// The full HTTP answer, with `request_id`.
+    pub fn into_response_with(self, request_id: &str) -> Response {
+        let mut headers = HeaderMap::new();
+        headers.insert(ERROR_TYPE, HeaderValue::from_static(self.code()));
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            headers.insert(REQUEST_ID, v);
+        }
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        (self.status(), headers, self.body().to_string()).into_response()
+    }
+}
+
+impl IntoResponse for SageMakerError {
+    fn into_response(self) -> Response {
+        self.into_response_with("00000000-0000-0000-0000-000000000000")
+    }
+}
+
+/// A request id in the UUID layout SageMaker uses, from a counter (unique
+/// within a server; no randomness needed).
+pub fn request_id(n: u64) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (n >> 32) as u32,
+        (n >> 16) as u16,
+        n & 0xfff,
+        (n >> 12) & 0xfff,
+        n
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cause_maps_to_the_documented_status_and_code() {
+        let cases = [
+            (Cause::Injected(400), 400, "ValidationError"),
+            (Cause::Injected(429), 429, "ModelNotReadyException"),
+            (Cause::Injected(500), 500, "InternalFailure"),
+            (Cause::Injected(503), 503, "ServiceUnavailable"),
+            (Cause::Injected(530), 530, "InternalDependencyException"),
+            (Cause::Injected(502), 424, "ModelError"),
+            (Cause::InstanceDown, 424, "ModelError"),
+            (Cause::NoCapacity, 503, "ServiceUnavailable"),
+            (Cause::Timeout, 424, "ModelError"),
+        ];
+        for (cause, status, code) in cases {
+            let e = SageMakerError::from_cause(cause, "ep", "v").unwrap();
+            assert_eq!(e.status().as_u16(), status, "{cause:?}");
+            assert_eq!(e.code(), code, "{cause:?}");
+            assert!(e.body().get("Message").is_some());
+            assert!(e.body().get("code").is_none());
+        }
+        assert!(SageMakerError::from_cause(Cause::Served, "ep", "v").is_none());
+    }
+
+    #[test]
+    fn model_error_carries_the_container_status_and_message() {
+        let e = SageMakerError::model(400, "bad csv", "AllTraffic");
+        let b = e.body();
+        assert_eq!(b["OriginalStatusCode"], 400);
+        assert_eq!(b["OriginalMessage"], "bad csv");
+        assert!(b["LogStreamArn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:logs:"));
+    }
+
+    #[test]
+    fn request_ids_are_distinct_and_uuid_shaped() {
+        let a = request_id(1);
+        let b = request_id(2);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.matches('-').count(), 4);
+    }
+}

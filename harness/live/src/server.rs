@@ -1,0 +1,528 @@
+//! The HTTP front of the embedded platform: SageMaker Runtime's
+//! InvokeEndpoint, a health check, `/metrics`, and a small control API
+//! under `/_gameday/` for operators.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gameday_core::spec::{FaultKind, FaultSpec, FaultTarget, PlatformSpec};
+use gameday_core::{Outcome, Request};
+use http_body_util::BodyExt;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::clock::WallClock;
+use crate::engine::{Engine, EngineHandle};
+use crate::metrics::{Class, Metrics};
+use crate::model::LogisticRegression;
+use crate::protocol::{
+    request_id, SageMakerError, INVOKED_VARIANT, MAX_BODY_BYTES, REQUEST_ID, TARGET_VARIANT,
+};
+
+/// How the server is set up.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Address to bind; port 0 picks a free one.
+    pub bind: SocketAddr,
+    /// Master seed for the platform's RNG streams.
+    pub seed: u64,
+    /// How long an invocation may take before the platform answers a
+    /// timeout (SageMaker's limit is 60 s).
+    pub invocation_timeout: Duration,
+    /// Real models by `[endpoint][variant]`; `None` serves synthetic
+    /// answers after the variant's modelled service time.
+    pub models: Vec<Vec<Option<Arc<LogisticRegression>>>>,
+}
+
+impl ServeOptions {
+    /// Loopback, a free port, SageMaker's 60 s limit, synthetic models.
+    pub fn local(seed: u64) -> Self {
+        ServeOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed,
+            invocation_timeout: Duration::from_secs(60),
+            models: Vec::new(),
+        }
+    }
+}
+
+struct Variant {
+    name: String,
+    model: String,
+    real: Option<Arc<LogisticRegression>>,
+}
+
+struct Endpoint {
+    index: u16,
+    variants: Vec<Variant>,
+}
+
+struct AppState {
+    engine: EngineHandle,
+    clock: WallClock,
+    endpoints: BTreeMap<String, Endpoint>,
+    metrics: Metrics,
+    next_id: AtomicU64,
+    timeout_ns: u64,
+    concurrency: Vec<u32>,
+}
+
+/// A running embedded platform. Dropping it does not stop it; call
+/// [`Server::shutdown`].
+pub struct Server {
+    addr: SocketAddr,
+    engine: Option<Engine>,
+    state: Arc<AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("addr", &self.addr).finish()
+    }
+}
+
+impl Server {
+    /// Binds, starts the platform's clock and engine, and serves in the
+    /// background on the current tokio runtime.
+    pub async fn start(spec: &PlatformSpec, opts: ServeOptions) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(opts.bind).await?;
+        let addr = listener.local_addr()?;
+        let clock = WallClock::start();
+        let engine = Engine::start(spec, opts.seed, clock)?;
+        let mut endpoints = BTreeMap::new();
+        let mut concurrency = Vec::new();
+        for (e, ep) in spec.endpoints.iter().enumerate() {
+            let variants = ep
+                .variants
+                .iter()
+                .enumerate()
+                .map(|(v, vs)| {
+                    concurrency.push(vs.concurrency);
+                    Variant {
+                        name: vs.name.clone(),
+                        model: vs.model.clone(),
+                        real: opts.models.get(e).and_then(|m| m.get(v)).cloned().flatten(),
+                    }
+                })
+                .collect();
+            endpoints.insert(
+                ep.name.clone(),
+                Endpoint {
+                    index: e as u16,
+                    variants,
+                },
+            );
+        }
+        let names: Vec<(String, Vec<String>)> = spec
+            .endpoints
+            .iter()
+            .map(|e| {
+                (
+                    e.name.clone(),
+                    e.variants.iter().map(|v| v.name.clone()).collect(),
+                )
+            })
+            .collect();
+        let state = Arc::new(AppState {
+            engine: engine.handle(),
+            clock,
+            endpoints,
+            metrics: Metrics::new(&names),
+            next_id: AtomicU64::new(1),
+            timeout_ns: opts.invocation_timeout.as_nanos() as u64,
+            concurrency,
+        });
+        let app = router(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Server {
+            addr,
+            engine: Some(engine),
+            state,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The platform engine, for snapshots and live faults.
+    pub fn engine(&self) -> EngineHandle {
+        self.state.engine.clone()
+    }
+
+    /// Requests refused before they reached an endpoint so far.
+    pub fn rejected(&self) -> u64 {
+        self.state.metrics.rejected()
+    }
+
+    /// Invocations that reached a variant so far.
+    pub fn invocations(&self) -> u64 {
+        self.state.metrics.invocations()
+    }
+
+    /// Stops accepting connections, lets open ones finish for up to
+    /// `grace`, then stops the engine.
+    pub async fn shutdown(mut self, grace: Duration) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if tokio::time::timeout(grace, &mut self.task).await.is_err() {
+            self.task.abort();
+        }
+        let engine = self.engine.take();
+        drop(self);
+        if let Some(e) = engine {
+            let _ = tokio::task::spawn_blocking(move || e.join()).await;
+        }
+    }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(
+            "/endpoints/{name}/invocations",
+            post(invoke).fallback(method_not_allowed),
+        )
+        .route("/ping", get(ping).fallback(method_not_allowed))
+        .route("/metrics", get(metrics).fallback(method_not_allowed))
+        .route(
+            "/_gameday/faults",
+            post(inject_fault).fallback(method_not_allowed),
+        )
+        .fallback(unknown_path)
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+async fn ping() -> &'static str {
+    "healthy\n"
+}
+
+async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    let Ok(snap) = s.engine.snapshot(false).await else {
+        return SageMakerError::InternalFailure("the platform engine has stopped".into())
+            .into_response();
+    };
+    let text = s.metrics.render(snap.at, &snap.gauges, &s.concurrency);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn unknown_path(State(s): State<Arc<AppState>>, uri: axum::http::Uri) -> Response {
+    s.metrics.reject();
+    SageMakerError::UnknownOperation(format!("no operation is served at {}", uri.path()))
+        .into_response()
+}
+
+async fn method_not_allowed(
+    State(s): State<Arc<AppState>>,
+    method: axum::http::Method,
+) -> Response {
+    s.metrics.reject();
+    let mut r =
+        SageMakerError::Validation(format!("method {method} is not allowed here")).into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Past this much, an oversized body is no longer drained: the connection
+/// is closed instead.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Reads a request body, keeping at most [`MAX_BODY_BYTES`] in memory. An
+/// oversized body is drained unbuffered (up to [`DRAIN_LIMIT`]) so the
+/// client, still writing, gets the ValidationError instead of a broken
+/// pipe.
+async fn read_body(mut body: Body, too_big: bool) -> Result<bytes::Bytes, SageMakerError> {
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    let mut too_big = too_big;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            SageMakerError::Validation(format!("could not read the request body: {e}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > MAX_BODY_BYTES {
+            too_big = true;
+            buf = bytes::BytesMut::new();
+        }
+        if too_big {
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+            continue;
+        }
+        buf.extend_from_slice(&data);
+    }
+    if too_big {
+        return Err(too_large());
+    }
+    Ok(buf.freeze())
+}
+
+fn too_large() -> SageMakerError {
+    SageMakerError::Validation(format!(
+        "Request body is larger than the maximum of {MAX_BODY_BYTES} bytes"
+    ))
+}
+
+async fn invoke(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let arrived = s.clock.now();
+    let n = s.next_id.fetch_add(1, Ordering::Relaxed);
+    let rid = request_id(n);
+    let reject = |e: SageMakerError| {
+        s.metrics.reject();
+        e.into_response_with(&rid)
+    };
+    let Some(ep) = s.endpoints.get(&name) else {
+        return reject(SageMakerError::Validation(format!(
+            "Endpoint {name} of account 000000000000 not found."
+        )));
+    };
+    let target_variant = match headers.get(TARGET_VARIANT) {
+        None => None,
+        Some(v) => {
+            let wanted = v.to_str().unwrap_or("");
+            match ep.variants.iter().position(|x| x.name == wanted) {
+                Some(i) => Some(i as u16),
+                None => {
+                    return reject(SageMakerError::Validation(format!(
+                        "Variant {wanted} not found for endpoint {name}."
+                    )))
+                }
+            }
+        }
+    };
+    let declared_too_big = content_length(&headers).is_some_and(|l| l > MAX_BODY_BYTES as u64);
+    let body = match read_body(body, declared_too_big).await {
+        Ok(b) => b,
+        Err(e) => return reject(e),
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+
+    let req = Request {
+        id: n,
+        endpoint: ep.index,
+        target_variant,
+        sent_at: arrived,
+        timeout_ns: s.timeout_ns,
+    };
+    let result = match s.engine.invoke(req) {
+        Ok(rx) => match rx.await {
+            Ok(r) => r,
+            Err(_) => {
+                return SageMakerError::InternalFailure("the platform engine stopped".into())
+                    .into_response_with(&rid)
+            }
+        },
+        Err(_) => {
+            return SageMakerError::InternalFailure("the platform engine stopped".into())
+                .into_response_with(&rid)
+        }
+    };
+    // The core may decide an outcome before its time (a timeout at service
+    // start, a blackhole on arrival): answer when the client would see it.
+    let due = result.sent_at.add_nanos(result.latency_ns);
+    let now = s.clock.now();
+    if due > now {
+        tokio::time::sleep_until(s.clock.instant(due).into()).await;
+    }
+    let variant = &ep.variants[result.variant as usize];
+    let model_ns = result.latency_ns.saturating_sub(result.queue_wait_ns);
+    let record = |class: Class| {
+        let now = s.clock.now();
+        let overhead = now.nanos_since(arrived).saturating_sub(model_ns);
+        s.metrics
+            .record(now, ep.index, result.variant, class, model_ns, overhead);
+    };
+    if let Some(err) = SageMakerError::from_cause(result.cause, &name, &variant.name) {
+        record(if err.status().is_server_error() {
+            Class::Server
+        } else {
+            Class::Client
+        });
+        return err.into_response_with(&rid);
+    }
+    debug_assert_eq!(result.outcome, Outcome::Ok);
+    let (content_type, answer) = match &variant.real {
+        Some(model) => match model.predict(&content_type, &body) {
+            Ok(bytes) => ("application/json", bytes),
+            Err(bad) => {
+                record(Class::Client);
+                return SageMakerError::model(400, bad.0, &variant.name).into_response_with(&rid);
+            }
+        },
+        None => (
+            "application/json",
+            format!(
+                "{{\"model\":\"{}\",\"variant\":\"{}\",\"bytes_received\":{}}}",
+                variant.model,
+                variant.name,
+                body.len()
+            )
+            .into_bytes(),
+        ),
+    };
+    record(Class::Ok);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&variant.name) {
+        headers.insert(INVOKED_VARIANT, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        headers.insert(REQUEST_ID, v);
+    }
+    (StatusCode::OK, headers, answer).into_response()
+}
+
+/// A fault an operator injects during a game day (`POST /_gameday/faults`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlFault {
+    /// `instance_crash`, `latency_injection`, `error_injection` or `blackhole`.
+    pub kind: String,
+    /// Endpoint name.
+    pub endpoint: String,
+    /// Variant name; every variant when absent.
+    pub variant: Option<String>,
+    /// How long it lasts, seconds; until the server stops when absent.
+    pub for_s: Option<f64>,
+    /// `instance_crash`: how many instances.
+    pub count: Option<u32>,
+    /// `instance_crash`: seconds until the dead instance leaves routing.
+    pub detect_after_s: Option<f64>,
+    /// `latency_injection`: extra service time, milliseconds.
+    pub delay_ms: Option<f64>,
+    /// `error_injection`: share of requests that fail.
+    pub rate: Option<f64>,
+    /// `error_injection`: the status answered (429, 500, 503, ...).
+    pub status: Option<u16>,
+}
+
+fn secs(x: f64, what: &str) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(x)
+        .map_err(|_| format!("{what} must be a non-negative number of seconds"))
+}
+
+impl ControlFault {
+    fn lower(&self, s: &AppState) -> Result<FaultSpec, String> {
+        let ep = s
+            .endpoints
+            .get(&self.endpoint)
+            .ok_or_else(|| format!("unknown endpoint {:?}", self.endpoint))?;
+        let variant = match &self.variant {
+            None => None,
+            Some(v) => Some(
+                ep.variants
+                    .iter()
+                    .position(|x| &x.name == v)
+                    .ok_or_else(|| format!("unknown variant {v:?}"))?,
+            ),
+        };
+        let kind = match self.kind.as_str() {
+            "instance_crash" => FaultKind::InstanceCrash {
+                count: self.count.unwrap_or(1),
+                detect_after: secs(self.detect_after_s.unwrap_or(2.0), "detect_after_s")?,
+            },
+            "latency_injection" => FaultKind::LatencyInjection {
+                delay: secs(
+                    self.delay_ms.ok_or("latency_injection needs delay_ms")? / 1e3,
+                    "delay_ms",
+                )?,
+            },
+            "error_injection" => {
+                let rate = self.rate.unwrap_or(1.0);
+                if !(0.0..=1.0).contains(&rate) {
+                    return Err("rate must be between 0 and 1".into());
+                }
+                let status = self.status.unwrap_or(500);
+                if !(400..=599).contains(&status) {
+                    return Err("status must be a 4xx or 5xx code".into());
+                }
+                FaultKind::ErrorInjection { rate, status }
+            }
+            "blackhole" => FaultKind::Blackhole,
+            other => {
+                return Err(format!(
+                    "unknown fault kind {other:?}; expected instance_crash, latency_injection, error_injection or blackhole"
+                ))
+            }
+        };
+        Ok(FaultSpec {
+            at: Duration::ZERO,
+            duration: self.for_s.map(|x| secs(x, "for_s")).transpose()?,
+            target: FaultTarget {
+                endpoint: ep.index as usize,
+                variant,
+            },
+            kind,
+        })
+    }
+}
+
+async fn inject_fault(State(s): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    let parsed: Result<ControlFault, String> =
+        serde_json::from_slice(&body).map_err(|e| format!("invalid fault: {e}"));
+    let spec = match parsed.and_then(|f| f.lower(&s)) {
+        Ok(spec) => spec,
+        Err(m) => {
+            s.metrics.reject();
+            return SageMakerError::Validation(m).into_response();
+        }
+    };
+    match s.engine.inject(spec).await {
+        Ok(i) => (
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "fault": i, "started_at_s": s.clock.now().as_secs_f64() })),
+        )
+            .into_response(),
+        Err(_) => {
+            SageMakerError::InternalFailure("the platform engine stopped".into()).into_response()
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The load generator: real traffic for the wall clock.
+//!
+//! # Module map
+//!
+//! - [`target`]: the [`Target`] trait (what an InvokeEndpoint call is sent
+//!   to) and how an answer counts.
+//! - [`http`]: [`HttpTarget`], any server with SageMaker Runtime's paths
+//!   (the embedded platform included).
+//! - [`open_loop`]: the coordinated-omission-free open-loop scheduler.
+//!
+//! The SageMaker SDK target lives in `gameday-aws`, so the AWS SDK stays
+//! out of builds that do not need it.
+
+pub mod http;
+pub mod open_loop;
+pub mod target;
+
+pub use http::HttpTarget;
+pub use open_loop::{LoadConfig, LoadStats, LoadWorkload, OpenLoop};
+pub use target::{Answer, BoxFuture, Invocation, Target, TargetError};
