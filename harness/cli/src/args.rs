@@ -21,6 +21,26 @@ pub enum Command {
     Run(RunArgs),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
+    /// Serve a scenario's embedded platform over HTTP (SageMaker Runtime's
+    /// protocol) until Ctrl-C; prints "listening on http://ADDR".
+    Serve(ServeArgs),
+}
+
+/// `gameday serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// Master seed, overriding the scenario's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Compress the scenario's timeline (fault times, provisioning) this
+    /// many times.
+    #[arg(long)]
+    pub time_scale: Option<f64>,
 }
 
 /// Which clock drives a run.

@@ -8,6 +8,7 @@
 mod args;
 mod output;
 mod run;
+mod wall;
 
 use std::process::ExitCode;
 
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => run::validate(a),
+        Command::Serve(a) => run::serve(a),
     };
     let code = match result {
         Ok(code) => code,

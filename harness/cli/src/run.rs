@@ -10,7 +10,7 @@ use gameday_report::{writers, Report};
 use gameday_scenario::{ClockKind, TargetKind};
 use gameday_sim::{simulate, SimConfig};
 
-use crate::args::{ClockArg, RunArgs, TargetArg, ValidateArgs};
+use crate::args::{ClockArg, RunArgs, ServeArgs, TargetArg, ValidateArgs};
 use crate::output::{default_out_dir, write_all, RunInfo};
 use crate::{Exit, InvalidInput};
 
@@ -51,19 +51,15 @@ pub fn run(a: RunArgs) -> Result<Exit> {
         };
     }
     if let Some(x) = a.time_scale {
-        if !(x.is_finite() && x > 0.0) {
-            bail!(InvalidInput(format!(
-                "--time-scale must be a positive number, got {x}"
-            )));
-        }
-        sc.time_scale = x;
+        sc.time_scale = check_time_scale(x)?;
     }
-    if sc.clock == ClockKind::Wall {
-        bail!(InvalidInput(
-            "the wall clock (clock = \"wall\") is not available in this build yet; run with the virtual clock (--clock virtual)".into()
-        ));
+    if a.endpoint_url.is_some() {
+        sc.endpoint_url = a.endpoint_url.clone();
     }
-    if sc.target != TargetKind::Local {
+    if a.region.is_some() {
+        sc.region = a.region.clone();
+    }
+    if sc.clock == ClockKind::Virtual && sc.target != TargetKind::Local {
         bail!(InvalidInput("a virtual-clock run only drives the embedded platform: use --target local, or --clock wall for http/sagemaker targets".into()));
     }
     let baseline = match &a.baseline {
@@ -79,28 +75,38 @@ pub fn run(a: RunArgs) -> Result<Exit> {
         None => None,
     };
 
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second handler cannot be installed in-process (tests); ignore that.
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
-    }
+    let stop = install_stop_handler();
 
     let (started_unix, clock) = wall_now();
     let out_dir: PathBuf = a
         .out
         .clone()
         .unwrap_or_else(|| default_out_dir(&sc.name, sc.seed, started_unix as u64));
-    let sim = simulate(SimConfig {
-        platform: &sc.platform,
-        workloads: &sc.workloads,
-        duration: sc.duration,
-        interval: sc.timeline_interval,
-        seed: sc.seed,
-        stop: Some(&stop),
-    });
-    let events_processed = sim.events_processed;
-    let mut rec = sim.finish(&sc.name, sc.seed, &sc.slo);
+    let (mut rec, events_processed) = match sc.clock {
+        ClockKind::Virtual => {
+            let sim = simulate(SimConfig {
+                platform: &sc.platform,
+                workloads: &sc.workloads,
+                duration: sc.duration,
+                interval: sc.timeline_interval,
+                seed: sc.seed,
+                stop: Some(&stop),
+            });
+            let events_processed = sim.events_processed;
+            (
+                sim.finish(&sc.name, sc.seed, &sc.slo),
+                Some(events_processed),
+            )
+        }
+        ClockKind::Wall => {
+            let out = crate::wall::run(
+                &sc,
+                stop.clone(),
+                crate::wall::WallOptions { progress: !a.quiet },
+            )?;
+            (out.record, None)
+        }
+    };
     let wall = clock.elapsed().as_secs_f64();
 
     let mut regressed = false;
@@ -116,8 +122,9 @@ pub fn run(a: RunArgs) -> Result<Exit> {
         host: host(),
         started_unix_s: started_unix,
         wall_time_s: wall,
-        simulated_requests_per_wall_s: (wall > 0.0).then(|| requests as f64 / wall),
-        events_processed: Some(events_processed),
+        simulated_requests_per_wall_s: (sc.clock == ClockKind::Virtual && wall > 0.0)
+            .then(|| requests as f64 / wall),
+        events_processed,
         scenario_file: sc.file.clone(),
     };
     write_all(&out_dir, &rec, &info)?;
@@ -151,6 +158,37 @@ pub fn run(a: RunArgs) -> Result<Exit> {
     } else {
         Exit::Fail
     })
+}
+
+fn check_time_scale(x: f64) -> Result<f64> {
+    if !(x.is_finite() && x > 0.0) {
+        bail!(InvalidInput(format!(
+            "--time-scale must be a positive number, got {x}"
+        )));
+    }
+    Ok(x)
+}
+
+fn install_stop_handler() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // A second handler cannot be installed in-process (tests); ignore that.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    stop
+}
+
+/// Serves a scenario's embedded platform until Ctrl-C or SIGTERM.
+pub fn serve(a: ServeArgs) -> Result<Exit> {
+    let mut sc = gameday_scenario::load(&a.scenario)?;
+    if let Some(seed) = a.seed {
+        sc.seed = seed;
+    }
+    if let Some(x) = a.time_scale {
+        sc.time_scale = check_time_scale(x)?;
+    }
+    let stop = install_stop_handler();
+    crate::wall::serve(&sc, a.bind, stop)?;
+    Ok(Exit::Pass)
 }
 
 /// Checks scenario files; returns the exit code.

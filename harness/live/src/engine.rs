@@ -42,12 +42,14 @@ enum Command {
     Inject(Box<FaultSpec>, oneshot::Sender<u32>),
     Snapshot {
         drain_events: bool,
+        until: Option<SimTime>,
         reply: oneshot::Sender<Snapshot>,
     },
+    Shutdown,
 }
 
 /// A handle to the engine thread; cheap to clone. The thread ends when
-/// every handle is dropped.
+/// [`Engine::join`] is called or every handle is dropped.
 #[derive(Clone, Debug)]
 pub struct EngineHandle {
     tx: mpsc::Sender<Command>,
@@ -92,10 +94,21 @@ impl EngineHandle {
     /// The platform's state now. With `drain_events`, the events since the
     /// last draining snapshot come along (one consumer should drain).
     pub async fn snapshot(&self, drain_events: bool) -> Result<Snapshot, EngineGone> {
+        self.snapshot_until(drain_events, None).await
+    }
+
+    /// Like [`EngineHandle::snapshot`], with cost and occupancy measured
+    /// over `[0, until]` (or up to now, if that is sooner).
+    pub async fn snapshot_until(
+        &self,
+        drain_events: bool,
+        until: Option<SimTime>,
+    ) -> Result<Snapshot, EngineGone> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Command::Snapshot {
                 drain_events,
+                until,
                 reply: tx,
             })
             .map_err(|_| EngineGone)?;
@@ -103,7 +116,7 @@ impl EngineHandle {
     }
 }
 
-/// The engine thread; joined on drop of the last handle.
+/// The engine thread; [`Engine::join`] stops it.
 #[derive(Debug)]
 pub struct Engine {
     handle: EngineHandle,
@@ -129,9 +142,10 @@ impl Engine {
         self.handle.clone()
     }
 
-    /// Drops this owner's handle and waits for the thread, which ends once
-    /// every other handle is gone too.
+    /// Stops the engine thread and waits for it. Requests still inside
+    /// the platform get no answer (their handlers see the engine gone).
     pub fn join(mut self) {
+        let _ = self.handle.tx.send(Command::Shutdown);
         let thread = self.thread.take();
         drop(self);
         if let Some(t) = thread {
@@ -195,13 +209,16 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock) {
                     pending.insert(req.id, reply);
                     platform.handle_request(now, req);
                 }
+                Command::Shutdown => return,
                 Command::Inject(fault, reply) => {
                     let _ = reply.send(platform.inject_fault(now, *fault));
                 }
                 Command::Snapshot {
                     drain_events,
+                    until,
                     reply,
                 } => {
+                    let upto = until.map_or(now, |u| u.min(now));
                     let mut gauges = Vec::new();
                     platform.gauges(&mut gauges);
                     let n = platform.names().count();
@@ -213,8 +230,8 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock) {
                         } else {
                             Vec::new()
                         },
-                        costs: platform.cost(now),
-                        mean_in_system: (0..n).map(|e| platform.mean_in_system(e, now)).collect(),
+                        costs: platform.cost(upto),
+                        mean_in_system: (0..n).map(|e| platform.mean_in_system(e, upto)).collect(),
                     };
                     let _ = reply.send(snap);
                 }

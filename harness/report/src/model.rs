@@ -36,6 +36,38 @@ pub struct Report {
     /// Comparison with `--baseline`, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<crate::baseline::BaselineComparison>,
+    /// Wall clock only: how well the load generator kept its schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_generator: Option<LoadGeneratorReport>,
+}
+
+/// How well a wall-clock run's load generator kept its schedule. Latency is
+/// measured from each request's intended send time, so lag shows up in the
+/// latencies too; `suspect` says the generator, not the target, may be what
+/// was measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadGeneratorReport {
+    /// What the traffic went to.
+    pub target: String,
+    /// `time_scale` the timeline was compressed by.
+    pub time_scale: f64,
+    /// Requests sent.
+    pub sent: u64,
+    /// Sends more than 1 ms behind schedule.
+    pub late_sends: u64,
+    /// Send lag (actual − intended): p50, p99 and max, milliseconds.
+    pub lag_ms_p50: f64,
+    /// p99 send lag, milliseconds.
+    pub lag_ms_p99: f64,
+    /// Largest send lag, milliseconds.
+    pub lag_ms_max: f64,
+    /// Times the generator waited for its in-flight bound.
+    pub in_flight_waits: u64,
+    /// SDK attempts, where the client retries (`null` when retries are off).
+    pub attempts: Option<u64>,
+    /// True when the generator fell behind (p99 lag over 10 ms, or the
+    /// in-flight bound was hit): treat the latencies with suspicion.
+    pub suspect: bool,
 }
 
 /// The scenario block of a report.

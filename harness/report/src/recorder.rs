@@ -524,6 +524,7 @@ impl Recorder {
             timeline_interval_s: round6(self.interval_ns as f64 / 1e9),
             drained_at_s: round6(f.drained_at_s),
             baseline: None,
+            load_generator: None,
         };
         RunRecord {
             report,

@@ -25,8 +25,9 @@ pub mod raw;
 pub mod units;
 pub mod validate;
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gameday_core::spec::{PlatformSpec, WorkloadSpec};
@@ -66,10 +67,32 @@ pub struct Scenario {
     pub platform: PlatformSpec,
     /// The traffic.
     pub workloads: Vec<WorkloadSpec>,
+    /// Each workload's request payload (same order as `workloads`).
+    pub payloads: Vec<Payload>,
+    /// Built-in real models by model name (wall clock).
+    pub real_models: BTreeMap<String, RealModel>,
     /// The objectives.
     pub slo: SloSpec,
     /// The instance catalog in force (built-in plus overrides).
     pub catalog: Catalog,
+}
+
+/// A workload's request payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payload {
+    /// `Content-Type`.
+    pub content_type: String,
+    /// Bytes sent with every request.
+    pub body: Vec<u8>,
+}
+
+/// A built-in real model named by a scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RealModel {
+    /// `"logistic_regression"`.
+    pub kind: String,
+    /// Its weights file.
+    pub weights: PathBuf,
 }
 
 /// Why a scenario could not be loaded. Maps to exit code 2.

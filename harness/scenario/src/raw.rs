@@ -146,7 +146,13 @@ pub struct RawModel {
     /// Artifact size.
     pub size: Option<Size>,
     /// Service time on the reference instance type (`ml.m5.xlarge`).
-    pub latency: RawLatency,
+    /// Required unless `builtin` is set (a real model's time is its own).
+    pub latency: Option<RawLatency>,
+    /// A built-in real model that scores request bodies under the wall
+    /// clock: `"logistic_regression"`.
+    pub builtin: Option<String>,
+    /// Weights file for `builtin` (JSON), relative to the scenario file.
+    pub weights: Option<String>,
     /// Service times measured on specific instance types; these are used
     /// as given instead of scaling `latency` by the type's speed.
     #[serde(default)]
@@ -241,6 +247,12 @@ pub struct RawWorkload {
     pub timeout: Option<DurationStr>,
     /// Send every request to this variant (`TargetVariant`).
     pub target_variant: Option<String>,
+    /// Request payload (wall clock), inline.
+    pub body: Option<String>,
+    /// Request payload (wall clock), from a file relative to the scenario.
+    pub body_file: Option<String>,
+    /// Payload content type (default `application/json`).
+    pub content_type: Option<String>,
 }
 
 /// An arrival process. Which fields apply depends on `kind`.

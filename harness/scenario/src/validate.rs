@@ -16,7 +16,7 @@ use gameday_report::SloSpec;
 use crate::catalog::Catalog;
 use crate::diag::{path, suggest, Diagnostic, FieldPath, Locator};
 use crate::raw::*;
-use crate::{ClockKind, Scenario, TargetKind};
+use crate::{ClockKind, Payload, RealModel, Scenario, TargetKind};
 
 /// Default client timeout: SageMaker's 60-second invocation limit.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -193,6 +193,7 @@ pub fn validate(
 
     // Models.
     let mut model_names = BTreeSet::new();
+    let mut real_models = BTreeMap::new();
     // Each model's distributions, built (and their files read) once:
     // (reference latency, per-instance-type latencies).
     let mut model_dists: Vec<(Option<ServiceDist>, BTreeMap<String, ServiceDist>)> = Vec::new();
@@ -204,7 +205,42 @@ pub fn validate(
                 format!("duplicate model name \"{}\"", m.name),
             );
         }
-        let reference = build_dist(&mut cx, &m.latency, &at.key("latency"));
+        let reference = match (&m.latency, &m.builtin) {
+            (Some(l), _) => build_dist(&mut cx, l, &at.key("latency")),
+            // A real model's service time is the time it takes.
+            (None, Some(_)) => ServiceDist::constant(0.0).ok(),
+            (None, None) => {
+                cx.err(
+                    &at.key("latency"),
+                    "missing `latency`; give {p50, p99}, {dist = \"exponential\", mean}, {dist = \"constant\", value} or {dist = \"empirical\", file}",
+                );
+                None
+            }
+        };
+        match (&m.builtin, &m.weights) {
+            (Some(b), Some(w)) => {
+                if b != "logistic_regression" {
+                    cx.unknown(&at.key("builtin"), "built-in model", b, ["logistic_regression"]);
+                } else if cx.read(&at.key("weights"), w).is_some() {
+                    real_models.insert(
+                        m.name.clone(),
+                        RealModel {
+                            kind: b.clone(),
+                            weights: cx.base_dir.join(w),
+                        },
+                    );
+                }
+            }
+            (Some(_), None) => cx.err(
+                &at.key("weights"),
+                "a `builtin` model needs `weights`, a JSON weights file (see fixtures/models/)",
+            ),
+            (None, Some(_)) => cx.err(
+                &at.key("weights"),
+                "`weights` only applies to a `builtin` model; add builtin = \"logistic_regression\"",
+            ),
+            (None, None) => {}
+        }
         let mut per_type = BTreeMap::new();
         for (ty, l) in &m.latency_on {
             let lat = at.key("latency_on").key(ty);
@@ -329,6 +365,7 @@ pub fn validate(
 
     // Workloads.
     let mut workloads = Vec::new();
+    let mut payloads = Vec::new();
     let mut workload_names = BTreeSet::new();
     if raw.workloads.is_empty() {
         cx.err(
@@ -380,8 +417,25 @@ pub fn validate(
             }
             _ => None,
         };
+        let body = match (&w.body, &w.body_file) {
+            (Some(_), Some(_)) => {
+                cx.err(&at.key("body_file"), "give `body` or `body_file`, not both");
+                None
+            }
+            (Some(b), None) => Some(b.clone().into_bytes()),
+            (None, Some(f)) => cx.read(&at.key("body_file"), f).map(String::into_bytes),
+            (None, None) => Some(b"{}".to_vec()),
+        };
+        let payload = Payload {
+            content_type: w
+                .content_type
+                .clone()
+                .unwrap_or_else(|| "application/json".into()),
+            body: body.unwrap_or_default(),
+        };
         let arrival = build_arrival(&mut cx, &w.arrival, &at.key("arrival"));
         if let (Some(e), Some(arrival)) = (e, arrival) {
+            payloads.push(payload);
             workloads.push(WorkloadSpec {
                 name,
                 endpoint: e,
@@ -420,6 +474,8 @@ pub fn validate(
         time_scale,
         platform: PlatformSpec { endpoints, faults },
         workloads,
+        payloads,
+        real_models,
         slo,
         catalog,
     })

@@ -1,0 +1,345 @@
+//! The wall-clock run: the embedded platform (or a remote target), the
+//! open-loop load generator, and a recorder fed from both, in real time.
+
+use std::io::{IsTerminal, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use gameday_core::time::duration_nanos;
+use gameday_core::{RequestResult, SimTime};
+use gameday_live::model::LogisticRegression;
+use gameday_live::{EngineHandle, ServeOptions, Server};
+use gameday_load::{HttpTarget, LoadConfig, LoadWorkload, OpenLoop, Target};
+use gameday_report::model::{round3, LoadGeneratorReport, ScenarioInfo};
+use gameday_report::{Finish, Recorder, RunRecord};
+use gameday_scenario::{Scenario, TargetKind};
+use tokio::sync::mpsc;
+
+use crate::InvalidInput;
+
+/// How long in-flight requests may finish after a stop.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+/// Most requests outstanding at once.
+const MAX_IN_FLIGHT: u64 = 20_000;
+
+/// Loads each variant's built-in model, by `[endpoint][variant]`.
+pub fn load_models(sc: &Scenario) -> Result<Vec<Vec<Option<Arc<LogisticRegression>>>>> {
+    let mut out = Vec::new();
+    for ep in &sc.platform.endpoints {
+        let mut row = Vec::new();
+        for v in &ep.variants {
+            row.push(match sc.real_models.get(&v.model) {
+                Some(m) => Some(Arc::new(LogisticRegression::load(&m.weights).map_err(
+                    |e| InvalidInput(format!("{}: model {}: {e}", sc.file, v.model)),
+                )?)),
+                None => None,
+            });
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Starts the embedded platform for `sc` (timeline already compressed).
+pub async fn start_platform(
+    sc: &Scenario,
+    spec: &gameday_core::spec::PlatformSpec,
+    bind: std::net::SocketAddr,
+) -> Result<Server> {
+    let mut opts = ServeOptions::local(sc.seed);
+    opts.bind = bind;
+    opts.models = load_models(sc)?;
+    Server::start(spec, opts)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))
+}
+
+/// What the wall run adds to `run.json`.
+#[derive(Debug)]
+pub struct WallOutcome {
+    /// The run record.
+    pub record: RunRecord,
+}
+
+/// Options from the command line.
+#[derive(Debug, Clone)]
+pub struct WallOptions {
+    /// Progress line on stderr.
+    pub progress: bool,
+}
+
+/// Runs `sc` under the wall clock; `stop` ends it early (incomplete).
+pub fn run(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> Result<WallOutcome> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let handle = rt.handle().clone();
+    let out = rt.block_on(run_async(sc, stop, opts, handle));
+    rt.shutdown_timeout(Duration::from_millis(200));
+    out
+}
+
+async fn run_async(
+    sc: &Scenario,
+    stop: Arc<AtomicBool>,
+    opts: WallOptions,
+    rt: tokio::runtime::Handle,
+) -> Result<WallOutcome> {
+    let x = sc.time_scale;
+    let spec = sc.platform.compress_timeline(x);
+    let duration = sc.duration.div_f64(x);
+    let interval = sc
+        .timeline_interval
+        .div_f64(x)
+        .max(Duration::from_millis(10));
+
+    let (server, target, describe): (Option<Server>, Arc<dyn Target>, String) = match sc.target {
+        TargetKind::Local => {
+            let server =
+                start_platform(sc, &spec, std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            let t = HttpTarget::new(&server.url()).map_err(|e| anyhow::anyhow!(e))?;
+            let d = format!("embedded platform at {}", server.url());
+            (Some(server), Arc::new(t), d)
+        }
+        TargetKind::Http | TargetKind::Sagemaker if !spec.faults.is_empty() => {
+            bail!(InvalidInput(format!(
+                "{}: the scenario schedules {} fault(s); faults are injected by the embedded platform and cannot be applied to a remote target. Remove the [[fault]] sections or use --target local",
+                sc.file,
+                spec.faults.len()
+            )));
+        }
+        TargetKind::Http => {
+            let Some(url) = &sc.endpoint_url else {
+                bail!(InvalidInput(
+                    "--target http needs --endpoint-url URL (or endpoint_url in [target])".into()
+                ));
+            };
+            let t = HttpTarget::new(url).map_err(|e| InvalidInput(e.to_string()))?;
+            let d = t.describe();
+            (None, Arc::new(t), d)
+        }
+        TargetKind::Sagemaker => {
+            let t = gameday_aws::SageMakerTarget::new(gameday_aws::SageMakerOptions {
+                region: sc.region.clone(),
+                endpoint_url: sc.endpoint_url.clone(),
+                max_attempts: 1,
+                static_credentials: None,
+            })
+            .await;
+            let d = t.describe();
+            (None, Arc::new(t), d)
+        }
+    };
+    let engine: Option<EngineHandle> = server.as_ref().map(Server::engine);
+    let zero = match &engine {
+        Some(e) => e.clock().zero(),
+        None => now(),
+    };
+
+    let workloads: Vec<LoadWorkload> = sc
+        .workloads
+        .iter()
+        .zip(&sc.payloads)
+        .map(|(w, p)| {
+            let ep = &spec.endpoints[w.endpoint];
+            LoadWorkload {
+                name: w.name.clone(),
+                endpoint: w.endpoint as u16,
+                endpoint_name: ep.name.as_str().into(),
+                variant_names: ep.variants.iter().map(|v| v.name.clone()).collect(),
+                target_variant: w
+                    .target_variant
+                    .map(|v| (v as u16, ep.variants[v].name.as_str().into())),
+                arrival: w.arrival.compress_time(x),
+                timeout: w.timeout,
+                content_type: p.content_type.as_str().into(),
+                body: bytes::Bytes::from(p.body.clone()),
+            }
+        })
+        .collect();
+    let max_timeout = sc
+        .workloads
+        .iter()
+        .map(|w| w.timeout)
+        .max()
+        .unwrap_or_default();
+    let expected: f64 = sc
+        .workloads
+        .iter()
+        .map(|w| {
+            w.arrival.compress_time(x).mean_rate(duration.as_secs_f64()) * duration.as_secs_f64()
+        })
+        .sum();
+    let cfg = LoadConfig {
+        workloads,
+        duration,
+        seed: sc.seed,
+        max_in_flight: MAX_IN_FLIGHT,
+        max_requests: ((expected * 2.0) as u64).max(1_000),
+    };
+
+    let mut recorder = Recorder::new(&spec, duration_nanos(interval), duration_nanos(max_timeout));
+    let (tx, mut rx) = mpsc::unbounded_channel::<RequestResult>();
+    let pacer = OpenLoop::start(cfg, target.clone(), rt, zero, stop.clone(), tx)
+        .context("cannot start the load generator")?;
+
+    let show = opts.progress && std::io::stderr().is_terminal();
+    let mut tick = tokio::time::interval_at((zero + interval).into(), interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut progress = tokio::time::interval(Duration::from_secs(1));
+    let mut stop_poll = tokio::time::interval(Duration::from_millis(50));
+    let mut stopped_at: Option<Instant> = None;
+    let mut next_tick_ns = duration_nanos(interval);
+    let end_ns = duration_nanos(duration);
+    let mut errors = 0u64;
+    let mut last = (now(), 0u64);
+    loop {
+        tokio::select! {
+            r = rx.recv() => match r {
+                Some(r) => {
+                    if r.outcome != gameday_core::Outcome::Ok { errors += 1; }
+                    recorder.record(&r);
+                }
+                None => break, // every request is answered
+            },
+            _ = tick.tick() => {
+                if next_tick_ns <= end_ns {
+                    if let Some(e) = &engine {
+                        if let Ok(s) = e.snapshot(true).await {
+                            recorder.gauges(next_tick_ns, &s.gauges);
+                            for ev in &s.events { recorder.event(ev); }
+                        }
+                    }
+                    next_tick_ns += duration_nanos(interval);
+                }
+                recorder.advance(elapsed_ns(zero));
+            }
+            _ = progress.tick(), if show => {
+                let n = recorder.requests();
+                let t = now();
+                let rate = (n - last.1) as f64 / t.duration_since(last.0).as_secs_f64().max(1e-9);
+                last = (t, n);
+                let p99 = (0..spec.endpoints.len()).map(|e| recorder.p99_so_far_ms(e)).fold(0.0, f64::max);
+                eprint!(
+                    "\r  {:>6.1}s / {:.1}s  {:>8.0} req/s  p99 {:>8.2} ms  errors {:<8}  in flight {:<6}",
+                    zero.elapsed().as_secs_f64(),
+                    duration.as_secs_f64(),
+                    rate,
+                    p99,
+                    errors,
+                    pacer.in_flight()
+                );
+                let _ = std::io::stderr().flush();
+            }
+            _ = stop_poll.tick() => {
+                if std::env::var_os("GAMEDAY_DEBUG").is_some() {
+                    eprintln!("debug: finished={} in_flight={} recorded={}", pacer.is_finished(), pacer.in_flight(), recorder.requests());
+                }
+                if stop.load(Ordering::Relaxed) {
+                    let since = *stopped_at.get_or_insert_with(now);
+                    if since.elapsed() >= STOP_GRACE { break; }
+                }
+            }
+        }
+    }
+    if show {
+        eprintln!();
+    }
+    let complete = !stop.load(Ordering::Relaxed);
+    let stats = pacer.join();
+    let end = SimTime::from_nanos(if complete {
+        end_ns
+    } else {
+        elapsed_ns(zero).min(end_ns)
+    });
+    let drained_at_s = zero.elapsed().as_secs_f64();
+
+    let (costs, mean_in_system) = match &engine {
+        Some(e) => {
+            let s = e
+                .snapshot_until(true, Some(end))
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            for ev in s.events.iter().filter(|ev| ev.at <= end) {
+                recorder.event(ev);
+            }
+            let costs = s.costs.clone();
+            (costs, s.mean_in_system)
+        }
+        None => {
+            // A remote fleet's cost is not observable: bill the scenario's
+            // configured fleet for the run's span.
+            let p = gameday_core::Platform::new(&spec, gameday_core::RngStreams::new(sc.seed));
+            (p.cost(end), vec![0.0; spec.endpoints.len()])
+        }
+    };
+    if let Some(s) = server {
+        s.shutdown(STOP_GRACE).await;
+    }
+
+    let mut record = recorder.finish(Finish {
+        scenario: ScenarioInfo {
+            name: sc.name.clone(),
+            seed: sc.seed,
+            clock: "wall".into(),
+            duration_s: end.as_secs_f64(),
+        },
+        complete,
+        drained_at_s,
+        costs,
+        mean_in_system,
+        slo: &sc.slo,
+    });
+    let q = |p: f64| round3(stats.lag_us.value_at_quantile(p) as f64 / 1e3);
+    record.report.load_generator = Some(LoadGeneratorReport {
+        target: describe,
+        time_scale: x,
+        sent: stats.sent,
+        late_sends: stats.late_sends,
+        lag_ms_p50: q(0.5),
+        lag_ms_p99: q(0.99),
+        lag_ms_max: round3(stats.lag_us.max() as f64 / 1e3),
+        in_flight_waits: stats.in_flight_waits,
+        attempts: target.attempts(),
+        suspect: stats.suspect(),
+    });
+    Ok(WallOutcome { record })
+}
+
+#[allow(clippy::disallowed_methods)] // the wall clock reads real time by design
+fn now() -> Instant {
+    Instant::now()
+}
+
+fn elapsed_ns(zero: Instant) -> u64 {
+    now().saturating_duration_since(zero).as_nanos() as u64
+}
+
+/// `gameday serve`: the embedded platform until Ctrl-C.
+pub fn serve(sc: &Scenario, bind: std::net::SocketAddr, stop: Arc<AtomicBool>) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let spec = sc.platform.compress_timeline(sc.time_scale);
+        let server = start_platform(sc, &spec, bind).await?;
+        println!("listening on {}", server.url());
+        let _ = std::io::stdout().flush();
+        while !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        eprintln!(
+            "stopping: {} invocations served, {} requests refused",
+            server.invocations(),
+            server.rejected()
+        );
+        server.shutdown(STOP_GRACE).await;
+        Ok(())
+    })
+}
