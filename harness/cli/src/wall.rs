@@ -97,6 +97,18 @@ async fn run_async(
         .div_f64(x)
         .max(Duration::from_millis(10));
 
+    if sc.target == TargetKind::Http && sc.endpoint_url.is_none() {
+        bail!(InvalidInput(
+            "--target http needs --endpoint-url URL (or endpoint_url in [target])".into()
+        ));
+    }
+    if sc.target != TargetKind::Local && !spec.faults.is_empty() {
+        bail!(InvalidInput(format!(
+            "{}: the scenario schedules {} fault(s); faults are injected by the embedded platform and cannot be applied to a remote target. Remove the [[fault]] sections or use --target local",
+            sc.file,
+            spec.faults.len()
+        )));
+    }
     let (server, target, describe): (Option<Server>, Arc<dyn Target>, String) = match sc.target {
         TargetKind::Local => {
             let server =
@@ -105,19 +117,8 @@ async fn run_async(
             let d = format!("embedded platform at {}", server.url());
             (Some(server), Arc::new(t), d)
         }
-        TargetKind::Http | TargetKind::Sagemaker if !spec.faults.is_empty() => {
-            bail!(InvalidInput(format!(
-                "{}: the scenario schedules {} fault(s); faults are injected by the embedded platform and cannot be applied to a remote target. Remove the [[fault]] sections or use --target local",
-                sc.file,
-                spec.faults.len()
-            )));
-        }
         TargetKind::Http => {
-            let Some(url) = &sc.endpoint_url else {
-                bail!(InvalidInput(
-                    "--target http needs --endpoint-url URL (or endpoint_url in [target])".into()
-                ));
-            };
+            let url = sc.endpoint_url.as_deref().unwrap_or_default();
             let t = HttpTarget::new(url).map_err(|e| InvalidInput(e.to_string()))?;
             let d = t.describe();
             (None, Arc::new(t), d)

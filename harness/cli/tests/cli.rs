@@ -201,13 +201,32 @@ fn invalid_input_exits_2_with_file_line_col() {
             .code(),
         Some(2)
     );
-    let o = gameday(&["run", &scenario("quickstart.toml"), "--clock", "wall"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o.stderr).contains("wall clock"),
-        "{}",
-        text(&o.stderr)
-    );
+    // Wall-clock input errors: no URL for the http target, faults aimed
+    // at a remote target, a nonsensical time scale.
+    for (args, needle) in [
+        (
+            vec!["--clock", "wall", "--target", "http"],
+            "needs --endpoint-url",
+        ),
+        (
+            vec![
+                "--clock",
+                "wall",
+                "--target",
+                "sagemaker",
+                "--region",
+                "us-east-1",
+            ],
+            "cannot be applied to a remote target",
+        ),
+        (vec!["--clock", "wall", "--time-scale", "0"], "--time-scale"),
+    ] {
+        let mut all = vec!["run", "scenarios/quickstart.toml"];
+        all.extend(args);
+        let o = gameday(&all);
+        assert_eq!(o.status.code(), Some(2), "{all:?}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(needle), "{}", text(&o.stderr));
+    }
     assert_eq!(
         gameday(&["run", &scenario("quickstart.toml"), "--target", "http"])
             .status
