@@ -185,6 +185,17 @@ async fn run_async(
 
     let mut recorder = Recorder::new(&spec, duration_nanos(interval), duration_nanos(max_timeout));
     let (tx, mut rx) = mpsc::unbounded_channel::<RequestResult>();
+    let budget = Arc::new(std::sync::atomic::AtomicU64::new(cfg.max_requests));
+    let mut users = gameday_load::closed_loop::spawn_users(
+        &cfg.workloads,
+        &target,
+        sc.seed,
+        zero,
+        duration,
+        &stop,
+        &budget,
+        &tx,
+    );
     let pacer = OpenLoop::start(cfg, target.clone(), rt, zero, stop.clone(), tx)
         .context("cannot start the load generator")?;
 
@@ -250,6 +261,8 @@ async fn run_async(
     if show {
         eprintln!();
     }
+    users.abort_all();
+    while users.join_next().await.is_some() {}
     let complete = !stop.load(Ordering::Relaxed);
     let stats = pacer.join();
     let end = SimTime::from_nanos(if complete {

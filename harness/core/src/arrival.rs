@@ -73,6 +73,17 @@ pub enum ArrivalSpec {
         /// Offsets of each request, seconds.
         times: Arc<[f64]>,
     },
+    /// Closed loop: `users` clients, each sending its next request a
+    /// think time (exponential, mean `think_time` seconds) after its last
+    /// answer. The arrival process gives each user's first send (spread
+    /// evenly over one mean think time); drivers
+    /// schedule the rest from answers with [`ArrivalSpec::think`].
+    Users {
+        /// Concurrent users.
+        users: u32,
+        /// Mean think time between an answer and the next request, seconds.
+        think_time: f64,
+    },
 }
 
 impl ArrivalSpec {
@@ -82,7 +93,9 @@ impl ArrivalSpec {
     /// written, so the load a target sees at any moment is real.
     pub fn compress_time(&self, x: f64) -> ArrivalSpec {
         match self {
-            ArrivalSpec::Constant { .. } | ArrivalSpec::Poisson { .. } => self.clone(),
+            ArrivalSpec::Constant { .. }
+            | ArrivalSpec::Poisson { .. }
+            | ArrivalSpec::Users { .. } => self.clone(),
             ArrivalSpec::Ramp { from, to, over } => ArrivalSpec::Ramp {
                 from: *from,
                 to: *to,
@@ -125,9 +138,29 @@ impl ArrivalSpec {
         }
     }
 
+    /// True for closed-loop (`users`) traffic.
+    pub fn is_closed_loop(&self) -> bool {
+        matches!(self, ArrivalSpec::Users { .. })
+    }
+
+    /// A user's think time before its next request, nanoseconds
+    /// (closed loop only; `None` for open-loop specs).
+    pub fn think<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<u64> {
+        match self {
+            ArrivalSpec::Users { think_time, .. } => {
+                let e: f64 = Exp1.sample(rng);
+                Some(crate::time::secs_to_nanos(e * think_time.max(0.0)))
+            }
+            _ => None,
+        }
+    }
+
     /// The mean rate over `[0, horizon]` seconds (for sizing and checks).
+    /// For closed-loop users it is an upper bound: every user sending
+    /// back-to-back with zero latency.
     pub fn mean_rate(&self, horizon: f64) -> f64 {
         match self {
+            ArrivalSpec::Users { users, think_time } => f64::from(*users) / think_time.max(1e-3),
             ArrivalSpec::Constant { rate } | ArrivalSpec::Poisson { rate } => *rate,
             ArrivalSpec::Diurnal { mean, .. } => *mean,
             ArrivalSpec::Trace { times } => {
@@ -183,6 +216,10 @@ impl ArrivalSpec {
             },
             ArrivalSpec::Trace { times } => ArrivalSpec::Trace {
                 times: times.clone(),
+            },
+            ArrivalSpec::Users { users, think_time } => ArrivalSpec::Users {
+                users: ((f64::from(*users) * factor).round() as u32).max(1),
+                think_time: *think_time,
             },
         }
     }
@@ -318,6 +355,15 @@ impl ArrivalProcess {
                 self.count as f64 / rate
             }
             ArrivalSpec::Trace { times } => *times.get(self.count as usize)?,
+            // Users start evenly spread over one mean think time.
+            ArrivalSpec::Users { users, think_time } => {
+                if self.count >= u64::from(*users) {
+                    return None;
+                }
+                let t = self.count as f64 * think_time.max(0.0) / f64::from(*users);
+                self.count += 1;
+                return Some(SimTime::from_nanos(crate::time::secs_to_nanos(t)));
+            }
             ArrivalSpec::Diurnal {
                 mean,
                 amplitude,

@@ -37,12 +37,21 @@ fn spec() -> PlatformSpec {
 
 type Http = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
-async fn call(c: &Http, method: &str, url: String, body: &str, variant: Option<&str>) -> (u16, String, String) {
+async fn call(
+    c: &Http,
+    method: &str,
+    url: String,
+    body: &str,
+    variant: Option<&str>,
+) -> (u16, String, String) {
     let mut req = hyper::Request::builder().method(method).uri(url);
     if let Some(v) = variant {
         req = req.header("X-Amzn-SageMaker-Target-Variant", v);
     }
-    let resp = c.request(req.body(Full::new(Bytes::from(body.to_string()))).unwrap()).await.unwrap();
+    let resp = c
+        .request(req.body(Full::new(Bytes::from(body.to_string()))).unwrap())
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     let code = resp
         .headers()
@@ -55,7 +64,9 @@ async fn call(c: &Http, method: &str, url: String, body: &str, variant: Option<&
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_inject_faults_live_and_metrics_show_them() {
-    let server = Server::start(&spec(), ServeOptions::local(3)).await.unwrap();
+    let server = Server::start(&spec(), ServeOptions::local(3))
+        .await
+        .unwrap();
     let base = server.url();
     let c: Http = Client::builder(TokioExecutor::new()).build_http();
     let invoke = format!("{base}/endpoints/ep/invocations");
@@ -85,15 +96,31 @@ async fn operators_inject_faults_live_and_metrics_show_them() {
     assert_eq!((s, code.as_str()), (424, "ModelError"), "{body}");
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (s, code, _) = call(&c, "POST", invoke.clone(), "{}", Some("A")).await;
-    assert_eq!((s, code.as_str()), (503, "ServiceUnavailable"), "nothing in service while replacements provision");
+    assert_eq!(
+        (s, code.as_str()),
+        (503, "ServiceUnavailable"),
+        "nothing in service while replacements provision"
+    );
 
     // Bad fault requests are refused with a reason.
     for (bad, want) in [
         (r#"{"kind":"meteor","endpoint":"ep"}"#, "unknown fault kind"),
-        (r#"{"kind":"blackhole","endpoint":"nope"}"#, "unknown endpoint"),
-        (r#"{"kind":"error_injection","endpoint":"ep","rate":2}"#, "rate must be"),
-        (r#"{"kind":"latency_injection","endpoint":"ep"}"#, "needs delay_ms"),
-        (r#"{"kind":"blackhole","endpoint":"ep","typo":1}"#, "unknown field"),
+        (
+            r#"{"kind":"blackhole","endpoint":"nope"}"#,
+            "unknown endpoint",
+        ),
+        (
+            r#"{"kind":"error_injection","endpoint":"ep","rate":2}"#,
+            "rate must be",
+        ),
+        (
+            r#"{"kind":"latency_injection","endpoint":"ep"}"#,
+            "needs delay_ms",
+        ),
+        (
+            r#"{"kind":"blackhole","endpoint":"ep","typo":1}"#,
+            "unknown field",
+        ),
         ("not json", "invalid fault"),
     ] {
         let (s, code, body) = call(&c, "POST", format!("{base}/_gameday/faults"), bad, None).await;
@@ -104,13 +131,28 @@ async fn operators_inject_faults_live_and_metrics_show_them() {
     let (s, _, text) = call(&c, "GET", format!("{base}/metrics"), "", None).await;
     assert_eq!(s, 200);
     let line = |name: &str, v: &str| format!("{name}{{EndpointName=\"ep\",VariantName=\"{v}\"}}");
-    assert!(text.contains(&format!("{} 3\n", line("Invocations", "B"))), "{text}");
-    assert!(text.contains(&format!("{} 1\n", line("Invocation4XXErrors", "B"))), "{text}");
+    assert!(
+        text.contains(&format!("{} 3\n", line("Invocations", "B"))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{} 1\n", line("Invocation4XXErrors", "B"))),
+        "{text}"
+    );
     // A: one success, one ModelError (SageMaker counts it as a 4xx), one
     // ServiceUnavailable.
-    assert!(text.contains(&format!("{} 3\n", line("Invocations", "A"))), "{text}");
-    assert!(text.contains(&format!("{} 1\n", line("Invocation4XXErrors", "A"))), "{text}");
-    assert!(text.contains(&format!("{} 1\n", line("Invocation5XXErrors", "A"))), "{text}");
+    assert!(
+        text.contains(&format!("{} 3\n", line("Invocations", "A"))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{} 1\n", line("Invocation4XXErrors", "A"))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{} 1\n", line("Invocation5XXErrors", "A"))),
+        "{text}"
+    );
     assert!(text.contains("# TYPE ModelLatency summary"));
     assert!(text.contains(&line("CPUUtilization", "A")));
     server.shutdown(Duration::from_secs(1)).await;

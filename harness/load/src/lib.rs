@@ -7,10 +7,12 @@
 //! - [`http`]: [`HttpTarget`], any server with SageMaker Runtime's paths
 //!   (the embedded platform included).
 //! - [`open_loop`]: the coordinated-omission-free open-loop scheduler.
+//! - [`closed_loop`]: closed-loop users (send, wait, think, repeat).
 //!
 //! The SageMaker SDK target lives in `gameday-aws`, so the AWS SDK stays
 //! out of builds that do not need it.
 
+pub mod closed_loop;
 pub mod http;
 pub mod open_loop;
 pub mod target;

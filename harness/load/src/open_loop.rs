@@ -165,6 +165,7 @@ fn pace(
     let mut sources: Vec<Source> = cfg
         .workloads
         .iter()
+        .filter(|w| !w.arrival.is_closed_loop()) // users run as their own tasks
         .map(|w| {
             let mut s = Source {
                 w: w.clone(),

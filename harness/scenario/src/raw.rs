@@ -259,7 +259,8 @@ pub struct RawWorkload {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawArrival {
-    /// `constant`, `poisson`, `ramp`, `steps`, `spike`, `diurnal` or `trace`.
+    /// `constant`, `poisson`, `ramp`, `steps`, `spike`, `diurnal`, `trace`
+    /// or `users`.
     pub kind: ArrivalKind,
     /// Requests per second (`constant`, `poisson`).
     pub rate: Option<f64>,
@@ -290,6 +291,10 @@ pub struct RawArrival {
     pub peak_at: Option<DurationStr>,
     /// CSV of send offsets in a `time_s` column (`trace`).
     pub file: Option<String>,
+    /// Concurrent users (`users`).
+    pub users: Option<u32>,
+    /// Mean think time between an answer and the next request (`users`).
+    pub think_time: Option<DurationStr>,
 }
 
 /// Kinds of arrival process.
@@ -310,6 +315,8 @@ pub enum ArrivalKind {
     Diurnal,
     /// Replay from CSV.
     Trace,
+    /// Closed-loop users.
+    Users,
 }
 
 impl ArrivalKind {
@@ -323,6 +330,7 @@ impl ArrivalKind {
             ArrivalKind::Spike => "spike",
             ArrivalKind::Diurnal => "diurnal",
             ArrivalKind::Trace => "trace",
+            ArrivalKind::Users => "users",
         }
     }
 }

@@ -595,6 +595,8 @@ fn build_arrival(cx: &mut Cx<'_>, a: &RawArrival, at: &FieldPath) -> Option<Arri
         ("period", a.period.is_some()),
         ("peak_at", a.peak_at.is_some()),
         ("file", a.file.is_some()),
+        ("users", a.users.is_some()),
+        ("think_time", a.think_time.is_some()),
     ];
     let allowed: &[&str] = match a.kind {
         ArrivalKind::Constant | ArrivalKind::Poisson => &["rate"],
@@ -603,6 +605,7 @@ fn build_arrival(cx: &mut Cx<'_>, a: &RawArrival, at: &FieldPath) -> Option<Arri
         ArrivalKind::Spike => &["base", "peak", "at", "for"],
         ArrivalKind::Diurnal => &["mean", "amplitude", "period", "peak_at"],
         ArrivalKind::Trace => &["file"],
+        ArrivalKind::Users => &["users", "think_time"],
     };
     cx.only(at, "arrival kind", kind, &fields, allowed);
     let secs = |d: Option<crate::units::DurationStr>| d.map(|d| d.0.as_secs_f64());
@@ -682,6 +685,16 @@ fn build_arrival(cx: &mut Cx<'_>, a: &RawArrival, at: &FieldPath) -> Option<Arri
                 amplitude: amplitude?,
                 period,
                 peak_at: secs(a.peak_at).unwrap_or(0.0),
+            }
+        }
+        ArrivalKind::Users => {
+            let users = cx.need(at, "arrival kind", kind, "users", a.users)?;
+            if users == 0 {
+                cx.err(&at.key("users"), "users must be at least 1");
+            }
+            ArrivalSpec::Users {
+                users,
+                think_time: secs(a.think_time).unwrap_or(0.0),
             }
         }
         ArrivalKind::Trace => {

@@ -87,6 +87,8 @@ enum Event {
 }
 
 struct Workload {
+    /// Closed loop: the next request follows each answer (`users`).
+    closed: Option<gameday_core::ArrivalSpec>,
     process: ArrivalProcess,
     rng: StreamRng,
     request: Request,
@@ -114,11 +116,13 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
     let mut workloads: Vec<Workload> = cfg
         .workloads
         .iter()
-        .map(|w| Workload {
+        .enumerate()
+        .map(|(i, w)| Workload {
+            closed: w.arrival.is_closed_loop().then(|| w.arrival.clone()),
             process: ArrivalProcess::new(w.arrival.clone()),
             rng: streams.stream(&format!("arrival/{}", w.name)),
             request: Request {
-                id: 0,
+                id: i as u64,
                 endpoint: w.endpoint as u16,
                 target_variant: w.target_variant.map(|v| v as u16),
                 sent_at: SimTime::ZERO,
@@ -185,6 +189,14 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
         }
         while let Some(r) = platform.poll_result() {
             recorder.record(&r);
+            // A closed-loop user sends again one think time after its answer.
+            let w = &mut workloads[r.id as usize];
+            if let Some(think) = w.closed.as_ref().and_then(|a| a.think(&mut w.rng)) {
+                let t = r.sent_at.add_nanos(r.latency_ns).add_nanos(think).max(now);
+                if t < end {
+                    queue.push(t, Event::Arrival(r.id as u16));
+                }
+            }
         }
         while let Some(e) = platform.poll_event() {
             recorder.event(&e);

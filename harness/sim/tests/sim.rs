@@ -363,3 +363,51 @@ fn an_interrupted_run_is_reported_incomplete() {
     assert!(e.requests > 0 && e.requests < 90_000, "{}", e.requests);
     assert_eq!(e.ok + e.errors.total(), e.requests);
 }
+
+fn users_run(users: u32, think_s: f64, service: ServiceDist, concurrency: u32) -> (f64, f64) {
+    let (mut platform, _) = mm(1.0, 0.01, 1, concurrency, Routing::Random);
+    platform.endpoints[0].variants[0].service = service;
+    let workloads = vec![WorkloadSpec {
+        name: "users".into(),
+        endpoint: 0,
+        arrival: ArrivalSpec::Users {
+            users,
+            think_time: think_s,
+        },
+        timeout: Duration::from_secs(60),
+        target_variant: None,
+    }];
+    let rec = simulate(SimConfig {
+        platform: &platform,
+        workloads: &workloads,
+        duration: Duration::from_secs(1200),
+        interval: Duration::from_secs(60),
+        seed: 5,
+        stop: None,
+    })
+    .finish("users", 5, &SloSpec::default());
+    let ep = &rec.report.endpoints[0];
+    (ep.throughput_rps, ep.latency_ms.mean / 1e3)
+}
+
+#[test]
+fn closed_loop_users_obey_the_interactive_response_time_law() {
+    // No queueing (slots for every user): X = N / (S + Z).
+    let (x, r) = users_run(10, 0.090, ServiceDist::constant(0.010).unwrap(), 64);
+    assert!((r - 0.010).abs() < 1e-6, "response time {r}");
+    let want = 10.0 / (0.010 + 0.090);
+    assert!(
+        (x - want).abs() / want < 0.02,
+        "throughput {x}, want {want}"
+    );
+
+    // A saturated single slot: X = 1/S, and R = N/X - Z (the response time
+    // law), so 20 users with no think time each wait for the other 19.
+    let (x, r) = users_run(20, 0.0, ServiceDist::exponential(0.010).unwrap(), 1);
+    assert!((x - 100.0).abs() / 100.0 < 0.02, "throughput {x}");
+    let want = 20.0 / x;
+    assert!(
+        (r - want).abs() / want < 0.02,
+        "response time {r}, want {want}"
+    );
+}

@@ -1,0 +1,123 @@
+//! Closed-loop users: each of N users sends a request, waits for the
+//! answer, thinks (exponential, mean `think_time`), and sends again. The
+//! rate is whatever the target allows, the shape real interactive clients
+//! have. Latency is measured from each request's own send time, which for
+//! a closed loop *is* its intended time: a user does not send while it
+//! waits. Users are tokio tasks; every loop ends at the run's end, on a
+//! stop, or when the run's request budget is spent.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gameday_core::time::duration_nanos;
+use gameday_core::{ArrivalSpec, Cause, Outcome, RequestResult, RngStreams, SimTime};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::open_loop::LoadWorkload;
+use crate::target::{Invocation, Target};
+
+#[allow(clippy::disallowed_methods)] // users read the real clock by design
+fn now() -> Instant {
+    Instant::now()
+}
+
+/// Starts every user of every closed-loop workload in `workloads`
+/// (others are ignored). `budget` counts requests left for the whole run.
+#[allow(clippy::too_many_arguments)]
+pub fn spawn_users(
+    workloads: &[LoadWorkload],
+    target: &Arc<dyn Target>,
+    seed: u64,
+    zero: Instant,
+    duration: Duration,
+    stop: &Arc<AtomicBool>,
+    budget: &Arc<AtomicU64>,
+    results: &mpsc::UnboundedSender<RequestResult>,
+) -> JoinSet<()> {
+    let streams = RngStreams::new(seed);
+    let mut set = JoinSet::new();
+    let end = zero + duration;
+    for w in workloads {
+        let ArrivalSpec::Users { users, think_time } = w.arrival else {
+            continue;
+        };
+        for k in 0..users {
+            let mut rng = streams.stream(&format!("arrival/{}/user/{k}", w.name));
+            let start =
+                zero + Duration::from_secs_f64(f64::from(k) * think_time / f64::from(users));
+            let (w, target, stop, budget, tx) = (
+                w.clone(),
+                target.clone(),
+                stop.clone(),
+                budget.clone(),
+                results.clone(),
+            );
+            set.spawn(async move {
+                tokio::time::sleep_until(start.into()).await;
+                loop {
+                    let sent = now();
+                    if sent >= end || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if budget
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1))
+                        .is_err()
+                    {
+                        break;
+                    }
+                    let inv = Invocation {
+                        endpoint: w.endpoint_name.clone(),
+                        target_variant: w.target_variant.as_ref().map(|(_, n)| n.clone()),
+                        content_type: w.content_type.clone(),
+                        body: w.body.clone(),
+                    };
+                    let answer =
+                        tokio::time::timeout_at((sent + w.timeout).into(), target.invoke(inv))
+                            .await;
+                    let fixed = w.target_variant.as_ref().map(|(v, _)| *v);
+                    let (outcome, variant, latency_ns) = match answer {
+                        Ok(Ok(a)) => (
+                            a.outcome(),
+                            a.variant
+                                .as_deref()
+                                .and_then(|n| w.variant_names.iter().position(|x| x == n))
+                                .map(|v| v as u16)
+                                .or(fixed)
+                                .unwrap_or(0),
+                            duration_nanos(now() - sent),
+                        ),
+                        Ok(Err(_)) => (
+                            Outcome::Server5xx,
+                            fixed.unwrap_or(0),
+                            duration_nanos(now() - sent),
+                        ),
+                        Err(_) => (
+                            Outcome::Timeout,
+                            fixed.unwrap_or(0),
+                            duration_nanos(w.timeout),
+                        ),
+                    };
+                    let _ = tx.send(RequestResult {
+                        id: 0,
+                        endpoint: w.endpoint,
+                        variant,
+                        sent_at: SimTime::from_nanos(duration_nanos(sent - zero)),
+                        latency_ns,
+                        queue_wait_ns: 0,
+                        outcome,
+                        cause: if outcome == Outcome::Ok {
+                            Cause::Served
+                        } else {
+                            Cause::InstanceDown
+                        },
+                    });
+                    let think = w.arrival.think(&mut rng).unwrap_or(0);
+                    tokio::time::sleep(Duration::from_nanos(think)).await;
+                }
+            });
+        }
+    }
+    set
+}
