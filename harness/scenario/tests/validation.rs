@@ -73,6 +73,36 @@ fn base_is_valid() {
 /// `(line to replace, replacement, every diagnostic expected)`.
 const CASES: &[(&str, &str, &[&str])] = &[
     (
+        "arrival = { kind = \"poisson\", rate = 150 }",
+        "arrival = { kind = \"users\", users = 0, rate = 5 }",
+        &["t.toml:22:47: workload[0].arrival.rate: `rate` does not apply to arrival kind \"users\" (it takes `users`, `think_time`)", "t.toml:22:37: workload[0].arrival.users: users must be at least 1"],
+    ),
+    (
+        "arrival = { kind = \"poisson\", rate = 150 }",
+        "arrival = { kind = \"users\", think_time = \"1s\" }",
+        &["t.toml:22:11: workload[0].arrival: arrival kind \"users\" needs `users`"],
+    ),
+    (
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }",
+        "builtin = \"logistic_regression\"",
+        &["t.toml:6:1: model[0].weights: a `builtin` model needs `weights`, a JSON weights file (see fixtures/models/)"],
+    ),
+    (
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }",
+        "builtin = \"xgboost\"\nweights = \"models/fraud-logreg.json\"",
+        &["t.toml:8:11: model[0].builtin: unknown built-in model \"xgboost\" (expected one of: logistic_regression)"],
+    ),
+    (
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }",
+        "weights = \"models/fraud-logreg.json\"",
+        &["t.toml:6:1: model[0].latency: missing `latency`; give {p50, p99}, {dist = \"exponential\", mean}, {dist = \"constant\", value} or {dist = \"empirical\", file}", "t.toml:8:11: model[0].weights: `weights` only applies to a `builtin` model; add builtin = \"logistic_regression\""],
+    ),
+    (
+        "timeout = \"2s\"",
+        "body = \"{}\"\nbody_file = \"models/fraud-logreg.json\"",
+        &["t.toml:24:13: workload[0].body_file: give `body` or `body_file`, not both"],
+    ),
+    (
         "instance_type = \"ml.m5.xlarge\"",
         "  instance_type = \"ml.m5.xlarg\"",
         &["t.toml:15:19: endpoint[0].variant[0].instance_type: unknown instance type \"ml.m5.xlarg\"; did you mean \"ml.m5.xlarge\"?"],
@@ -105,12 +135,12 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "arrival = { kind = \"poisson\", rate = 150 }",
         "arrival = { kind = \"poison\", rate = 150 }",
-        &["t.toml:22:20: workload[0].arrival.kind: unknown variant `poison`, expected one of `constant`, `poisson`, `ramp`, `steps`, `spike`, `diurnal`, `trace`; did you mean \"poisson\"?"],
+        &["t.toml:22:20: workload[0].arrival.kind: unknown variant `poison`, expected one of `constant`, `poisson`, `ramp`, `steps`, `spike`, `diurnal`, `trace`, `users`; did you mean \"poisson\"?"],
     ),
     (
         "arrival = { kind = \"poisson\", rate = 150 }",
         "arrival = { kind = \"poisson\", raet = 150 }",
-        &["t.toml:22:31: workload[0].arrival.raet: unknown field `raet`, expected one of `kind`, `rate`, `from`, `to`, `over`, `steps`, `base`, `peak`, `at`, `for`, `mean`, `amplitude`, `period`, `peak_at`, `file`; did you mean \"rate\"?"],
+        &["t.toml:22:31: workload[0].arrival.raet: unknown field `raet`, expected one of `kind`, `rate`, `from`, `to`, `over`, `steps`, `base`, `peak`, `at`, `for`, `mean`, `amplitude`, `period`, `peak_at`, `file`, `users`, `think_time`; did you mean \"rate\"?"],
     ),
     (
         "arrival = { kind = \"poisson\", rate = 150 }",
