@@ -255,3 +255,41 @@ fn serve_answers_the_http_target_and_stops_on_sigterm() {
         .success());
     assert_eq!(server.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn the_wall_game_day_fails_on_purpose_with_both_clients_measured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("gd");
+    let o = gameday(&[
+        "run",
+        "scenarios/wall-game-day.toml",
+        "--time-scale",
+        "60",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = report(&out);
+    let ep = &r["endpoints"][0];
+    assert!(ep["errors"]["throttled"].as_u64().unwrap() > 0, "{ep}");
+    assert_eq!(ep["errors"]["client_4xx"], 0, "every payload scored: {ep}");
+    let open_loop = r["load_generator"]["sent"].as_u64().unwrap();
+    assert!(
+        ep["requests"].as_u64().unwrap() > open_loop + 100,
+        "the closed-loop analysts were measured too"
+    );
+    let failed: Vec<&str> = r["slos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["met"] == false)
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(failed.contains(&"error_rate"), "{failed:?}");
+}

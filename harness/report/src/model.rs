@@ -51,7 +51,7 @@ pub struct LoadGeneratorReport {
     pub target: String,
     /// `time_scale` the timeline was compressed by.
     pub time_scale: f64,
-    /// Requests sent.
+    /// Open-loop requests sent (closed-loop users pace themselves).
     pub sent: u64,
     /// Sends more than 1 ms behind schedule.
     pub late_sends: u64,
