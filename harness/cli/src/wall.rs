@@ -15,7 +15,6 @@ use gameday_load::{HttpTarget, LoadConfig, LoadWorkload, OpenLoop, Target};
 use gameday_report::model::{round3, LoadGeneratorReport, ScenarioInfo};
 use gameday_report::{Finish, Recorder, RunRecord};
 use gameday_scenario::{Scenario, TargetKind};
-use tokio::sync::mpsc;
 
 use crate::InvalidInput;
 
@@ -184,7 +183,7 @@ async fn run_async(
     };
 
     let mut recorder = Recorder::new(&spec, duration_nanos(interval), duration_nanos(max_timeout));
-    let (tx, mut rx) = mpsc::unbounded_channel::<RequestResult>();
+    let sink = gameday_load::ResultSink::new();
     let budget = Arc::new(std::sync::atomic::AtomicU64::new(cfg.max_requests));
     let mut users = gameday_load::closed_loop::spawn_users(
         &cfg.workloads,
@@ -194,16 +193,17 @@ async fn run_async(
         duration,
         &stop,
         &budget,
-        &tx,
+        &sink,
     );
-    let pacer = OpenLoop::start(cfg, target.clone(), rt, zero, stop.clone(), tx)
+    let pacer = OpenLoop::start(cfg, target.clone(), rt, zero, stop.clone(), sink.clone())
         .context("cannot start the load generator")?;
 
     let show = opts.progress && std::io::stderr().is_terminal();
     let mut tick = tokio::time::interval_at((zero + interval).into(), interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut progress = tokio::time::interval(Duration::from_secs(1));
-    let mut stop_poll = tokio::time::interval(Duration::from_millis(50));
+    let mut drain = tokio::time::interval(Duration::from_millis(10));
+    let mut batch: Vec<RequestResult> = Vec::new();
     let mut stopped_at: Option<Instant> = None;
     let mut next_tick_ns = duration_nanos(interval);
     let end_ns = duration_nanos(duration);
@@ -211,13 +211,23 @@ async fn run_async(
     let mut last = (now(), 0u64);
     loop {
         tokio::select! {
-            r = rx.recv() => match r {
-                Some(r) => {
+            _ = drain.tick() => {
+                // Finished first, then drained: nothing lands after the check.
+                while users.try_join_next().is_some() {}
+                let done = pacer.is_finished() && pacer.in_flight() == 0 && users.is_empty();
+                sink.drain_into(&mut batch);
+                for r in batch.drain(..) {
                     if r.outcome != gameday_core::Outcome::Ok { errors += 1; }
                     recorder.record(&r);
                 }
-                None => break, // every request is answered
-            },
+                if done {
+                    break; // every request is answered
+                }
+                if stop.load(Ordering::Relaxed) {
+                    let since = *stopped_at.get_or_insert_with(now);
+                    if since.elapsed() >= STOP_GRACE { break; }
+                }
+            }
             _ = tick.tick() => {
                 if next_tick_ns <= end_ns {
                     if let Some(e) = &engine {
@@ -246,15 +256,6 @@ async fn run_async(
                     pacer.in_flight()
                 );
                 let _ = std::io::stderr().flush();
-            }
-            _ = stop_poll.tick() => {
-                if std::env::var_os("GAMEDAY_DEBUG").is_some() {
-                    eprintln!("debug: finished={} in_flight={} recorded={}", pacer.is_finished(), pacer.in_flight(), recorder.requests());
-                }
-                if stop.load(Ordering::Relaxed) {
-                    let since = *stopped_at.get_or_insert_with(now);
-                    if since.elapsed() >= STOP_GRACE { break; }
-                }
             }
         }
     }

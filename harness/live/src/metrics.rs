@@ -55,6 +55,9 @@ impl Counters {
     }
 }
 
+/// A summary metric: name, help text, and which running sum it reports.
+type Summary = (&'static str, &'static str, fn(&Counters) -> u64);
+
 /// How an answered invocation counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
@@ -194,43 +197,25 @@ impl Metrics {
             "Invocations over the last minute divided by instances in service.",
             &mut |i| ipi[i],
         );
-        let _ = writeln!(
-            out,
-            "# HELP ModelLatency Time the model took to answer, microseconds."
-        );
-        let _ = writeln!(out, "# TYPE ModelLatency summary");
-        for i in 0..self.names.len() {
-            let _ = writeln!(
-                out,
-                "ModelLatency_sum{{{}}} {}",
-                label(i),
-                all[i].model_latency_us_sum
-            );
-            let _ = writeln!(
-                out,
-                "ModelLatency_count{{{}}} {}",
-                label(i),
-                all[i].latency_count
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP OverheadLatency Time the platform added to the model's, microseconds."
-        );
-        let _ = writeln!(out, "# TYPE OverheadLatency summary");
-        for i in 0..self.names.len() {
-            let _ = writeln!(
-                out,
-                "OverheadLatency_sum{{{}}} {}",
-                label(i),
-                all[i].overhead_latency_us_sum
-            );
-            let _ = writeln!(
-                out,
-                "OverheadLatency_count{{{}}} {}",
-                label(i),
-                all[i].latency_count
-            );
+        let summaries: [Summary; 2] = [
+            (
+                "ModelLatency",
+                "Time the model took to answer, microseconds.",
+                |c| c.model_latency_us_sum,
+            ),
+            (
+                "OverheadLatency",
+                "Time the platform added to the model's, microseconds.",
+                |c| c.overhead_latency_us_sum,
+            ),
+        ];
+        for (name, help, sum) in summaries {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} summary");
+            for (i, c) in all.iter().enumerate() {
+                let _ = writeln!(out, "{name}_sum{{{}}} {}", label(i), sum(c));
+                let _ = writeln!(out, "{name}_count{{{}}} {}", label(i), c.latency_count);
+            }
         }
         let _ = writeln!(
             out,

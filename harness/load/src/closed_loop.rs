@@ -11,12 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gameday_core::time::duration_nanos;
-use gameday_core::{ArrivalSpec, Cause, Outcome, RequestResult, RngStreams, SimTime};
-use tokio::sync::mpsc;
+use gameday_core::{ArrivalSpec, RngStreams, SimTime};
 use tokio::task::JoinSet;
 
 use crate::open_loop::LoadWorkload;
-use crate::target::{Invocation, Target};
+use crate::target::{record_of, Invocation, ResultSink, Target};
 
 #[allow(clippy::disallowed_methods)] // users read the real clock by design
 fn now() -> Instant {
@@ -34,7 +33,7 @@ pub fn spawn_users(
     duration: Duration,
     stop: &Arc<AtomicBool>,
     budget: &Arc<AtomicU64>,
-    results: &mpsc::UnboundedSender<RequestResult>,
+    results: &ResultSink,
 ) -> JoinSet<()> {
     let streams = RngStreams::new(seed);
     let mut set = JoinSet::new();
@@ -76,43 +75,15 @@ pub fn spawn_users(
                     let answer =
                         tokio::time::timeout_at((sent + w.timeout).into(), target.invoke(inv))
                             .await;
-                    let fixed = w.target_variant.as_ref().map(|(v, _)| *v);
-                    let (outcome, variant, latency_ns) = match answer {
-                        Ok(Ok(a)) => (
-                            a.outcome(),
-                            a.variant
-                                .as_deref()
-                                .and_then(|n| w.variant_names.iter().position(|x| x == n))
-                                .map(|v| v as u16)
-                                .or(fixed)
-                                .unwrap_or(0),
-                            duration_nanos(now() - sent),
-                        ),
-                        Ok(Err(_)) => (
-                            Outcome::Server5xx,
-                            fixed.unwrap_or(0),
-                            duration_nanos(now() - sent),
-                        ),
-                        Err(_) => (
-                            Outcome::Timeout,
-                            fixed.unwrap_or(0),
-                            duration_nanos(w.timeout),
-                        ),
-                    };
-                    let _ = tx.send(RequestResult {
-                        id: 0,
-                        endpoint: w.endpoint,
-                        variant,
-                        sent_at: SimTime::from_nanos(duration_nanos(sent - zero)),
-                        latency_ns,
-                        queue_wait_ns: 0,
-                        outcome,
-                        cause: if outcome == Outcome::Ok {
-                            Cause::Served
-                        } else {
-                            Cause::InstanceDown
-                        },
-                    });
+                    tx.push(record_of(
+                        answer,
+                        w.endpoint,
+                        &w.variant_names,
+                        w.target_variant.as_ref().map(|(v, _)| *v),
+                        SimTime::from_nanos(duration_nanos(sent - zero)),
+                        now() - sent,
+                        w.timeout,
+                    ));
                     let think = w.arrival.think(&mut rng).unwrap_or(0);
                     tokio::time::sleep(Duration::from_nanos(think)).await;
                 }

@@ -1,32 +1,51 @@
 //! The HTTP target: any server with SageMaker Runtime's path layout
-//! (`POST {base}/endpoints/{name}/invocations`), over pooled keep-alive
+//! (`POST {base}/endpoints/{name}/invocations`) over HTTP/1.1 keep-alive
 //! connections.
+//!
+//! Connections live in a small free list: a call takes an idle one or
+//! opens a new one, and puts it back when the answer is read. An open-loop
+//! generator must never queue a request behind another's answer, so the
+//! list is unbounded; it grows to the peak number of requests in flight.
+//! (hyper-util's pooled client does the same with more bookkeeping per
+//! call; at tens of thousands of calls a second that bookkeeping was a
+//! large share of the generator's CPU.)
+
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::Request;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
+use hyper::{Request, Uri};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 use crate::target::{Answer, BoxFuture, Invocation, Target, TargetError};
 
 /// Error bodies read to find a ModelError's original status; more is cut.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+type Conn = SendRequest<Full<Bytes>>;
+
+#[derive(Debug)]
+struct Inner {
+    authority: String,
+    base: String,
+    host: HeaderValue,
+    idle: Mutex<Vec<Conn>>,
+}
+
 /// Sends invocations over HTTP/1.1 with connection reuse.
 #[derive(Clone, Debug)]
 pub struct HttpTarget {
-    client: Client<HttpConnector, Full<Bytes>>,
-    base: String,
+    inner: Arc<Inner>,
 }
 
 impl HttpTarget {
     /// A target at `base` (`http://host:port`, no trailing path).
     pub fn new(base: &str) -> Result<Self, TargetError> {
         let base = base.trim_end_matches('/').to_string();
-        let uri: hyper::Uri = base
+        let uri: Uri = base
             .parse()
             .map_err(|e| TargetError::Transport(format!("invalid URL {base:?}: {e}")))?;
         if uri.scheme_str() != Some("http") {
@@ -34,21 +53,61 @@ impl HttpTarget {
                 "{base:?}: only http:// URLs are supported by the http target (use --target sagemaker for https)"
             )));
         }
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(usize::MAX)
-            .build(connector);
-        Ok(HttpTarget { client, base })
+        let authority = uri
+            .authority()
+            .ok_or_else(|| TargetError::Transport(format!("{base:?} has no host")))?;
+        let port = authority.port_u16().unwrap_or(80);
+        let host = HeaderValue::from_str(authority.as_str())
+            .map_err(|e| TargetError::Transport(e.to_string()))?;
+        Ok(HttpTarget {
+            inner: Arc::new(Inner {
+                authority: format!("{}:{port}", authority.host()),
+                base,
+                host,
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+}
+
+impl Inner {
+    fn take(&self) -> Option<Conn> {
+        let mut idle = self.idle.lock().expect("connection list lock");
+        while let Some(c) = idle.pop() {
+            if !c.is_closed() {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    fn give_back(&self, c: Conn) {
+        if !c.is_closed() {
+            self.idle.lock().expect("connection list lock").push(c);
+        }
+    }
+
+    async fn connect(&self) -> Result<Conn, TargetError> {
+        let tcp = TcpStream::connect(&self.authority)
+            .await
+            .map_err(|e| TargetError::Transport(format!("connect {}: {e}", self.authority)))?;
+        let _ = tcp.set_nodelay(true);
+        let (send, conn) = http1::handshake(TokioIo::new(tcp))
+            .await
+            .map_err(|e| TargetError::Transport(e.to_string()))?;
+        tokio::spawn(async move {
+            let _ = conn.await; // ends when the server or we close it
+        });
+        Ok(send)
     }
 }
 
 impl Target for HttpTarget {
     fn invoke(&self, inv: Invocation) -> BoxFuture<Result<Answer, TargetError>> {
-        let client = self.client.clone();
-        let url = format!("{}/endpoints/{}/invocations", self.base, inv.endpoint);
+        let inner = self.inner.clone();
         Box::pin(async move {
-            let mut req = Request::post(url)
+            let mut req = Request::post(format!("/endpoints/{}/invocations", inv.endpoint))
+                .header(HOST, inner.host.clone())
                 .header(CONTENT_TYPE, &*inv.content_type)
                 .header("Accept", "application/json");
             if let Some(v) = &inv.target_variant {
@@ -57,8 +116,15 @@ impl Target for HttpTarget {
             let req = req
                 .body(Full::new(inv.body))
                 .map_err(|e| TargetError::Transport(e.to_string()))?;
-            let resp = client
-                .request(req)
+            let mut conn = match inner.take() {
+                Some(c) => c,
+                None => inner.connect().await?,
+            };
+            if conn.ready().await.is_err() {
+                conn = inner.connect().await?;
+            }
+            let resp = conn
+                .send_request(req)
                 .await
                 .map_err(|e| TargetError::Transport(e.to_string()))?;
             let status = resp.status().as_u16();
@@ -73,14 +139,17 @@ impl Target for HttpTarget {
                 // The header may carry `Code:namespace`; keep the code.
                 c.split(':').next().unwrap_or("").to_string()
             });
-            let body = Limited::new(
-                resp.into_body(),
-                MAX_ERROR_BODY.max(if status == 200 { usize::MAX } else { 0 }),
-            )
-            .collect()
-            .await
-            .map_err(|e| TargetError::Transport(e.to_string()))?
-            .to_bytes();
+            let limit = if status == 200 {
+                usize::MAX
+            } else {
+                MAX_ERROR_BODY
+            };
+            let body = Limited::new(resp.into_body(), limit)
+                .collect()
+                .await
+                .map_err(|e| TargetError::Transport(e.to_string()))?
+                .to_bytes();
+            inner.give_back(conn);
             let original_status = (error_code.as_deref() == Some("ModelError"))
                 .then(|| {
                     serde_json::from_slice::<serde_json::Value>(&body)
@@ -99,6 +168,6 @@ impl Target for HttpTarget {
     }
 
     fn describe(&self) -> String {
-        format!("http {}", self.base)
+        format!("http {}", self.inner.base)
     }
 }

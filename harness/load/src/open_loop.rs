@@ -16,14 +16,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use gameday_core::time::duration_nanos;
-use gameday_core::{
-    ArrivalProcess, ArrivalSpec, Cause, Outcome, RequestResult, RngStreams, SimTime,
-};
+use gameday_core::{ArrivalProcess, ArrivalSpec, RngStreams, SimTime};
 use hdrhistogram::Histogram;
-use tokio::sync::mpsc;
 
-use crate::target::{Invocation, Target};
+use crate::target::{record_of, Invocation, ResultSink, Target};
 
 /// One stream of traffic.
 #[derive(Clone, Debug)]
@@ -104,8 +100,9 @@ pub struct OpenLoop {
 }
 
 impl OpenLoop {
-    /// Starts pacing on its own thread; requests run on `rt`. Results come
-    /// out of `results` (the sender closes when the last request is done).
+    /// Starts pacing on its own thread; requests run on `rt`. Results go
+    /// to `results`; the run is over when [`OpenLoop::is_finished`] and
+    /// [`OpenLoop::in_flight`] is zero.
     /// `zero` is time zero of the run; result `sent_at` is measured from it.
     pub fn start(
         cfg: LoadConfig,
@@ -113,7 +110,7 @@ impl OpenLoop {
         rt: tokio::runtime::Handle,
         zero: Instant,
         stop: Arc<AtomicBool>,
-        results: mpsc::UnboundedSender<RequestResult>,
+        results: ResultSink,
     ) -> std::io::Result<Self> {
         let in_flight = Arc::new(AtomicU64::new(0));
         let counter = in_flight.clone();
@@ -141,6 +138,7 @@ impl OpenLoop {
 
 struct Source {
     w: LoadWorkload,
+    names: Arc<[String]>,
     process: ArrivalProcess,
     rng: gameday_core::StreamRng,
     next: Option<SimTime>,
@@ -157,7 +155,7 @@ fn pace(
     rt: tokio::runtime::Handle,
     zero: Instant,
     stop: Arc<AtomicBool>,
-    results: mpsc::UnboundedSender<RequestResult>,
+    results: ResultSink,
     in_flight: Arc<AtomicU64>,
 ) -> LoadStats {
     let streams = RngStreams::new(cfg.seed);
@@ -169,6 +167,7 @@ fn pace(
         .map(|w| {
             let mut s = Source {
                 w: w.clone(),
+                names: w.variant_names.clone().into(),
                 process: ArrivalProcess::new(w.arrival.clone()),
                 rng: streams.stream(&format!("arrival/{}", w.name)),
                 next: None,
@@ -177,6 +176,7 @@ fn pace(
             s
         })
         .collect();
+    let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH);
     let mut stats = LoadStats {
         scheduled: 0,
         sent: 0,
@@ -185,15 +185,12 @@ fn pace(
         in_flight_waits: 0,
         stopped_early: false,
     };
-    loop {
-        let Some((i, t)) = sources
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.next.map(|t| (i, t)))
-            .min_by_key(|&(i, t)| (t, i))
-        else {
-            break;
-        };
+    while let Some((i, t)) = sources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.next.map(|t| (i, t)))
+        .min_by_key(|&(i, t)| (t, i))
+    {
         if stop.load(Ordering::Relaxed) || stats.sent >= cfg.max_requests {
             stats.stopped_early = true;
             break;
@@ -205,14 +202,19 @@ fn pace(
             if n >= intended {
                 break;
             }
+            flush(&rt, &mut batch);
             std::thread::sleep((intended - n).min(Duration::from_millis(50)));
             if stop.load(Ordering::Relaxed) {
                 break;
             }
         }
+        if batch.len() >= MAX_BATCH {
+            flush(&rt, &mut batch);
+        }
         while in_flight.load(Ordering::Relaxed) >= cfg.max_in_flight
             && !stop.load(Ordering::Relaxed)
         {
+            flush(&rt, &mut batch);
             stats.in_flight_waits += 1;
             std::thread::sleep(Duration::from_micros(200));
         }
@@ -238,57 +240,52 @@ fn pace(
         };
         let endpoint = s.w.endpoint;
         let fixed_variant = s.w.target_variant.as_ref().map(|(v, _)| *v);
-        let names = s.w.variant_names.clone();
+        let names = s.names.clone();
         let timeout = s.w.timeout;
         let fut = target.invoke(inv);
-        let tx = results.clone();
+        let sink = results.clone();
         let counter = in_flight.clone();
         counter.fetch_add(1, Ordering::Relaxed);
-        rt.spawn(async move {
+        batch.push(Box::pin(async move {
             let deadline = intended + timeout;
             let answer = tokio::time::timeout_at(deadline.into(), fut).await;
             let latency = now().saturating_duration_since(intended);
-            let (outcome, variant, latency_ns) = match answer {
-                Ok(Ok(a)) => {
-                    let v = a
-                        .variant
-                        .as_deref()
-                        .and_then(|n| names.iter().position(|x| x == n))
-                        .map(|v| v as u16)
-                        .or(fixed_variant)
-                        .unwrap_or(0);
-                    (a.outcome(), v, duration_nanos(latency))
-                }
-                Ok(Err(_)) => (
-                    Outcome::Server5xx,
-                    fixed_variant.unwrap_or(0),
-                    duration_nanos(latency),
-                ),
-                Err(_) => (
-                    Outcome::Timeout,
-                    fixed_variant.unwrap_or(0),
-                    duration_nanos(timeout),
-                ),
-            };
-            let _ = tx.send(RequestResult {
-                id: 0,
+            sink.push(record_of(
+                answer,
                 endpoint,
-                variant,
-                sent_at: t,
-                latency_ns,
-                queue_wait_ns: 0,
-                outcome,
-                cause: match outcome {
-                    Outcome::Ok => Cause::Served,
-                    Outcome::Timeout => Cause::Timeout,
-                    _ => Cause::InstanceDown,
-                },
-            });
+                &names,
+                fixed_variant,
+                t,
+                latency,
+                timeout,
+            ));
             counter.fetch_sub(1, Ordering::Relaxed);
-        });
+        }));
         s.next = s.process.next_arrival(&mut s.rng).filter(|&t| t < end);
     }
-    // Count what was scheduled but not sent (a stop), so `scheduled` is
-    // the schedule's size up to the stop.
+    flush(&rt, &mut batch);
     stats
+}
+
+/// One request's whole life: send, wait, record.
+type Request = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Most requests handed to the runtime at once.
+const MAX_BATCH: usize = 64;
+
+/// Hands every due request to the runtime in one cross-thread spawn (each
+/// foreign spawn wakes a worker; at tens of thousands of requests a second
+/// those wake-ups, not the requests, were the generator's cost). The
+/// batch's task spawns each request from inside the runtime. Called
+/// before the pacer sleeps, so batching never delays a send.
+fn flush(rt: &tokio::runtime::Handle, batch: &mut Vec<Request>) {
+    if batch.is_empty() {
+        return;
+    }
+    let due = std::mem::replace(batch, Vec::with_capacity(MAX_BATCH));
+    rt.spawn(async move {
+        for r in due {
+            tokio::spawn(r);
+        }
+    });
 }

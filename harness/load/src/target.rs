@@ -51,6 +51,79 @@ impl Answer {
     }
 }
 
+/// How one call ended, from the generator's side: the answer, a transport
+/// error, or the client's timeout.
+pub type CallResult = Result<Result<Answer, TargetError>, tokio::time::error::Elapsed>;
+
+/// The result the recorder takes for one call of a workload to `endpoint`.
+/// `latency` runs from the intended send time to the answer; a timeout
+/// counts as exactly `timeout`, as the virtual clock counts it. The variant
+/// is the invoked one, else the targeted one, else the first.
+pub fn record_of(
+    call: CallResult,
+    endpoint: u16,
+    variant_names: &[String],
+    fixed_variant: Option<u16>,
+    sent_at: gameday_core::SimTime,
+    latency: std::time::Duration,
+    timeout: std::time::Duration,
+) -> gameday_core::RequestResult {
+    use gameday_core::time::duration_nanos;
+    let fallback = fixed_variant.unwrap_or(0);
+    let (outcome, variant, latency_ns) = match call {
+        Ok(Ok(a)) => (
+            a.outcome(),
+            a.variant
+                .as_deref()
+                .and_then(|n| variant_names.iter().position(|x| x == n))
+                .map_or(fallback, |v| v as u16),
+            duration_nanos(latency),
+        ),
+        Ok(Err(_)) => (Outcome::Server5xx, fallback, duration_nanos(latency)),
+        Err(_) => (Outcome::Timeout, fallback, duration_nanos(timeout)),
+    };
+    gameday_core::RequestResult {
+        id: 0,
+        endpoint,
+        variant,
+        sent_at,
+        latency_ns,
+        queue_wait_ns: 0,
+        outcome,
+        cause: match outcome {
+            Outcome::Ok => gameday_core::Cause::Served,
+            Outcome::Timeout => gameday_core::Cause::Timeout,
+            _ => gameday_core::Cause::InstanceDown,
+        },
+    }
+}
+
+/// Where finished requests go: a buffer the recorder drains on its own
+/// schedule. Pushing takes an uncontended lock and never wakes a thread,
+/// which a channel would do once per request.
+#[derive(Clone, Debug, Default)]
+pub struct ResultSink {
+    buf: Arc<std::sync::Mutex<Vec<gameday_core::RequestResult>>>,
+}
+
+impl ResultSink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        ResultSink::default()
+    }
+
+    /// Adds one result.
+    pub fn push(&self, r: gameday_core::RequestResult) {
+        self.buf.lock().expect("result sink lock").push(r);
+    }
+
+    /// Moves every buffered result to the end of `out`.
+    pub fn drain_into(&self, out: &mut Vec<gameday_core::RequestResult>) {
+        let mut buf = self.buf.lock().expect("result sink lock");
+        out.append(&mut buf);
+    }
+}
+
 /// A call that got no HTTP answer.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum TargetError {

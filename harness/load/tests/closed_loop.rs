@@ -9,8 +9,7 @@ use axum::routing::post;
 use axum::Router;
 use gameday_core::{ArrivalSpec, Outcome};
 use gameday_load::closed_loop::spawn_users;
-use gameday_load::{HttpTarget, LoadWorkload, Target};
-use tokio::sync::mpsc;
+use gameday_load::{HttpTarget, LoadWorkload, ResultSink, Target};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_wait_for_answers_and_think_between_requests() {
@@ -40,7 +39,7 @@ async fn users_wait_for_answers_and_think_between_requests() {
         content_type: "application/json".into(),
         body: bytes::Bytes::from_static(b"{}"),
     };
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sink = ResultSink::new();
     #[allow(clippy::disallowed_methods)]
     let zero = Instant::now();
     let run = Duration::from_secs(3);
@@ -53,17 +52,18 @@ async fn users_wait_for_answers_and_think_between_requests() {
         run,
         &Arc::new(AtomicBool::new(false)),
         &budget,
-        &tx,
+        &sink,
     );
-    drop(tx);
+    while set.join_next().await.is_some() {}
+    let mut results = Vec::new();
+    sink.drain_into(&mut results);
     let mut n = 0u64;
     let mut latency = 0.0;
-    while let Some(r) = rx.recv().await {
+    for r in results {
         assert_eq!(r.outcome, Outcome::Ok);
         n += 1;
         latency += r.latency_ns as f64 / 1e9;
     }
-    while set.join_next().await.is_some() {}
     let r = latency / n as f64;
     // Response time law: X = N / (R + Z), with R as measured.
     let want = 8.0 * run.as_secs_f64() / (r + 0.030);
@@ -103,7 +103,7 @@ async fn the_request_budget_bounds_the_users() {
         content_type: "application/json".into(),
         body: bytes::Bytes::new(),
     };
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sink = ResultSink::new();
     #[allow(clippy::disallowed_methods)]
     let zero = Instant::now();
     let mut set = spawn_users(
@@ -114,13 +114,11 @@ async fn the_request_budget_bounds_the_users() {
         Duration::from_secs(30),
         &Arc::new(AtomicBool::new(false)),
         &Arc::new(AtomicU64::new(50)),
-        &tx,
+        &sink,
     );
-    drop(tx);
-    let mut n = 0;
-    while rx.recv().await.is_some() {
-        n += 1;
-    }
     while set.join_next().await.is_some() {}
+    let mut results = Vec::new();
+    sink.drain_into(&mut results);
+    let n = results.len();
     assert_eq!(n, 50, "exactly the budget, long before the 30 s end");
 }

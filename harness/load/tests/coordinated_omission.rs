@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use axum::routing::post;
 use axum::Router;
 use gameday_core::{ArrivalSpec, Outcome};
-use gameday_load::{HttpTarget, Invocation, LoadConfig, LoadWorkload, OpenLoop, Target};
+use gameday_load::{
+    HttpTarget, Invocation, LoadConfig, LoadWorkload, OpenLoop, ResultSink, Target,
+};
 use hdrhistogram::Histogram;
-use tokio::sync::mpsc;
 
 const STALL_AT: Duration = Duration::from_millis(1500);
 const STALL_FOR: Duration = Duration::from_millis(1000);
@@ -64,7 +65,7 @@ async fn a_stall_shows_in_p99_and_max_and_a_closed_loop_hides_it() {
     let zero = now();
     let url = stalling_server(zero).await;
     let target: Arc<dyn Target> = Arc::new(HttpTarget::new(&url).unwrap());
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sink = ResultSink::new();
     let cfg = LoadConfig {
         workloads: vec![workload()],
         duration: RUN_FOR,
@@ -78,15 +79,20 @@ async fn a_stall_shows_in_p99_and_max_and_a_closed_loop_hides_it() {
         tokio::runtime::Handle::current(),
         zero,
         Arc::new(AtomicBool::new(false)),
-        tx,
+        sink.clone(),
     )
     .unwrap();
+    while !(pacer.is_finished() && pacer.in_flight() == 0) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stats = pacer.join();
+    let mut results = Vec::new();
+    sink.drain_into(&mut results);
     let mut open = Histogram::<u64>::new(3).unwrap();
-    while let Some(r) = rx.recv().await {
+    for r in results {
         assert_eq!(r.outcome, Outcome::Ok);
         open.record(r.latency_ns / 1_000).unwrap();
     }
-    let stats = pacer.join();
     assert!(!stats.suspect(), "the generator itself kept up: {stats:?}");
     let n = open.len();
     assert_eq!(n, (RUN_FOR.as_secs_f64() * RATE) as u64);
