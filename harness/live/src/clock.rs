@@ -21,11 +21,6 @@ impl WallClock {
         }
     }
 
-    /// A clock whose zero is `start`.
-    pub fn from_instant(start: Instant) -> Self {
-        WallClock { start }
-    }
-
     /// The instant time zero stands for.
     pub fn zero(&self) -> Instant {
         self.start
