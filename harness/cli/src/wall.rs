@@ -126,7 +126,7 @@ async fn run_async(
             let t = gameday_aws::SageMakerTarget::new(gameday_aws::SageMakerOptions {
                 region: sc.region.clone(),
                 endpoint_url: sc.endpoint_url.clone(),
-                max_attempts: 1,
+                max_attempts: sc.max_attempts,
                 static_credentials: None,
             })
             .await;

@@ -57,6 +57,8 @@ pub struct Scenario {
     pub endpoint_url: Option<String>,
     /// AWS region, where one was given.
     pub region: Option<String>,
+    /// SDK attempts per call for the `sagemaker` target (1 = no retries).
+    pub max_attempts: u32,
     /// How long traffic is sent.
     pub duration: Duration,
     /// Timeline row width.

@@ -79,6 +79,9 @@ pub struct RawTarget {
     pub endpoint_url: Option<String>,
     /// AWS region for `sagemaker`.
     pub region: Option<String>,
+    /// `sagemaker`: SDK attempts per call (default 1: retries off, so
+    /// faults are not hidden; above 1 the report counts attempts).
+    pub max_attempts: Option<u32>,
 }
 
 /// What the traffic is sent to.

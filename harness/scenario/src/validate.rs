@@ -446,6 +446,18 @@ pub fn validate(
         }
     }
 
+    let max_attempts = raw
+        .target
+        .as_ref()
+        .and_then(|t| t.max_attempts)
+        .unwrap_or(1);
+    if max_attempts == 0 {
+        cx.err(
+            &path("target").key("max_attempts"),
+            "max_attempts must be at least 1 (1 turns SDK retries off)",
+        );
+    }
+
     // Faults.
     let mut faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
@@ -469,6 +481,7 @@ pub fn validate(
         target,
         endpoint_url: raw.target.as_ref().and_then(|t| t.endpoint_url.clone()),
         region: raw.target.as_ref().and_then(|t| t.region.clone()),
+        max_attempts,
         duration,
         timeline_interval: interval,
         time_scale,

@@ -73,6 +73,11 @@ fn base_is_valid() {
 /// `(line to replace, replacement, every diagnostic expected)`.
 const CASES: &[(&str, &str, &[&str])] = &[
     (
+        "seed = 3",
+        "seed = 3\n[target]\nkind = \"local\"\nmax_attempts = 0",
+        &["t.toml:7:16: target.max_attempts: max_attempts must be at least 1 (1 turns SDK retries off)"],
+    ),
+    (
         "arrival = { kind = \"poisson\", rate = 150 }",
         "arrival = { kind = \"users\", users = 0, rate = 5 }",
         &["t.toml:22:47: workload[0].arrival.rate: `rate` does not apply to arrival kind \"users\" (it takes `users`, `think_time`)", "t.toml:22:37: workload[0].arrival.users: users must be at least 1"],
