@@ -233,6 +233,50 @@ fn serve_answers_the_http_target_and_stops_on_sigterm() {
         .unwrap()
         .starts_with("http "));
     // The served platform's metrics saw the same traffic.
+    // The same run through the real AWS SDK (static test credentials from
+    // the environment, the served platform as the endpoint-URL override).
+    let sdk_out = tmp.path().join("sdk");
+    let o = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args([
+            "run",
+            sc.to_str().unwrap(),
+            "--clock",
+            "wall",
+            "--target",
+            "sagemaker",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &url,
+            "--out",
+            sdk_out.to_str().unwrap(),
+            "-q",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = report(&sdk_out);
+    assert_eq!(
+        r["endpoints"][0]["errors"]["server_5xx"], 0,
+        "{}",
+        r["endpoints"][0]
+    );
+    assert!(r["endpoints"][0]["ok"].as_u64().unwrap() > 300);
+    let target = r["load_generator"]["target"].as_str().unwrap();
+    assert!(target.starts_with("sagemaker region=us-east-1"), "{target}");
+    assert_eq!(r["load_generator"]["attempts"], serde_json::Value::Null);
+
     let metrics = Command::new("curl")
         .args(["-s", &format!("{url}/metrics")])
         .output();

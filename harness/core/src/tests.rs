@@ -375,3 +375,104 @@ fn gauges_and_little_area() {
     let mean = h.p.mean_in_system(0, SimTime::from_secs_f64(1.0));
     assert!((mean - 0.6).abs() < 1e-9, "{mean}");
 }
+
+#[test]
+fn compressing_the_timeline_shrinks_times_but_not_service_or_rates() {
+    let mut spec = one_endpoint(
+        vec![variant("A", 2, 4, ServiceDist::constant(0.012).unwrap())],
+        Routing::Random,
+        vec![],
+    );
+    spec.faults.push(FaultSpec {
+        at: Duration::from_secs(300),
+        duration: Some(Duration::from_secs(60)),
+        target: FaultTarget {
+            endpoint: 0,
+            variant: None,
+        },
+        kind: FaultKind::InstanceCrash {
+            count: 1,
+            detect_after: Duration::from_secs(2),
+        },
+    });
+    let c = spec.compress_timeline(20.0);
+    assert_eq!(c.faults[0].at, Duration::from_secs(15));
+    assert_eq!(c.faults[0].duration, Some(Duration::from_secs(3)));
+    assert_eq!(
+        c.faults[0].kind,
+        FaultKind::InstanceCrash {
+            count: 1,
+            detect_after: Duration::from_millis(100),
+        }
+    );
+    let v = &c.endpoints[0].variants[0];
+    assert_eq!(v.instance.provisioning_min, Duration::from_secs(3));
+    // Service times are real under any time scale.
+    let mut rng = RngStreams::new(1).stream("s");
+    assert_eq!(v.service.sample(&mut rng), 0.012);
+    // x = 1 changes nothing.
+    let same = spec.compress_timeline(1.0);
+    assert_eq!(same.faults[0].at, spec.faults[0].at);
+
+    let ramp = ArrivalSpec::Ramp {
+        from: 10.0,
+        to: 100.0,
+        over: 600.0,
+    };
+    match ramp.compress_time(20.0) {
+        ArrivalSpec::Ramp { from, to, over } => assert_eq!((from, to, over), (10.0, 100.0, 30.0)),
+        other => panic!("{other:?}"),
+    }
+    let trace = ArrivalSpec::Trace {
+        times: vec![0.0, 1.0, 5.0, 10.0].into(),
+    };
+    match trace.compress_time(2.0) {
+        ArrivalSpec::Trace { times } => assert_eq!(&*times, &[0.0, 1.0, 5.0]),
+        other => panic!("{other:?}"),
+    }
+    let poisson = ArrivalSpec::Poisson { rate: 150.0 };
+    assert_eq!(poisson.compress_time(20.0).mean_rate(30.0), 150.0);
+}
+
+#[test]
+fn live_faults_start_now_and_results_carry_their_request_id_and_cause() {
+    let spec = one_endpoint(
+        vec![variant("A", 1, 1, ServiceDist::constant(0.010).unwrap())],
+        Routing::Random,
+        vec![],
+    );
+    let mut p = Platform::new(&spec, RngStreams::new(1));
+    let now = SimTime::from_nanos(5_000_000_000);
+    let f = p.inject_fault(
+        now,
+        FaultSpec {
+            at: Duration::from_secs(999),
+            duration: None,
+            target: FaultTarget {
+                endpoint: 0,
+                variant: None,
+            },
+            kind: FaultKind::ErrorInjection {
+                rate: 1.0,
+                status: 429,
+            },
+        },
+    );
+    assert_eq!(f, 0);
+    let ev = p.poll_event().expect("fault event");
+    assert_eq!((ev.kind, ev.at), (EventKind::FaultInjected, now));
+    p.handle_request(
+        now,
+        Request {
+            id: 42,
+            endpoint: 0,
+            target_variant: None,
+            sent_at: now,
+            timeout_ns: 1_000_000_000,
+        },
+    );
+    let r = p.poll_result().expect("answered at once");
+    assert_eq!(r.id, 42);
+    assert_eq!(r.outcome, Outcome::Throttled);
+    assert_eq!(r.cause, Cause::Injected(429));
+}
