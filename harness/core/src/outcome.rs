@@ -47,6 +47,18 @@ pub enum Cause {
     Timeout,
 }
 
+impl Cause {
+    /// The cause a plain outcome implies when nothing more specific is
+    /// known: served, timed out, or the instance failed it.
+    pub fn of(outcome: Outcome) -> Cause {
+        match outcome {
+            Outcome::Ok => Cause::Served,
+            Outcome::Timeout => Cause::Timeout,
+            _ => Cause::InstanceDown,
+        }
+    }
+}
+
 /// One finished request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestResult {

@@ -605,11 +605,6 @@ impl Platform {
         queue_wait_ns: u64,
         outcome: Outcome,
     ) {
-        let cause = match outcome {
-            Outcome::Ok => Cause::Served,
-            Outcome::Timeout => Cause::Timeout,
-            _ => Cause::InstanceDown,
-        };
         self.results.push_back(RequestResult {
             id,
             endpoint: e as u16,
@@ -618,7 +613,7 @@ impl Platform {
             latency_ns,
             queue_wait_ns,
             outcome,
-            cause,
+            cause: Cause::of(outcome),
         });
     }
 

@@ -90,11 +90,7 @@ pub fn record_of(
         latency_ns,
         queue_wait_ns: 0,
         outcome,
-        cause: match outcome {
-            Outcome::Ok => gameday_core::Cause::Served,
-            Outcome::Timeout => gameday_core::Cause::Timeout,
-            _ => gameday_core::Cause::InstanceDown,
-        },
+        cause: gameday_core::Cause::of(outcome),
     }
 }
 
