@@ -18,6 +18,8 @@
 //! - [`platform`]: the state machine: routing, instance slots and FIFO
 //!   queues, timeouts, faults, fleet replacement, cost metering.
 //! - [`outcome`]: what comes out: request results, events, gauges, cost.
+//! - [`training`]: training jobs on spot or on-demand capacity: lifecycle,
+//!   interruptions, checkpoints, capacity waits, billable time.
 //!
 //! # Driving a [`Platform`]
 //!
@@ -95,6 +97,7 @@ pub mod platform;
 pub mod rng;
 pub mod spec;
 pub mod time;
+pub mod training;
 
 #[cfg(test)]
 mod tests;
@@ -106,3 +109,7 @@ pub use outcome::{
 pub use platform::{Platform, Request, Timer};
 pub use rng::{RngStreams, StreamRng};
 pub use time::SimTime;
+pub use training::{
+    JobStatus, SecondaryStatus, Training, TrainingAction, TrainingEvent, TrainingEventKind,
+    TrainingOutcome, TrainingSpec, TrainingTimer,
+};
