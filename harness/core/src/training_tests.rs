@@ -357,7 +357,7 @@ fn lost_work_per_interruption_matches_theory() {
         faults: vec![],
     };
     let (mut lost, mut n) = (0.0, 0usize);
-    for seed in 0..150 {
+    for seed in 0..400 {
         let o = &run_alone(&spec, &RngStreams::new(seed), SimTime::MAX)[0];
         assert_eq!(o.status, JobStatus::Completed);
         for i in &o.interruptions {
@@ -368,12 +368,12 @@ fn lost_work_per_interruption_matches_theory() {
     let mean = lost / n as f64;
     let (t, c) = (tau as f64, c as f64);
     let theory = (t * t / 2.0 + t * c) / (t + c);
-    // Uniform phase: sd = (τ+C)/√12; n ≈ 1,500 gives a standard error of
-    // about 0.8% of the mean; 4% leaves room for the exponential's tilt.
-    assert!(n > 1000, "{n} interruptions");
+    // Uniform phase: sd ≈ (τ+C)/√12; n ≈ 4,500 gives a standard error of
+    // about 0.9% of the mean (1,500 seeds measured 980 s vs 982 s).
+    assert!(n > 4000, "{n} interruptions");
     let rel = (mean - theory).abs() / theory;
     eprintln!("mean lost {mean:.1}s, theory {theory:.1}s, {n} interruptions");
-    assert!(rel < 0.04, "mean lost {mean:.1}s vs theory {theory:.1}s ({n} samples)");
+    assert!(rel < 0.03, "mean lost {mean:.1}s vs theory {theory:.1}s ({n} samples)");
 }
 
 #[test]
