@@ -28,6 +28,7 @@ fn bench(c: &mut Criterion) {
         let cfg = SimConfig {
             platform: &sc.platform,
             workloads: &sc.workloads,
+            training: &sc.training,
             duration: sc.duration,
             interval: sc.timeline_interval,
             seed: sc.seed,

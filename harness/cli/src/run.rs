@@ -87,6 +87,7 @@ pub fn run(a: RunArgs) -> Result<Exit> {
             let sim = simulate(SimConfig {
                 platform: &sc.platform,
                 workloads: &sc.workloads,
+                training: &sc.training,
                 duration: sc.duration,
                 interval: sc.timeline_interval,
                 seed: sc.seed,

@@ -307,6 +307,7 @@ async fn run_async(
         drained_at_s,
         costs,
         mean_in_system,
+        training: vec![],
         slo: &sc.slo,
     });
     let q = |p: f64| round3(stats.lag_us.value_at_quantile(p) as f64 / 1e3);

@@ -738,7 +738,8 @@ impl Training {
         self.status(now, job, SecondaryStatus::Training);
         if self.external(job) {
             self.set_phase(now, job, Phase::Computing);
-            self.actions.push_back(TrainingAction::Start { job, attempt });
+            self.actions
+                .push_back(TrainingAction::Start { job, attempt });
             return;
         }
         self.jobs[job].resumed_from.push(from);
@@ -864,7 +865,12 @@ impl Training {
             }
             match fault.kind {
                 TrainingFaultKind::SpotInterruption => {
-                    self.event(now, job, TrainingEventKind::Fault, "spot_interruption".into());
+                    self.event(
+                        now,
+                        job,
+                        TrainingEventKind::Fault,
+                        "spot_interruption".into(),
+                    );
                     if self.jobs[job].seg_start.is_some() && self.jobs[job].spec.spot {
                         self.notice(now, job);
                     }
@@ -1018,7 +1024,11 @@ fn outcome(j: &Job, now: SimTime) -> TrainingOutcome {
 /// Runs training jobs alone to their end with a virtual clock (no
 /// endpoints, no IO): what a checkpoint-interval sweep needs. Stops every
 /// job still going at `horizon`.
-pub fn run_alone(spec: &TrainingSpec, streams: &RngStreams, horizon: SimTime) -> Vec<TrainingOutcome> {
+pub fn run_alone(
+    spec: &TrainingSpec,
+    streams: &RngStreams,
+    horizon: SimTime,
+) -> Vec<TrainingOutcome> {
     let mut t = Training::new(spec, streams);
     let mut timers = std::collections::BTreeMap::new();
     let mut seq = 0u64;

@@ -82,7 +82,13 @@ fn on_demand_job_runs_straight_through() {
     let o = &run(vec![j], vec![])[0];
     assert_eq!(
         statuses(o),
-        ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+        [
+            "Starting",
+            "Downloading",
+            "Training",
+            "Uploading",
+            "Completed"
+        ]
     );
     assert_eq!(o.status, JobStatus::Completed);
     assert_eq!(o.training_time_s, 3690.0);
@@ -373,7 +379,10 @@ fn lost_work_per_interruption_matches_theory() {
     assert!(n > 4000, "{n} interruptions");
     let rel = (mean - theory).abs() / theory;
     eprintln!("mean lost {mean:.1}s, theory {theory:.1}s, {n} interruptions");
-    assert!(rel < 0.03, "mean lost {mean:.1}s vs theory {theory:.1}s ({n} samples)");
+    assert!(
+        rel < 0.03,
+        "mean lost {mean:.1}s vs theory {theory:.1}s ({n} samples)"
+    );
 }
 
 #[test]

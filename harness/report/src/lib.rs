@@ -9,6 +9,7 @@
 //! - [`model`]: the `report.json` contract ([`Report`]).
 //! - [`baseline`]: regression checks against an earlier `report.json`.
 //! - [`slo`]: objectives ([`SloSpec`]) and their evaluation.
+//! - [`training`]: training jobs in the report.
 //! - [`writers`]: `report.json`, `summary.md`, `timeline.csv`,
 //!   `events.csv` and the terminal summary, each over any `io::Write`.
 
@@ -16,8 +17,10 @@ pub mod baseline;
 pub mod model;
 pub mod recorder;
 pub mod slo;
+pub mod training;
 pub mod writers;
 
 pub use model::Report;
 pub use recorder::{EventRow, Finish, Recorder, RunRecord, TimelineRow};
 pub use slo::SloSpec;
+pub use training::TrainingJobReport;

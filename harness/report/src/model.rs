@@ -21,7 +21,7 @@ pub struct Report {
     /// Per-endpoint results, in scenario order.
     pub endpoints: Vec<EndpointReport>,
     /// Training jobs (none in scenarios without `[[training_job]]`).
-    pub training_jobs: Vec<serde_json::Value>,
+    pub training_jobs: Vec<crate::training::TrainingJobReport>,
     /// Cost roll-up.
     pub cost: CostReport,
     /// Every SLO objective, evaluated.
@@ -30,8 +30,9 @@ pub struct Report {
     pub events: usize,
     /// Width of a `timeline.csv` interval, seconds.
     pub timeline_interval_s: f64,
-    /// Simulated time at which the last request finished, seconds (a run
-    /// drains in-flight requests after `duration_s`).
+    /// Time at which the run's last event ran, seconds: in-flight
+    /// requests drain after `duration_s`, and training jobs run to their
+    /// own end.
     pub drained_at_s: f64,
     /// Comparison with `--baseline`, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,7 +209,7 @@ pub struct CostReport {
     pub endpoints_usd: f64,
     /// Training jobs.
     pub training_usd: f64,
-    /// Endpoint cost per 1,000 requests.
+    /// Endpoint cost per 1,000 requests (training excluded).
     pub per_1k_requests_usd: f64,
 }
 
@@ -219,6 +220,9 @@ pub struct SloResult {
     pub name: String,
     /// The endpoint it applies to (`None` for run-wide objectives).
     pub endpoint: Option<String>,
+    /// The training job it applies to (`training_deadline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
     /// Human-readable objective, e.g. `<= 500 ms`.
     pub objective: String,
     /// The measured value, in the objective's unit.

@@ -8,7 +8,9 @@
 use std::collections::VecDeque;
 
 use gameday_core::spec::PlatformSpec;
-use gameday_core::{Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge};
+use gameday_core::{
+    Outcome, PlatformEvent, RequestResult, TrainingEvent, VariantCost, VariantGauge,
+};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -164,6 +166,8 @@ pub struct EventRow {
     pub instance: Option<u32>,
     /// Detail.
     pub detail: String,
+    /// Training job name, for training events.
+    pub job: String,
 }
 
 /// Everything a run produced, ready for the writers.
@@ -190,6 +194,8 @@ pub struct Finish<'a> {
     pub costs: Vec<VariantCost>,
     /// From `Platform::mean_in_system`, one per endpoint.
     pub mean_in_system: Vec<f64>,
+    /// Training jobs, in scenario order.
+    pub training: Vec<crate::TrainingJobReport>,
     /// Objectives to evaluate.
     pub slo: &'a SloSpec,
 }
@@ -331,6 +337,20 @@ impl Recorder {
                 .unwrap_or_default(),
             instance: e.instance,
             detail: e.detail.clone(),
+            job: String::new(),
+        });
+    }
+
+    /// Records a training event of the job named `job`.
+    pub fn training_event(&mut self, e: &TrainingEvent, job: &str) {
+        self.events.push(EventRow {
+            time_s: round6(e.at.as_secs_f64()),
+            kind: e.kind.as_str().to_string(),
+            endpoint: String::new(),
+            variant: String::new(),
+            instance: None,
+            detail: e.detail.clone(),
+            job: job.to_string(),
         });
     }
 
@@ -495,8 +515,9 @@ impl Recorder {
                 variants,
             });
         }
-        let total = endpoints_usd;
-        let slos = f.slo.evaluate(&endpoints, total);
+        let training_usd: f64 = f.training.iter().map(|j| j.cost_usd).sum();
+        let total = endpoints_usd + training_usd;
+        let slos = f.slo.evaluate(&endpoints, &f.training, total);
         let verdict = if slos.iter().all(|s| s.met) {
             "pass"
         } else {
@@ -508,11 +529,11 @@ impl Recorder {
             complete: f.complete,
             verdict: verdict.into(),
             endpoints,
-            training_jobs: vec![],
+            training_jobs: f.training,
             cost: CostReport {
                 total_usd: round6(total),
                 endpoints_usd: round6(endpoints_usd),
-                training_usd: 0.0,
+                training_usd: round6(training_usd),
                 per_1k_requests_usd: if requests_total == 0 {
                     0.0
                 } else {

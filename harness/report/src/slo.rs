@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::model::{round6, EndpointReport, SloResult};
+use crate::training::TrainingJobReport;
 
 /// The objectives a scenario's `[slo]` section sets. Latency, error-rate
 /// and availability objectives apply to every endpoint; the cost budget to
@@ -18,6 +19,10 @@ pub struct SloSpec {
     pub availability: Option<f64>,
     /// Highest acceptable total cost, US dollars.
     pub cost_budget_usd: Option<f64>,
+    /// Every training job completes within this wall time.
+    pub training_deadline: Option<Duration>,
+    /// Lowest acceptable share of training jobs that complete.
+    pub training_success_rate: Option<f64>,
 }
 
 fn percentile_of(ep: &EndpointReport, p: f64) -> f64 {
@@ -36,7 +41,12 @@ impl SloSpec {
     /// Evaluates every objective. An endpoint that served no requests has no
     /// latency to judge; its latency objectives are reported as met with
     /// actual 0 and its error objectives trivially hold.
-    pub fn evaluate(&self, endpoints: &[EndpointReport], total_cost_usd: f64) -> Vec<SloResult> {
+    pub fn evaluate(
+        &self,
+        endpoints: &[EndpointReport],
+        training: &[TrainingJobReport],
+        total_cost_usd: f64,
+    ) -> Vec<SloResult> {
         let mut out = Vec::new();
         for ep in endpoints {
             for (name, p, bound) in &self.latency {
@@ -45,6 +55,7 @@ impl SloSpec {
                 out.push(SloResult {
                     name: name.clone(),
                     endpoint: Some(ep.name.clone()),
+                    job: None,
                     objective: format!("<= {} ms", fmt_num(ms)),
                     actual,
                     met: actual <= ms,
@@ -54,6 +65,7 @@ impl SloSpec {
                 out.push(SloResult {
                     name: "error_rate".into(),
                     endpoint: Some(ep.name.clone()),
+                    job: None,
                     objective: format!("<= {}", fmt_num(max)),
                     actual: ep.error_rate,
                     met: ep.error_rate <= max,
@@ -63,17 +75,50 @@ impl SloSpec {
                 out.push(SloResult {
                     name: "availability".into(),
                     endpoint: Some(ep.name.clone()),
+                    job: None,
                     objective: format!(">= {}", fmt_num(min)),
                     actual: ep.availability,
                     met: ep.availability >= min,
                 });
             }
         }
+        if let Some(deadline) = self.training_deadline {
+            let s = deadline.as_secs_f64();
+            for j in training {
+                // A job that did not complete has not met any deadline.
+                let done = j.status == "Completed";
+                out.push(SloResult {
+                    name: "training_deadline".into(),
+                    endpoint: None,
+                    job: Some(j.name.clone()),
+                    objective: format!("Completed within {} s", fmt_num(s)),
+                    actual: j.wall_time_s,
+                    met: done && j.wall_time_s <= s,
+                });
+            }
+        }
+        if let Some(min) = self.training_success_rate {
+            let done = training.iter().filter(|j| j.status == "Completed").count();
+            let actual = if training.is_empty() {
+                1.0
+            } else {
+                round6(done as f64 / training.len() as f64)
+            };
+            out.push(SloResult {
+                name: "training_success_rate".into(),
+                endpoint: None,
+                job: None,
+                objective: format!(">= {}", fmt_num(min)),
+                actual,
+                met: actual >= min,
+            });
+        }
         if let Some(budget) = self.cost_budget_usd {
             let actual = round6(total_cost_usd);
             out.push(SloResult {
                 name: "cost_budget_usd".into(),
                 endpoint: None,
+                job: None,
                 objective: format!("<= {} USD", fmt_num(budget)),
                 actual,
                 met: actual <= budget,
@@ -129,8 +174,9 @@ mod tests {
             error_rate: Some(0.001),
             availability: Some(0.999),
             cost_budget_usd: Some(5.0),
+            ..Default::default()
         };
-        let r = spec.evaluate(&[ep(499.0, 0.002)], 5.5);
+        let r = spec.evaluate(&[ep(499.0, 0.002)], &[], 5.5);
         let got: Vec<(&str, &str, bool)> = r
             .iter()
             .map(|s| (s.name.as_str(), s.objective.as_str(), s.met))

@@ -98,20 +98,81 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
     if r.slos.is_empty() {
         writeln!(w, "No objectives set (add an `[slo]` section).")?;
     } else {
-        writeln!(w, "| objective | endpoint | target | actual | met |")?;
+        writeln!(w, "| objective | endpoint / job | target | actual | met |")?;
         writeln!(w, "|---|---|---|---|---|")?;
         for o in &r.slos {
             writeln!(
                 w,
                 "| {} | {} | {} | {} | {} |",
                 o.name,
-                o.endpoint.as_deref().unwrap_or("(all)"),
+                o.endpoint
+                    .as_deref()
+                    .or(o.job.as_deref())
+                    .unwrap_or("(all)"),
                 o.objective,
                 fmt_num(o.actual),
                 if o.met { "yes" } else { "**NO**" }
             )?;
         }
     }
+    if !r.endpoints.is_empty() {
+        write_endpoints(r, &mut w)?;
+    }
+    if !r.training_jobs.is_empty() {
+        write_training(r, &mut w)?;
+    }
+    writeln!(w)?;
+    writeln!(w, "## Cost (USD)")?;
+    if !r.endpoints.is_empty() {
+        write_endpoint_costs(r, &mut w)?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Total {} USD · endpoints {} · training {} · per 1,000 requests {}",
+        fmt_num(r.cost.total_usd),
+        fmt_num(r.cost.endpoints_usd),
+        fmt_num(r.cost.training_usd),
+        fmt_num(r.cost.per_1k_requests_usd)
+    )?;
+    writeln!(w)?;
+    writeln!(w, "## Events")?;
+    writeln!(w)?;
+    if rec.events.is_empty() {
+        writeln!(w, "None.")?;
+    } else {
+        writeln!(
+            w,
+            "| time s | event | endpoint / job | variant | instance | detail |"
+        )?;
+        writeln!(w, "|---|---|---|---|---|---|")?;
+        for ev in rec.events.iter().take(SUMMARY_EVENTS) {
+            writeln!(
+                w,
+                "| {} | {} | {}{} | {} | {} | {} |",
+                fmt_num(ev.time_s),
+                ev.kind,
+                ev.endpoint,
+                ev.job,
+                ev.variant,
+                ev.instance.map(|i| i.to_string()).unwrap_or_default(),
+                ev.detail
+            )?;
+        }
+        if rec.events.len() > SUMMARY_EVENTS {
+            writeln!(w)?;
+            writeln!(
+                w,
+                "… and {} more in `events.csv`.",
+                rec.events.len() - SUMMARY_EVENTS
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The latency and error tables of `summary.md`.
+fn write_endpoints<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
     writeln!(w)?;
     writeln!(w, "## Latency (ms, from intended send time)")?;
     writeln!(w)?;
@@ -163,8 +224,11 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
             fmt_num(e.queue_wait_ms.mean)
         )?;
     }
-    writeln!(w)?;
-    writeln!(w, "## Cost (USD)")?;
+    Ok(())
+}
+
+/// The endpoint cost table of `summary.md`.
+fn write_endpoint_costs<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
     writeln!(w)?;
     writeln!(
         w,
@@ -185,46 +249,38 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
             )?;
         }
     }
+    Ok(())
+}
+
+/// The training table of `summary.md`.
+fn write_training<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
     writeln!(w)?;
-    writeln!(
-        w,
-        "Total {} USD · endpoints {} · training {} · per 1,000 requests {}",
-        fmt_num(r.cost.total_usd),
-        fmt_num(r.cost.endpoints_usd),
-        fmt_num(r.cost.training_usd),
-        fmt_num(r.cost.per_1k_requests_usd)
-    )?;
+    writeln!(w, "## Training jobs")?;
     writeln!(w)?;
-    writeln!(w, "## Events")?;
-    writeln!(w)?;
-    if rec.events.is_empty() {
-        writeln!(w, "None.")?;
-    } else {
+    writeln!(w, "| job | status | instances | spot | interruptions | checkpoints | steps lost / total | training h | billable h | wall h | cost USD | on-demand USD | savings % |")?;
+    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
+    let h = |s: f64| fmt_num((s / 3600.0 * 1000.0).round() / 1000.0);
+    for j in &r.training_jobs {
         writeln!(
             w,
-            "| time s | event | endpoint | variant | instance | detail |"
+            "| {} | {} / {} | {} × {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} |",
+            j.name,
+            j.status,
+            j.secondary_status,
+            j.instance_count,
+            j.instance_type,
+            if j.spot { "yes" } else { "no" },
+            j.interruptions,
+            j.checkpoints,
+            j.steps_lost,
+            j.steps_total,
+            h(j.training_time_s),
+            h(j.billable_time_s),
+            h(j.wall_time_s),
+            fmt_num(j.cost_usd),
+            fmt_num(j.on_demand_cost_usd),
+            fmt_num(j.savings_pct)
         )?;
-        writeln!(w, "|---|---|---|---|---|---|")?;
-        for ev in rec.events.iter().take(SUMMARY_EVENTS) {
-            writeln!(
-                w,
-                "| {} | {} | {} | {} | {} | {} |",
-                fmt_num(ev.time_s),
-                ev.kind,
-                ev.endpoint,
-                ev.variant,
-                ev.instance.map(|i| i.to_string()).unwrap_or_default(),
-                ev.detail
-            )?;
-        }
-        if rec.events.len() > SUMMARY_EVENTS {
-            writeln!(w)?;
-            writeln!(
-                w,
-                "… and {} more in `events.csv`.",
-                rec.events.len() - SUMMARY_EVENTS
-            )?;
-        }
     }
     Ok(())
 }
@@ -244,13 +300,30 @@ pub fn write_terminal<W: Write>(r: &Report, mut w: W) -> Result<(), WriteError> 
             fmt_num((e.error_rate * 100.0 * 1000.0).round() / 1000.0)
         )?;
     }
+    for j in &r.training_jobs {
+        writeln!(
+            w,
+            "{:<28} {} ({})  {} interruptions  {} steps lost  wall {} h  cost {} USD (saved {}%)",
+            j.name,
+            j.status,
+            j.secondary_status,
+            j.interruptions,
+            j.steps_lost,
+            fmt_num((j.wall_time_s / 3600.0 * 100.0).round() / 100.0),
+            fmt_num((j.cost_usd * 100.0).round() / 100.0),
+            fmt_num(j.savings_pct)
+        )?;
+    }
     for o in &r.slos {
         writeln!(
             w,
             "  [{}] {:<16} {:<28} {:>12} (objective {})",
             if o.met { " ok " } else { "FAIL" },
             o.name,
-            o.endpoint.as_deref().unwrap_or("(all)"),
+            o.endpoint
+                .as_deref()
+                .or(o.job.as_deref())
+                .unwrap_or("(all)"),
             fmt_num(o.actual),
             o.objective
         )?;

@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gameday_core::spec::{PlatformSpec, WorkloadSpec};
+use gameday_core::training::TrainingSpec;
 use gameday_report::SloSpec;
 
 pub use catalog::Catalog;
@@ -67,6 +68,11 @@ pub struct Scenario {
     pub time_scale: f64,
     /// The platform.
     pub platform: PlatformSpec,
+    /// Training jobs and training faults.
+    pub training: TrainingSpec,
+    /// How each training job runs on the wall clock (same order as
+    /// `training.jobs`); `None`: its work is modelled.
+    pub training_runs: Vec<Option<TrainingRun>>,
     /// The traffic.
     pub workloads: Vec<WorkloadSpec>,
     /// Each workload's request payload (same order as `workloads`).
@@ -95,6 +101,26 @@ pub struct RealModel {
     pub kind: String,
     /// Its weights file.
     pub weights: PathBuf,
+}
+
+/// A real training process (wall clock).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrainingRun {
+    /// What to run.
+    pub program: TrainingProgram,
+    /// `hyperparameters.json`, values as strings.
+    pub hyperparameters: BTreeMap<String, String>,
+    /// Data channels: name → file or folder.
+    pub channels: BTreeMap<String, PathBuf>,
+}
+
+/// The program a training job runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrainingProgram {
+    /// A user's command and its arguments.
+    Command(Vec<String>),
+    /// A built-in trainer (`gameday trainer KIND`).
+    Builtin(String),
 }
 
 /// Why a scenario could not be loaded. Maps to exit code 2.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::units::{DurationStr, Size};
+use crate::units::{Count, DurationStr, Size};
 
 /// A whole scenario file.
 #[derive(Debug, Deserialize)]
@@ -32,6 +32,12 @@ pub struct RawScenario {
     /// `[[fault]]`: scheduled faults.
     #[serde(default, rename = "fault")]
     pub faults: Vec<RawFault>,
+    /// `[[training_job]]`: training jobs.
+    #[serde(default, rename = "training_job")]
+    pub training_jobs: Vec<RawTrainingJob>,
+    /// `[[spot_market]]`: overrides of the built-in spot market.
+    #[serde(default, rename = "spot_market")]
+    pub spot_markets: Vec<RawSpotMarket>,
     /// `[slo]`: objectives.
     pub slo: Option<RawSlo>,
 }
@@ -44,8 +50,9 @@ pub struct RawMeta {
     pub name: String,
     /// What the scenario shows.
     pub description: Option<String>,
-    /// How long traffic is sent.
-    pub duration: DurationStr,
+    /// How long traffic is sent (required with endpoints; training jobs
+    /// run to their own end).
+    pub duration: Option<DurationStr>,
     /// Master seed (default 1); `--seed` overrides it.
     pub seed: Option<u64>,
     /// `"virtual"` (default) or `"wall"`.
@@ -357,10 +364,15 @@ pub struct RawFault {
     /// How long it lasts (default: to the end of the run).
     #[serde(rename = "for")]
     pub for_: Option<DurationStr>,
-    /// `instance_crash`, `latency_injection`, `error_injection` or `blackhole`.
+    /// `instance_crash`, `latency_injection`, `error_injection`,
+    /// `blackhole`, `spot_interruption` or `capacity_shortage`.
     pub kind: FaultKindRaw,
-    /// Endpoint hit.
-    pub endpoint: String,
+    /// Endpoint hit (endpoint faults).
+    pub endpoint: Option<String>,
+    /// Training job hit (training faults).
+    pub job: Option<String>,
+    /// Instance type hit: every training job on it (training faults).
+    pub instance_type: Option<String>,
     /// Variant hit (default: all).
     pub variant: Option<String>,
     /// Instances that crash (`instance_crash`, default 1).
@@ -387,6 +399,10 @@ pub enum FaultKindRaw {
     ErrorInjection,
     /// Requests hang until timeout.
     Blackhole,
+    /// Spot capacity under training jobs is reclaimed (after the notice).
+    SpotInterruption,
+    /// No capacity of an instance type can be had for a while.
+    CapacityShortage,
 }
 
 impl FaultKindRaw {
@@ -397,7 +413,17 @@ impl FaultKindRaw {
             FaultKindRaw::LatencyInjection => "latency_injection",
             FaultKindRaw::ErrorInjection => "error_injection",
             FaultKindRaw::Blackhole => "blackhole",
+            FaultKindRaw::SpotInterruption => "spot_interruption",
+            FaultKindRaw::CapacityShortage => "capacity_shortage",
         }
+    }
+
+    /// True for faults that hit training jobs rather than endpoints.
+    pub fn is_training(self) -> bool {
+        matches!(
+            self,
+            FaultKindRaw::SpotInterruption | FaultKindRaw::CapacityShortage
+        )
     }
 }
 
@@ -419,6 +445,91 @@ pub struct RawSlo {
     pub error_rate: Option<f64>,
     /// Lowest availability, 0 to 1.
     pub availability: Option<f64>,
-    /// Highest total cost, USD.
+    /// Highest total cost (endpoints and training), USD.
     pub cost_budget_usd: Option<f64>,
+    /// Every training job completes within this wall time of its creation.
+    pub training_deadline: Option<DurationStr>,
+    /// Lowest share of training jobs that complete, 0 to 1.
+    pub training_success_rate: Option<f64>,
+}
+
+/// `[[training_job]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrainingJob {
+    /// Job name (also names its random stream).
+    pub name: String,
+    /// Instance type from the catalog.
+    pub instance_type: String,
+    /// Instances (default 1).
+    pub instance_count: Option<i64>,
+    /// Managed spot training (default false).
+    pub spot: Option<bool>,
+    /// Longest training time (default `"1d"`).
+    pub max_run: Option<DurationStr>,
+    /// Longest time from creation to the end, waits included (spot:
+    /// required, at least `max_run`).
+    pub max_wait: Option<DurationStr>,
+    /// Compute time between checkpoints (default: none).
+    pub checkpoint_every: Option<DurationStr>,
+    /// Time to write one checkpoint (default `"30s"`).
+    pub checkpoint_cost: Option<DurationStr>,
+    /// Write a checkpoint on the spot notice if it fits (default false).
+    pub checkpoint_on_notice: Option<bool>,
+    /// Data and image download at each start (default `"2m"`).
+    pub download: Option<DurationStr>,
+    /// Model upload at the end (default `"1m"`).
+    pub upload: Option<DurationStr>,
+    /// The work (modelled jobs; required for the virtual clock).
+    pub work: Option<RawWork>,
+    /// Data-parallel efficiency per doubling of instances (default 0.9).
+    pub parallel_efficiency: Option<f64>,
+    /// Wall clock: a real training command under SageMaker's contract.
+    pub command: Option<Vec<String>>,
+    /// Wall clock: a built-in trainer instead of a command
+    /// (`"logistic_regression"`).
+    pub trainer: Option<String>,
+    /// `hyperparameters.json` (values are passed as strings).
+    #[serde(default)]
+    pub hyperparameters: BTreeMap<String, toml::Value>,
+    /// Data channels: name → file or folder (relative to the scenario).
+    #[serde(default)]
+    pub channels: BTreeMap<String, String>,
+}
+
+/// A training job's work: `steps` × `step_time` on one reference GPU, or
+/// `params` and `tokens` (≈ 6·params·tokens FLOPs).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWork {
+    /// Steps to train.
+    pub steps: Option<u64>,
+    /// Time of one step on one reference GPU (`fixtures/accelerators.toml`).
+    pub step_time: Option<DurationStr>,
+    /// Model parameters, like `"7B"`.
+    pub params: Option<Count>,
+    /// Training tokens, like `"140B"`.
+    pub tokens: Option<Count>,
+    /// Model FLOPs utilisation, 0 to 1 (default 0.4).
+    pub utilization: Option<f64>,
+}
+
+/// `[[spot_market]]` (and the built-in file's entries).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpotMarket {
+    /// Instance type.
+    pub instance_type: Option<String>,
+    /// Spot Instance Advisor band: `<5%`, `5-10%`, `10-15%`, `15-20%`, `>20%`.
+    pub interruption_band: Option<String>,
+    /// Mean time between interruptions of one instance (overrides the band).
+    pub mtbi: Option<DurationStr>,
+    /// Spot discount against on-demand, 0 to 1.
+    pub savings: Option<f64>,
+    /// Time to get spot capacity: `{ min, max }`.
+    pub capacity_wait: Option<RawRange>,
+    /// Notice before a reclaim (default `"2m"`).
+    pub notice: Option<DurationStr>,
+    /// Where the figures came from.
+    pub source: Option<String>,
 }

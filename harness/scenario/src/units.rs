@@ -62,6 +62,57 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok((value * scale).round() as u64)
 }
 
+/// Parses a count with an optional suffix: `K` (10³), `M` (10⁶), `B`
+/// (10⁹) or `T` (10¹²), like `"7B"` parameters or `"1.4T"` tokens.
+pub fn parse_count(s: &str) -> Result<f64, String> {
+    let bad = || {
+        format!(
+            "invalid count \"{s}\": expected a number with an optional K, M, B or T, like \"7B\""
+        )
+    };
+    let (value, unit) = number_and_unit(s).ok_or_else(bad)?;
+    let scale = match unit {
+        "" => 1.0,
+        "K" | "k" => 1e3,
+        "M" => 1e6,
+        "B" | "G" => 1e9,
+        "T" => 1e12,
+        _ => return Err(bad()),
+    };
+    Ok(value * scale)
+}
+
+/// A count written as `"7B"` or as a plain number.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Count(pub f64);
+
+struct CountVisitor;
+
+impl Visitor<'_> for CountVisitor {
+    type Value = Count;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a count like 1000000 or \"7B\"")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Count, E> {
+        parse_count(v).map(Count).map_err(E::custom)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+        Ok(Count(v as f64))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+        Ok(Count(v as f64))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Count, E> {
+        Ok(Count(v))
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CountVisitor)
+    }
+}
+
 /// A duration written as a string in a scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DurationStr(pub Duration);
@@ -128,6 +179,15 @@ mod tests {
         for bad in ["5", "five minutes", "-3s", "3 parsecs", "", "s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(parse_count("7B"), Ok(7e9));
+        assert_eq!(parse_count("1.5T"), Ok(1.5e12));
+        assert_eq!(parse_count("350M"), Ok(3.5e8));
+        assert_eq!(parse_count("1000"), Ok(1000.0));
+        assert!(parse_count("7 billion").is_err());
     }
 
     #[test]

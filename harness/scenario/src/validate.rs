@@ -11,12 +11,16 @@ use std::time::Duration;
 use gameday_core::arrival::ArrivalSpec;
 use gameday_core::dist::ServiceDist;
 use gameday_core::spec::*;
+use gameday_core::training::TrainingSpec;
 use gameday_report::SloSpec;
 
 use crate::catalog::Catalog;
 use crate::diag::{path, suggest, Diagnostic, FieldPath, Locator};
 use crate::raw::*;
 use crate::{ClockKind, Payload, RealModel, Scenario, TargetKind};
+
+mod training;
+pub use training::{mtbi_of_monthly, ACCELERATORS, DEFAULT_MAX_RUN, SPOT_MARKET, TRAINERS};
 
 /// Default client timeout: SageMaker's 60-second invocation limit.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -143,8 +147,13 @@ pub fn validate(
     {
         cx.err(&at_meta.key("name"), format!("name \"{}\" must be non-empty and use only letters, digits, '.', '_' and '-' (it names the output folder)", meta.name));
     }
-    let duration = meta.duration.0;
-    if duration.is_zero() {
+    let duration = meta.duration.map_or(Duration::ZERO, |d| d.0);
+    if meta.duration.is_none() && !raw.endpoints.is_empty() {
+        cx.err(
+            &at_meta,
+            "missing `duration`: how long traffic is sent, like duration = \"10m\"",
+        );
+    } else if meta.duration.is_some() && duration.is_zero() {
         cx.err(
             &at_meta.key("duration"),
             "duration must be longer than zero",
@@ -257,8 +266,11 @@ pub fn validate(
     // Endpoints.
     let mut endpoints = Vec::new();
     let mut endpoint_names = BTreeSet::new();
-    if raw.endpoints.is_empty() {
-        cx.err(&FieldPath::default(), "the scenario has no [[endpoint]]");
+    if raw.endpoints.is_empty() && raw.training_jobs.is_empty() {
+        cx.err(
+            &FieldPath::default(),
+            "the scenario has no [[endpoint]] and no [[training_job]]: nothing to run",
+        );
     }
     for (e, ep) in raw.endpoints.iter().enumerate() {
         let at = path("endpoint").index(e);
@@ -367,7 +379,7 @@ pub fn validate(
     let mut workloads = Vec::new();
     let mut payloads = Vec::new();
     let mut workload_names = BTreeSet::new();
-    if raw.workloads.is_empty() {
+    if raw.workloads.is_empty() && !raw.endpoints.is_empty() {
         cx.err(
             &FieldPath::default(),
             "the scenario has no [[workload]]: nothing would be sent",
@@ -458,11 +470,17 @@ pub fn validate(
         );
     }
 
+    // Training jobs.
+    let (jobs, training_runs) = training::build_jobs(&mut cx, &raw, &catalog, clock);
+
     // Faults.
     let mut faults = Vec::new();
+    let mut training_faults = Vec::new();
     for (i, f) in raw.faults.iter().enumerate() {
         let at = path("fault").index(i);
-        if let Some(fault) = build_fault(&mut cx, f, &at, duration, &raw) {
+        if f.kind.is_training() {
+            training_faults.extend(training::build_fault(&mut cx, f, &at, &raw));
+        } else if let Some(fault) = build_fault(&mut cx, f, &at, duration, &raw) {
             faults.push(fault);
         }
     }
@@ -486,6 +504,11 @@ pub fn validate(
         timeline_interval: interval,
         time_scale,
         platform: PlatformSpec { endpoints, faults },
+        training: TrainingSpec {
+            jobs,
+            faults: training_faults,
+        },
+        training_runs,
         workloads,
         payloads,
         real_models,
@@ -737,6 +760,8 @@ fn build_fault(
     let kind = f.kind.as_str();
     let fields = [
         ("for", f.for_.is_some()),
+        ("job", f.job.is_some()),
+        ("instance_type", f.instance_type.is_some()),
         ("count", f.count.is_some()),
         ("detect_after", f.detect_after.is_some()),
         ("delay", f.delay.is_some()),
@@ -748,6 +773,9 @@ fn build_fault(
         FaultKindRaw::LatencyInjection => &["for", "delay"],
         FaultKindRaw::ErrorInjection => &["for", "rate", "status"],
         FaultKindRaw::Blackhole => &["for"],
+        FaultKindRaw::SpotInterruption | FaultKindRaw::CapacityShortage => {
+            unreachable!("training faults are built by validate::training")
+        }
     };
     let before = cx.diags.len();
     cx.only(at, "fault kind", kind, &fields, allowed);
@@ -761,12 +789,16 @@ fn build_fault(
             ),
         );
     }
-    let e = raw.endpoints.iter().position(|e| e.name == f.endpoint);
+    let Some(endpoint) = &f.endpoint else {
+        cx.err(at, format!("fault kind \"{kind}\" needs `endpoint`"));
+        return None;
+    };
+    let e = raw.endpoints.iter().position(|e| &e.name == endpoint);
     if e.is_none() {
         cx.unknown(
             &at.key("endpoint"),
             "endpoint",
-            &f.endpoint,
+            endpoint,
             raw.endpoints.iter().map(|e| e.name.as_str()),
         );
     }
@@ -823,6 +855,7 @@ fn build_fault(
             }
         }
         FaultKindRaw::Blackhole => FaultKind::Blackhole,
+        FaultKindRaw::SpotInterruption | FaultKindRaw::CapacityShortage => return None,
     };
     if cx.diags.len() > before {
         return None;
@@ -872,5 +905,20 @@ fn build_slo(cx: &mut Cx<'_>, slo: Option<&RawSlo>) -> SloSpec {
     out.error_rate = s.error_rate;
     out.availability = s.availability;
     out.cost_budget_usd = cx.non_negative(&at, "cost_budget_usd", s.cost_budget_usd);
+    if let Some(x) = s.training_success_rate.filter(|x| !(0.0..=1.0).contains(x)) {
+        cx.err(
+            &at.key("training_success_rate"),
+            format!("training_success_rate is a fraction between 0 and 1, got {x}"),
+        );
+    }
+    out.training_success_rate = s.training_success_rate;
+    if let Some(d) = s.training_deadline.filter(|d| d.0.is_zero()) {
+        let _ = d;
+        cx.err(
+            &at.key("training_deadline"),
+            "training_deadline must be longer than zero",
+        );
+    }
+    out.training_deadline = s.training_deadline.map(|d| d.0);
     out
 }

@@ -9,6 +9,8 @@
 //! Arrivals stop at the scenario's duration; requests still in flight then
 //! are drained (each finishes or times out) so every sent request has an
 //! outcome. Faults and fleet changes due after the duration are not run.
+//! Training jobs are not bounded by the duration: they run to their own
+//! end (completion, failure, `max_run` or `max_wait`).
 
 pub mod queue;
 
@@ -17,9 +19,10 @@ use std::time::Duration;
 
 use gameday_core::spec::{PlatformSpec, WorkloadSpec};
 use gameday_core::time::duration_nanos;
+use gameday_core::training::{Training, TrainingSpec, TrainingTimer};
 use gameday_core::{ArrivalProcess, Platform, Request, RngStreams, SimTime, StreamRng, Timer};
 use gameday_report::model::ScenarioInfo;
-use gameday_report::{Finish, Recorder, RunRecord, SloSpec};
+use gameday_report::{Finish, Recorder, RunRecord, SloSpec, TrainingJobReport};
 
 pub use queue::EventQueue;
 
@@ -30,6 +33,8 @@ pub struct SimConfig<'a> {
     pub platform: &'a PlatformSpec,
     /// The traffic.
     pub workloads: &'a [WorkloadSpec],
+    /// Training jobs (they run to their own end, past `duration`).
+    pub training: &'a TrainingSpec,
     /// How long traffic is sent.
     pub duration: Duration,
     /// Timeline interval.
@@ -58,6 +63,8 @@ pub struct SimOutput {
     pub events_processed: u64,
     /// Traffic duration actually simulated, seconds.
     pub duration_s: f64,
+    /// Training jobs, in scenario order.
+    pub training: Vec<TrainingJobReport>,
 }
 
 impl SimOutput {
@@ -74,6 +81,7 @@ impl SimOutput {
             drained_at_s: self.drained_at.as_secs_f64(),
             costs: self.costs,
             mean_in_system: self.mean_in_system,
+            training: self.training,
             slo,
         })
     }
@@ -83,6 +91,7 @@ impl SimOutput {
 enum Event {
     Arrival(u16),
     Platform(Timer),
+    Training(TrainingTimer),
     Tick,
 }
 
@@ -110,6 +119,8 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
         .unwrap_or(0);
 
     let mut platform = Platform::new(cfg.platform, streams);
+    let mut training = Training::new(cfg.training, &streams);
+    let job_names: Vec<String> = training.names().map(String::from).collect();
     let mut recorder = Recorder::new(cfg.platform, interval.as_nanos(), max_timeout);
     let mut queue: EventQueue<Event> = EventQueue::default();
 
@@ -139,12 +150,18 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
     while let Some((at, t)) = platform.poll_timer() {
         queue.push(at, Event::Platform(t));
     }
+    while let Some((at, t)) = training.poll_timer() {
+        queue.push(at, Event::Training(t));
+    }
 
     let mut gauges = Vec::new();
     let mut processed = 0u64;
     let mut complete = true;
     let mut now = SimTime::ZERO;
     while let Some((at, event)) = queue.pop() {
+        if matches!(event, Event::Training(_)) && training.all_done() {
+            continue; // leftover limits of finished jobs
+        }
         now = at;
         processed += 1;
         if processed % STOP_CHECK_EVERY == 0 && cfg.stop.is_some_and(|s| s.load(Ordering::Relaxed))
@@ -173,6 +190,15 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
                     continue; // fleet changes after the run are not simulated
                 }
                 platform.handle_timer(now, timer);
+            }
+            Event::Training(timer) => {
+                training.handle_timer(now, timer);
+                while let Some((at, t)) = training.poll_timer() {
+                    queue.push(at, Event::Training(t));
+                }
+                while let Some(e) = training.poll_event() {
+                    recorder.training_event(&e, &job_names[e.job]);
+                }
             }
             Event::Tick => {
                 gauges.clear();
@@ -205,7 +231,14 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
 
     let billed_until = if complete { end } else { now.min(end) };
     let duration_s = billed_until.as_secs_f64();
+    let training = training
+        .outcomes(now)
+        .iter()
+        .zip(&cfg.training.jobs)
+        .map(|(o, spec)| TrainingJobReport::new(o, spec))
+        .collect();
     SimOutput {
+        training,
         costs: platform.cost(billed_until),
         mean_in_system: (0..cfg.platform.endpoints.len())
             .map(|e| platform.mean_in_system(e, billed_until))

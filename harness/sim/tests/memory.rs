@@ -72,6 +72,7 @@ fn peak_bytes(rate: f64, hours: f64) -> (usize, u64) {
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     let out = simulate(SimConfig {
+        training: &Default::default(),
         platform: &platform,
         workloads: &workloads,
         duration: Duration::from_secs_f64(hours * 3600.0),

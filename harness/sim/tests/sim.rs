@@ -18,6 +18,7 @@ fn run_scenario(file: &str, seed: Option<u64>) -> RunRecord {
     let sc = gameday_scenario::load(&p).unwrap();
     let seed = seed.unwrap_or(sc.seed);
     simulate(SimConfig {
+        training: &Default::default(),
         platform: &sc.platform,
         workloads: &sc.workloads,
         duration: sc.duration,
@@ -130,6 +131,7 @@ fn replicate(
     let mut requests = 0;
     for seed in 1..=reps {
         let rec = simulate(SimConfig {
+            training: &Default::default(),
             platform,
             workloads,
             duration: Duration::from_secs_f64(hours * 3600.0),
@@ -349,6 +351,7 @@ fn an_interrupted_run_is_reported_incomplete() {
     let sc = gameday_scenario::load(&p).unwrap();
     let stop = std::sync::atomic::AtomicBool::new(true);
     let out = simulate(SimConfig {
+        training: &Default::default(),
         platform: &sc.platform,
         workloads: &sc.workloads,
         duration: sc.duration,
@@ -378,6 +381,7 @@ fn users_run(users: u32, think_s: f64, service: ServiceDist, concurrency: u32) -
         target_variant: None,
     }];
     let rec = simulate(SimConfig {
+        training: &Default::default(),
         platform: &platform,
         workloads: &workloads,
         duration: Duration::from_secs(1200),
