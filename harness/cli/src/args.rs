@@ -24,6 +24,33 @@ pub enum Command {
     /// Serve a scenario's embedded platform over HTTP (SageMaker Runtime's
     /// protocol) until Ctrl-C; prints "listening on http://ADDR".
     Serve(ServeArgs),
+    /// Sweep a training job's checkpoint interval over many seeds: expected
+    /// cost and completion time per interval, next to Young/Daly.
+    Plan(PlanArgs),
+}
+
+/// `gameday plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// The training job to plan (default: the first).
+    #[arg(long)]
+    pub job: Option<String>,
+    /// Intervals to try, comma-separated (default: 9 from 1/4 to 4 times
+    /// the Young/Daly interval); "never" is always added.
+    #[arg(long)]
+    pub intervals: Option<String>,
+    /// Seeds per interval (the same seeds for every interval).
+    #[arg(long, default_value_t = 200)]
+    pub seeds: u64,
+    /// Output folder for plan.json and plan.md (default:
+    /// reports/plans/<scenario-name>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `gameday serve`.

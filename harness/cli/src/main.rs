@@ -7,6 +7,7 @@
 
 mod args;
 mod output;
+mod plan;
 mod run;
 mod wall;
 
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => run::validate(a),
         Command::Serve(a) => run::serve(a),
+        Command::Plan(a) => plan::plan(a),
     };
     let code = match result {
         Ok(code) => code,

@@ -12,6 +12,7 @@
 //! Training jobs are not bounded by the duration: they run to their own
 //! end (completion, failure, `max_run` or `max_wait`).
 
+pub mod plan;
 pub mod queue;
 
 use std::sync::atomic::{AtomicBool, Ordering};
