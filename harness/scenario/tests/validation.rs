@@ -236,7 +236,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "[[model]]",
         "[[modle]]",
-        &["t.toml:6:3: modle: unknown field `modle`, expected one of `scenario`, `target`, `instance_type`, `model`, `endpoint`, `workload`, `fault`, `slo`; did you mean \"model\"?"],
+        &["t.toml:6:3: modle: unknown field `modle`, expected one of `scenario`, `target`, `instance_type`, `model`, `endpoint`, `workload`, `fault`, `training_job`, `spot_market`, `slo`; did you mean \"model\"?"],
     ),
     (
         "seed = 3",

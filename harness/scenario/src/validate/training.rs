@@ -222,14 +222,14 @@ pub(super) fn build_jobs(
         match (spot, j.max_wait) {
             (true, None) => cx.err(
                 &at.key("max_wait"),
-                format!("a spot job needs `max_wait`, at least max_run ({}s); try max_wait = \"{}s\"", max_run.as_secs(), max_run.as_secs() * 2),
+                format!("a spot job needs `max_wait`, at least max_run ({}); try max_wait = \"{}\"", human(max_run), human(max_run * 2)),
             ),
             (true, Some(w)) if w.0 < max_run => cx.err(
                 &at.key("max_wait"),
                 format!(
-                    "max_wait ({}s) must be at least max_run ({}s): it covers the waits for spot capacity plus the training itself",
-                    w.0.as_secs_f64(),
-                    max_run.as_secs_f64()
+                    "max_wait ({}) must be at least max_run ({}): it covers the waits for spot capacity plus the training itself",
+                    human(w.0),
+                    human(max_run)
                 ),
             ),
             (false, Some(_)) => cx.err(
@@ -303,6 +303,22 @@ pub(super) fn build_jobs(
     (jobs, runs)
 }
 
+/// A duration as a scenario would write it: `"2d"`, `"36h"`, `"90s"`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if d.subsec_nanos() != 0 {
+        format!("{}s", d.as_secs_f64())
+    } else if s % 86_400 == 0 && s > 0 {
+        format!("{}d", s / 86_400)
+    } else if s % 3600 == 0 && s > 0 {
+        format!("{}h", s / 3600)
+    } else if s % 60 == 0 && s > 0 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// Time one step takes on the job's fleet, from a step time on one
 /// reference GPU, or from 6·params·tokens FLOPs spread over `steps`.
 fn build_work(
@@ -345,15 +361,24 @@ fn build_work(
         return None;
     }
     if let Some(step_time) = w.step_time {
-        let steps = cx.need(&at, "work", "steps", "steps", w.steps)?;
+        let Some(steps) = w.steps else {
+            cx.err(
+                &at,
+                "work with `step_time` needs `steps`, like { steps = 10000, step_time = \"1.2s\" }",
+            );
+            return None;
+        };
         let secs = step_time.0.as_secs_f64() * accel.reference / fleet;
         return Some(TrainingWork::Modelled {
             steps,
             step_time: Duration::from_secs_f64(secs),
         });
     }
-    let params = cx.need(&at, "work", "params", "params", w.params)?.0;
-    let tokens = cx.need(&at, "work", "params", "tokens", w.tokens)?.0;
+    let (Some(params), Some(tokens)) = (w.params, w.tokens) else {
+        cx.err(&at, "work needs `step_time` and `steps`, or `params` and `tokens` (like { params = \"7B\", tokens = \"140B\" })");
+        return None;
+    };
+    let (params, tokens) = (params.0, tokens.0);
     let util = w.utilization.unwrap_or(0.4);
     if !(util > 0.0 && util <= 1.0) || params <= 0.0 || tokens <= 0.0 {
         cx.err(&at, format!("params and tokens must be positive and utilization in (0, 1], got params {params}, tokens {tokens}, utilization {util}"));
