@@ -21,6 +21,11 @@ impl WallClock {
         }
     }
 
+    /// A clock whose zero is `zero` (to share another clock's origin).
+    pub fn at(zero: Instant) -> Self {
+        WallClock { start: zero }
+    }
+
     /// The instant time zero stands for.
     pub fn zero(&self) -> Instant {
         self.start

@@ -13,6 +13,8 @@
 //! - [`model`]: built-in real models (logistic regression).
 //! - [`metrics`]: `/metrics` in Prometheus text format.
 //! - [`server`]: the axum router and [`Server`].
+//! - [`training`]: training jobs as real processes, spot notices, the
+//!   built-in trainer.
 
 pub mod clock;
 pub mod engine;
@@ -20,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod protocol;
 pub mod server;
+pub mod training;
 
 pub use clock::WallClock;
 pub use engine::{EngineHandle, Snapshot};
