@@ -27,6 +27,16 @@ pub enum Command {
     /// Sweep a training job's checkpoint interval over many seeds: expected
     /// cost and completion time per interval, next to Young/Daly.
     Plan(PlanArgs),
+    /// Run a built-in training script under SageMaker's training contract
+    /// (what a `trainer = "..."` job runs; needs the SM_* environment).
+    Trainer(TrainerArgs),
+}
+
+/// `gameday trainer`.
+#[derive(Debug, Args)]
+pub struct TrainerArgs {
+    /// Which built-in trainer: `logistic_regression`.
+    pub kind: String,
 }
 
 /// `gameday plan`.

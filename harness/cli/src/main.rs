@@ -61,6 +61,16 @@ fn main() -> ExitCode {
         Command::Validate(a) => run::validate(a),
         Command::Serve(a) => run::serve(a),
         Command::Plan(a) => plan::plan(a),
+        Command::Trainer(a) => {
+            // A training script's exit status is its own (143 after SIGTERM).
+            match gameday_live::training::trainer::run_builtin(&a.kind) {
+                Ok(code) => std::process::exit(code),
+                Err(e) => {
+                    eprintln!("trainer: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
     };
     let code = match result {
         Ok(code) => code,

@@ -103,7 +103,10 @@ pub fn run(a: RunArgs) -> Result<Exit> {
             let out = crate::wall::run(
                 &sc,
                 stop.clone(),
-                crate::wall::WallOptions { progress: !a.quiet },
+                crate::wall::WallOptions {
+                    progress: !a.quiet,
+                    out_dir: out_dir.clone(),
+                },
             )?;
             (out.record, None)
         }

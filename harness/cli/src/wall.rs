@@ -10,11 +10,13 @@ use anyhow::{bail, Context, Result};
 use gameday_core::time::duration_nanos;
 use gameday_core::{RequestResult, SimTime};
 use gameday_live::model::LogisticRegression;
+use gameday_live::training::{ProcessSpec, TrainingRunConfig, TrainingRunner};
 use gameday_live::{EngineHandle, ServeOptions, Server};
 use gameday_load::{HttpTarget, LoadConfig, LoadWorkload, OpenLoop, Target};
 use gameday_report::model::{round3, LoadGeneratorReport, ScenarioInfo};
+use gameday_report::TrainingJobReport;
 use gameday_report::{Finish, Recorder, RunRecord};
-use gameday_scenario::{Scenario, TargetKind};
+use gameday_scenario::{Scenario, TargetKind, TrainingProgram};
 
 use crate::InvalidInput;
 
@@ -67,6 +69,51 @@ pub struct WallOutcome {
 pub struct WallOptions {
     /// Progress line on stderr.
     pub progress: bool,
+    /// The run's output folder (training jobs' folders go in `training/`).
+    pub out_dir: std::path::PathBuf,
+}
+
+/// The training runner's configuration for `sc` (timeline compressed).
+fn training_config(
+    sc: &Scenario,
+    out_dir: &std::path::Path,
+    zero: Instant,
+) -> Result<TrainingRunConfig> {
+    let exe = std::env::current_exe()
+        .context("cannot find the gameday executable for the built-in trainer")?;
+    let spec = sc.training.compress_timeline(sc.time_scale);
+    let processes = sc
+        .training_runs
+        .iter()
+        .zip(&sc.training.jobs)
+        .map(|(run, job)| {
+            run.as_ref().map(|r| ProcessSpec {
+                argv: match &r.program {
+                    TrainingProgram::Command(c) => c.clone(),
+                    TrainingProgram::Builtin(kind) => {
+                        vec![exe.display().to_string(), "trainer".into(), kind.clone()]
+                    }
+                },
+                hyperparameters: r.hyperparameters.clone(),
+                channels: r.channels.clone(),
+                gpus: sc
+                    .catalog
+                    .types
+                    .get(&job.instance.name)
+                    .and_then(|t| t.accelerator.as_ref())
+                    .map_or(0, |a| a.count),
+            })
+        })
+        .collect();
+    Ok(TrainingRunConfig {
+        spec,
+        processes,
+        root: out_dir.join("training"),
+        seed: sc.seed,
+        zero,
+        stop_grace: STOP_GRACE,
+        time_scale: sc.time_scale,
+    })
 }
 
 /// Runs `sc` under the wall clock; `stop` ends it early (incomplete).
@@ -197,6 +244,16 @@ async fn run_async(
     );
     let pacer = OpenLoop::start(cfg, target.clone(), rt, zero, stop.clone(), sink.clone())
         .context("cannot start the load generator")?;
+    let training = if sc.training.jobs.is_empty() {
+        None
+    } else {
+        let cfg = training_config(sc, &opts.out_dir, zero)?;
+        Some(
+            TrainingRunner::start(cfg, stop.clone())
+                .await
+                .context("cannot start the training jobs")?,
+        )
+    };
 
     let show = opts.progress && std::io::stderr().is_terminal();
     let mut tick = tokio::time::interval_at((zero + interval).into(), interval);
@@ -214,7 +271,8 @@ async fn run_async(
             _ = drain.tick() => {
                 // Finished first, then drained: nothing lands after the check.
                 while users.try_join_next().is_some() {}
-                let done = pacer.is_finished() && pacer.in_flight() == 0 && users.is_empty();
+                let trained = training.as_ref().is_none_or(TrainingRunner::is_finished);
+                let done = pacer.is_finished() && pacer.in_flight() == 0 && users.is_empty() && trained;
                 sink.drain_into(&mut batch);
                 for r in batch.drain(..) {
                     if r.outcome != gameday_core::Outcome::Ok { errors += 1; }
@@ -225,7 +283,9 @@ async fn run_async(
                 }
                 if stop.load(Ordering::Relaxed) {
                     let since = *stopped_at.get_or_insert_with(now);
-                    if since.elapsed() >= STOP_GRACE { break; }
+                    // Training processes get their grace, then SIGKILL.
+                    if since.elapsed() >= STOP_GRACE && trained { break; }
+                    if since.elapsed() >= STOP_GRACE * 5 { break; }
                 }
             }
             _ = tick.tick() => {
@@ -295,6 +355,24 @@ async fn run_async(
     if let Some(s) = server {
         s.shutdown(STOP_GRACE).await;
     }
+    let mut training_reports = Vec::new();
+    if let Some(t) = training {
+        let out = tokio::task::spawn_blocking(move || t.join())
+            .await
+            .context("the training runner panicked")?
+            .context("training run failed")?;
+        let names: Vec<&str> = sc.training.jobs.iter().map(|j| j.name.as_str()).collect();
+        for e in &out.events {
+            recorder.training_event(e, names[e.job]);
+        }
+        let spec = sc.training.compress_timeline(x);
+        training_reports = out
+            .outcomes
+            .iter()
+            .zip(&spec.jobs)
+            .map(|(o, j)| TrainingJobReport::new(o, j))
+            .collect();
+    }
 
     let mut record = recorder.finish(Finish {
         scenario: ScenarioInfo {
@@ -307,7 +385,7 @@ async fn run_async(
         drained_at_s,
         costs,
         mean_in_system,
-        training: vec![],
+        training: training_reports,
         slo: &sc.slo,
     });
     let q = |p: f64| round3(stats.lag_us.value_at_quantile(p) as f64 / 1e3);

@@ -827,7 +827,11 @@ impl Training {
         j.work_ns = j.checkpointed_ns;
         j.notice_at = None;
         j.attempt += 1;
-        let detail = format!("{steps_lost} steps lost");
+        let detail = if external {
+            "steps lost are known when the process resumes".to_string()
+        } else {
+            format!("{steps_lost} steps lost")
+        };
         self.event(now, job, TrainingEventKind::Interrupted, detail);
         if external {
             self.actions.push_back(TrainingAction::Kill { job });
@@ -929,7 +933,7 @@ impl Training {
                 if let Some(last) = j.interruptions.last_mut() {
                     last.steps_lost = redone;
                 }
-                let detail = format!("from step {from}");
+                let detail = format!("from step {from} ({redone} steps to redo)");
                 self.event(now, job, TrainingEventKind::Resumed, detail);
             }
         }

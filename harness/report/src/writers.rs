@@ -328,11 +328,15 @@ pub fn write_terminal<W: Write>(r: &Report, mut w: W) -> Result<(), WriteError> 
             o.objective
         )?;
     }
+    let per_1k = if r.endpoints.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} per 1k requests)", fmt_num(r.cost.per_1k_requests_usd))
+    };
     writeln!(
         w,
-        "cost {} USD ({} per 1k requests) · verdict {}{}",
+        "cost {} USD{per_1k} · verdict {}{}",
         fmt_num(r.cost.total_usd),
-        fmt_num(r.cost.per_1k_requests_usd),
         r.verdict,
         if r.complete { "" } else { " · INCOMPLETE" }
     )?;

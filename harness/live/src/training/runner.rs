@@ -78,11 +78,11 @@ pub struct TrainingRunner {
 }
 
 impl TrainingRunner {
-    /// Lays out job folders, starts IMDS endpoints on `rt` and the driver
-    /// thread. `stop` stops every job (reported `Stopped`).
-    pub fn start(
+    /// Lays out job folders, starts IMDS endpoints on the current tokio
+    /// runtime and the driver thread. `stop` stops every job (reported
+    /// `Stopped`).
+    pub async fn start(
         cfg: TrainingRunConfig,
-        rt: &tokio::runtime::Handle,
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<TrainingRunner> {
         let mut dirs = Vec::new();
@@ -93,11 +93,7 @@ impl TrainingRunner {
                     let c = contract(job, p);
                     let dir = JobDir::create(&cfg.root.join(&job.name), &c)?;
                     dirs.push(Some(dir));
-                    let seed = cfg.seed;
-                    let ty = job.instance.name.clone();
-                    imds.push(Some(
-                        rt.block_on(async move { Imds::start(&ty, seed).await })?,
-                    ));
+                    imds.push(Some(Imds::start(&job.instance.name, cfg.seed).await?));
                 }
                 None => {
                     dirs.push(None);
