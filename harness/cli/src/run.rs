@@ -201,12 +201,13 @@ pub fn validate(a: ValidateArgs) -> Result<Exit> {
     for f in &a.scenarios {
         match gameday_scenario::load(f) {
             Ok(sc) => println!(
-                "ok: {} (\"{}\": {} endpoint(s), {} workload(s), {} fault(s))",
+                "ok: {} (\"{}\": {} endpoint(s), {} workload(s), {} training job(s), {} fault(s))",
                 f.display(),
                 sc.name,
                 sc.platform.endpoints.len(),
                 sc.workloads.len(),
-                sc.platform.faults.len()
+                sc.training.jobs.len(),
+                sc.platform.faults.len() + sc.training.faults.len()
             ),
             Err(e) => {
                 bad += 1;
