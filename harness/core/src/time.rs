@@ -8,6 +8,48 @@ use std::fmt;
 use std::ops::{Add, Sub};
 use std::time::Duration;
 
+/// A UTC calendar date and time of day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CivilUtc {
+    /// Year.
+    pub year: i64,
+    /// Month, 1 to 12.
+    pub month: u32,
+    /// Day of the month, 1 to 31.
+    pub day: u32,
+    /// Hour, 0 to 23.
+    pub hour: u32,
+    /// Minute.
+    pub minute: u32,
+    /// Second.
+    pub second: u32,
+}
+
+impl CivilUtc {
+    /// The calendar date of `unix_s` seconds after 1970-01-01T00:00:00Z
+    /// (proleptic Gregorian; Howard Hinnant's days-to-civil). Pure
+    /// arithmetic: the caller supplies the time.
+    pub fn from_unix(unix_s: u64) -> CivilUtc {
+        let (days, secs) = ((unix_s / 86_400) as i64, unix_s % 86_400);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        CivilUtc {
+            year: yoe + era * 400 + i64::from(month <= 2),
+            month,
+            day,
+            hour: (secs / 3600) as u32,
+            minute: (secs / 60 % 60) as u32,
+            second: (secs % 60) as u32,
+        }
+    }
+}
+
 /// An instant on the run's timeline: nanoseconds since the run started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SimTime(u64);

@@ -387,6 +387,29 @@ pub struct RawFault {
     pub status: Option<i64>,
 }
 
+impl RawFault {
+    /// Which optional fields are set, by name, leaving out `skip` (the
+    /// fields that say what the fault hits, which every kind of its family
+    /// takes).
+    pub fn fields_set(&self, skip: &[&str]) -> Vec<(&'static str, bool)> {
+        [
+            ("for", self.for_.is_some()),
+            ("endpoint", self.endpoint.is_some()),
+            ("variant", self.variant.is_some()),
+            ("job", self.job.is_some()),
+            ("instance_type", self.instance_type.is_some()),
+            ("count", self.count.is_some()),
+            ("detect_after", self.detect_after.is_some()),
+            ("delay", self.delay.is_some()),
+            ("rate", self.rate.is_some()),
+            ("status", self.status.is_some()),
+        ]
+        .into_iter()
+        .filter(|(name, _)| !skip.contains(name))
+        .collect()
+    }
+}
+
 /// Kinds of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]

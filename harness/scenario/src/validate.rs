@@ -758,16 +758,7 @@ fn build_fault(
     raw: &RawScenario,
 ) -> Option<FaultSpec> {
     let kind = f.kind.as_str();
-    let fields = [
-        ("for", f.for_.is_some()),
-        ("job", f.job.is_some()),
-        ("instance_type", f.instance_type.is_some()),
-        ("count", f.count.is_some()),
-        ("detect_after", f.detect_after.is_some()),
-        ("delay", f.delay.is_some()),
-        ("rate", f.rate.is_some()),
-        ("status", f.status.is_some()),
-    ];
+    let fields = f.fields_set(&["endpoint", "variant"]);
     let allowed: &[&str] = match f.kind {
         FaultKindRaw::InstanceCrash => &["count", "detect_after"],
         FaultKindRaw::LatencyInjection => &["for", "delay"],

@@ -484,16 +484,7 @@ pub(super) fn build_fault(
     raw: &RawScenario,
 ) -> Option<TrainingFaultSpec> {
     let kind = f.kind.as_str();
-    let fields = [
-        ("for", f.for_.is_some()),
-        ("endpoint", f.endpoint.is_some()),
-        ("variant", f.variant.is_some()),
-        ("count", f.count.is_some()),
-        ("detect_after", f.detect_after.is_some()),
-        ("delay", f.delay.is_some()),
-        ("rate", f.rate.is_some()),
-        ("status", f.status.is_some()),
-    ];
+    let fields = f.fields_set(&["job", "instance_type"]);
     let allowed: &[&str] = match f.kind {
         FaultKindRaw::CapacityShortage => &["for"],
         _ => &[],
