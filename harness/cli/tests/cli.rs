@@ -1,22 +1,13 @@
 //! The `gameday` binary end to end: files written, exit codes, flags.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::*;
 
-fn gameday(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gameday"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .output()
-        .unwrap()
-}
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn scenario(name: &str) -> String {
     format!("scenarios/{name}")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn out_dir(tmp: &tempfile::TempDir, name: &str) -> PathBuf {

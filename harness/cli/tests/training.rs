@@ -1,19 +1,10 @@
 //! Training scenarios and `gameday plan` end to end (virtual clock).
 
+mod common;
+use common::*;
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn gameday(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gameday"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use std::process::Output;
 
 fn run(scenario: &str, out: &Path) -> (Output, serde_json::Value) {
     let o = gameday(&["run", scenario, "--out", out.to_str().unwrap(), "-q"]);

@@ -2,26 +2,12 @@
 //! HTTP load, the same report files as a virtual run, `serve`, the http
 //! target, and a graceful stop.
 
+mod common;
+use common::*;
+
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn gameday(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gameday"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
-
-fn report(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
-}
 
 /// Standard error of a log-normal's q-quantile estimated from n samples,
 /// ms: sqrt(q(1-q)/n) / f(x_q).
