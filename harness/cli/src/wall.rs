@@ -306,15 +306,20 @@ async fn run_async(
                 let rate = (n - last.1) as f64 / t.duration_since(last.0).as_secs_f64().max(1e-9);
                 last = (t, n);
                 let p99 = (0..spec.endpoints.len()).map(|e| recorder.p99_so_far_ms(e)).fold(0.0, f64::max);
-                eprint!(
-                    "\r  {:>6.1}s / {:.1}s  {:>8.0} req/s  p99 {:>8.2} ms  errors {:<8}  in flight {:<6}",
-                    zero.elapsed().as_secs_f64(),
-                    duration.as_secs_f64(),
-                    rate,
-                    p99,
-                    errors,
-                    pacer.in_flight()
-                );
+                let train = training.as_ref().map(|t| format!("  {}", t.status_line())).unwrap_or_default();
+                if spec.endpoints.is_empty() {
+                    eprint!("\r\x1b[2K  {:>6.1}s{train}", zero.elapsed().as_secs_f64());
+                } else {
+                    eprint!(
+                        "\r\x1b[2K  {:>6.1}s / {:.1}s  {:>8.0} req/s  p99 {:>8.2} ms  errors {:<8}  in flight {:<6}{train}",
+                        zero.elapsed().as_secs_f64(),
+                        duration.as_secs_f64(),
+                        rate,
+                        p99,
+                        errors,
+                        pacer.in_flight()
+                    );
+                }
                 let _ = std::io::stderr().flush();
             }
         }

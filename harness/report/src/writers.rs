@@ -303,13 +303,20 @@ pub fn write_terminal<W: Write>(r: &Report, mut w: W) -> Result<(), WriteError> 
     for j in &r.training_jobs {
         writeln!(
             w,
-            "{:<28} {} ({})  {} interruptions  {} steps lost  wall {} h  cost {} USD (saved {}%)",
+            "{:<28} {} ({})  {} interruptions  {} steps lost  wall {}  cost {} USD (saved {}%)",
             j.name,
             j.status,
             j.secondary_status,
             j.interruptions,
             j.steps_lost,
-            fmt_num((j.wall_time_s / 3600.0 * 100.0).round() / 100.0),
+            if j.wall_time_s >= 3600.0 {
+                format!(
+                    "{} h",
+                    fmt_num((j.wall_time_s / 3600.0 * 100.0).round() / 100.0)
+                )
+            } else {
+                format!("{} s", fmt_num((j.wall_time_s * 10.0).round() / 10.0))
+            },
             fmt_num((j.cost_usd * 100.0).round() / 100.0),
             fmt_num(j.savings_pct)
         )?;

@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use gameday_core::training::{Training, TrainingAction, TrainingSpec, TrainingTimer};
-use gameday_core::{RngStreams, SimTime, TrainingEvent, TrainingOutcome};
+use gameday_core::{RngStreams, SimTime, TrainingEvent, TrainingEventKind, TrainingOutcome};
 
 use super::contract::{JobContract, JobDir};
 use super::imds::Imds;
@@ -75,6 +75,16 @@ pub struct TrainingRunOutput {
 pub struct TrainingRunner {
     thread: JoinHandle<std::io::Result<TrainingRunOutput>>,
     done: Arc<AtomicBool>,
+    status: Arc<Mutex<Vec<JobStatusLine>>>,
+}
+
+/// Where a job stands, for a progress line.
+#[derive(Clone, Debug, Default)]
+struct JobStatusLine {
+    name: String,
+    status: String,
+    step: u64,
+    interruptions: u32,
 }
 
 impl TrainingRunner {
@@ -103,14 +113,50 @@ impl TrainingRunner {
         }
         let done = Arc::new(AtomicBool::new(false));
         let flag = done.clone();
+        let status = Arc::new(Mutex::new(
+            cfg.spec
+                .jobs
+                .iter()
+                .map(|j| JobStatusLine {
+                    name: j.name.clone(),
+                    status: "Starting".into(),
+                    ..Default::default()
+                })
+                .collect(),
+        ));
+        let shared = status.clone();
         let thread = std::thread::Builder::new()
             .name("gameday-training".into())
             .spawn(move || {
-                let out = Driver::new(cfg, dirs, imds, stop).run();
+                let out = Driver::new(cfg, dirs, imds, stop, shared).run();
                 flag.store(true, Ordering::SeqCst);
                 out
             })?;
-        Ok(TrainingRunner { thread, done })
+        Ok(TrainingRunner {
+            thread,
+            done,
+            status,
+        })
+    }
+
+    /// One line on where every job stands, like
+    /// `retrain: Training step 120 (1 interruption)`.
+    pub fn status_line(&self) -> String {
+        let jobs = self.status.lock().expect("status lock");
+        jobs.iter()
+            .map(|j| {
+                let mut s = format!("{}: {}", j.name, j.status);
+                if j.step > 0 {
+                    s.push_str(&format!(" step {}", j.step));
+                }
+                if j.interruptions > 0 {
+                    let plural = if j.interruptions == 1 { "" } else { "s" };
+                    s.push_str(&format!(" ({} interruption{plural})", j.interruptions));
+                }
+                s
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// True once every job has ended and every process is reaped.
@@ -154,6 +200,7 @@ struct Driver {
     tx: mpsc::Sender<ProcessEvent>,
     rx: Receiver<ProcessEvent>,
     stop: Arc<AtomicBool>,
+    status: Arc<Mutex<Vec<JobStatusLine>>>,
 }
 
 /// How often the driver looks at its processes and the stop flag.
@@ -165,6 +212,7 @@ impl Driver {
         dirs: Vec<Option<JobDir>>,
         imds: Vec<Option<Imds>>,
         stop: Arc<AtomicBool>,
+        status: Arc<Mutex<Vec<JobStatusLine>>>,
     ) -> Driver {
         let n = cfg.spec.jobs.len();
         let (tx, rx) = mpsc::channel();
@@ -182,6 +230,7 @@ impl Driver {
             tx,
             rx,
             stop,
+            status,
             cfg,
         }
     }
@@ -254,6 +303,14 @@ impl Driver {
                 self.seq += 1;
             }
             while let Some(e) = self.core.poll_event() {
+                let mut st = self.status.lock().expect("status lock");
+                let line = &mut st[e.job];
+                match e.kind {
+                    TrainingEventKind::Status => line.status.clone_from(&e.detail),
+                    TrainingEventKind::Interrupted => line.interruptions += 1,
+                    _ => {}
+                }
+                drop(st);
                 self.events.push(e);
             }
             let Some(a) = self.core.poll_action() else {
@@ -333,6 +390,7 @@ impl Driver {
         match ev {
             ProcessEvent::Step { job, attempt, step } if self.current[job] == Some(attempt) => {
                 self.core.external_step(now, job, step);
+                self.status.lock().expect("status lock")[job].step = step;
             }
             ProcessEvent::Checkpoint { job, attempt, step }
                 if self.current[job] == Some(attempt) =>
