@@ -257,3 +257,57 @@ fn is_zombie(pid: u32) -> bool {
         .map(|s| s.split_whitespace().nth(2) == Some("Z"))
         .unwrap_or(true)
 }
+
+#[test]
+fn a_command_that_cannot_start_fails_the_job_with_the_reason_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario(tmp.path(), "s.toml", |s| {
+        without_faults(s).replace(
+            "trainer = \"logistic_regression\"",
+            "command = [\"/nonexistent/train.sh\"]",
+        )
+    });
+    let out = tmp.path().join("o");
+    let o = run(&s, &out);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let j = &report(&out)["training_jobs"][0];
+    assert_eq!(j["status"], "Failed");
+    let why =
+        std::fs::read_to_string(out.join("training/retrain/logs/attempt-0.spawn-error")).unwrap();
+    assert!(why.contains("No such file"), "{why}");
+}
+
+#[test]
+fn the_builtin_trainer_outside_the_contract_says_what_is_missing() {
+    let o = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["trainer", "logistic_regression"])
+        .env_remove("SM_MODEL_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("SM_MODEL_DIR is not set"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = gameday(&["trainer", "xgboost"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("unknown built-in trainer \"xgboost\""));
+}
+
+#[test]
+fn a_bad_hyperparameter_fails_the_builtin_trainer_with_its_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario(tmp.path(), "s.toml", |s| {
+        without_faults(s).replace("steps = 300,", "steps = \"many\",")
+    });
+    let out = tmp.path().join("o");
+    let o = run(&s, &out);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_eq!(report(&out)["training_jobs"][0]["status"], "Failed");
+    let err = std::fs::read_to_string(out.join("training/retrain/logs/attempt-0.stderr")).unwrap();
+    assert!(
+        err.contains("hyperparameter steps: \"many\" is not a valid step count"),
+        "{err}"
+    );
+}
