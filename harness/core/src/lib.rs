@@ -73,6 +73,7 @@
 //!             instance_count: 1,
 //!             concurrency: 1,
 //!             service: ServiceDist::constant(0.010).unwrap(),
+//!             external: false,
 //!         }],
 //!     }],
 //!     faults: vec![],
@@ -106,7 +107,7 @@ pub use arrival::{ArrivalProcess, ArrivalSpec};
 pub use outcome::{
     Cause, EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge,
 };
-pub use platform::{Platform, Request, Timer};
+pub use platform::{Platform, Request, ServiceStart, Timer};
 pub use rng::{RngStreams, StreamRng};
 pub use time::SimTime;
 pub use training::{

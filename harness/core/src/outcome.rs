@@ -45,6 +45,9 @@ pub enum Cause {
     /// It would not finish before its deadline (queued too long, service
     /// overran, or a blackhole swallowed it).
     Timeout,
+    /// A model process answered with this HTTP status (SageMaker's
+    /// ModelError carries it as `OriginalStatusCode`).
+    ModelError(u16),
 }
 
 impl Cause {

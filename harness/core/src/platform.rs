@@ -30,6 +30,19 @@ pub struct Request {
     pub timeout_ns: u64,
 }
 
+/// A request whose service started on an instance of an external
+/// (real-process) variant: the driver forwards it to that instance's
+/// process and reports back with [`Platform::complete`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceStart {
+    /// The request's id.
+    pub id: u64,
+    /// Instance id.
+    pub instance: u32,
+    /// Slot index.
+    pub slot: u32,
+}
+
 /// A wake-up the platform asked its driver for. Hand it back through
 /// [`Platform::handle_timer`] at (or, for a wall clock, just after) its time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +98,7 @@ struct Slot {
     id: u64,
     sent_at: SimTime,
     started_at: SimTime,
+    timeout_ns: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -160,6 +174,7 @@ pub struct Platform {
     timers: VecDeque<(SimTime, Timer)>,
     results: VecDeque<RequestResult>,
     events: VecDeque<PlatformEvent>,
+    starts: VecDeque<ServiceStart>,
 }
 
 /// A uniform index in `0..len` (Lemire's multiply-shift; bias < 2⁻⁶⁰).
@@ -232,7 +247,25 @@ impl Platform {
             timers,
             results: VecDeque::new(),
             events: VecDeque::new(),
+            starts: VecDeque::new(),
         }
+    }
+
+    /// Every instance: `(id, endpoint, variant, in service or
+    /// provisioning)`; dead ones are left out. For drivers that run a
+    /// process per instance.
+    pub fn instances(&self) -> Vec<(u32, u16, u16)> {
+        self.instances
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                matches!(
+                    i.state,
+                    InstanceState::InService | InstanceState::Provisioning
+                )
+            })
+            .map(|(id, i)| (id as u32, i.endpoint, i.variant))
+            .collect()
     }
 
     // ----- outputs -------------------------------------------------------
@@ -252,6 +285,65 @@ impl Platform {
     /// The next discrete event.
     pub fn poll_event(&mut self) -> Option<PlatformEvent> {
         self.events.pop_front()
+    }
+
+    /// The next request to forward to a real model process (external
+    /// variants only).
+    pub fn poll_start(&mut self) -> Option<ServiceStart> {
+        self.starts.pop_front()
+    }
+
+    /// A real model process finished request `id` in `slot` of
+    /// `instance`: `Ok` if it answered 200, `Err(status)` otherwise (0:
+    /// no answer). Frees the slot and reports the result, unless the
+    /// instance died meanwhile (its crash already failed the request) or
+    /// the slot no longer holds `id`.
+    pub fn complete(
+        &mut self,
+        now: SimTime,
+        instance: u32,
+        slot: u32,
+        id: u64,
+        answer: Result<(), u16>,
+    ) {
+        let Some(inst) = self.instances.get_mut(instance as usize) else {
+            return;
+        };
+        let held = inst
+            .slots
+            .get(slot as usize)
+            .is_some_and(|s| s.busy && s.id == id);
+        if inst.state != InstanceState::InService || !held {
+            return;
+        }
+        let s = std::mem::take(&mut inst.slots[slot as usize]);
+        inst.free.push(slot);
+        inst.outstanding -= 1;
+        let (e, v) = (inst.endpoint as usize, inst.variant as usize);
+        let latency_ns = now.nanos_since(s.sent_at);
+        let (outcome, cause) = match answer {
+            _ if latency_ns > s.timeout_ns => (Outcome::Timeout, Cause::Timeout),
+            Ok(()) => (Outcome::Ok, Cause::Served),
+            Err(0) => (Outcome::Timeout, Cause::Timeout),
+            Err(status) => (Outcome::from_status(status), Cause::ModelError(status)),
+        };
+        self.results.push_back(RequestResult {
+            id,
+            endpoint: e as u16,
+            variant: v as u16,
+            sent_at: s.sent_at,
+            latency_ns: if outcome == Outcome::Timeout {
+                latency_ns.min(s.timeout_ns)
+            } else {
+                latency_ns
+            },
+            queue_wait_ns: s.started_at.nanos_since(s.sent_at),
+            outcome,
+            cause,
+        });
+        self.endpoints[e].variants[v].busy_slots -= 1;
+        self.endpoints[e].change_in_system(now, false);
+        self.dequeue(now, instance);
     }
 
     /// Snapshots every variant's fleet and queues, resetting the
@@ -491,6 +583,24 @@ impl Platform {
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         let vs = &mut self.endpoints[e].variants[v];
         vs.busy_slots += 1;
+        if vs.spec.external {
+            // A real process serves it: no draw, no timer; the driver
+            // forwards it and calls `complete`.
+            instance.slots[slot as usize] = Slot {
+                busy: true,
+                reported: false,
+                id: q.id,
+                sent_at: q.sent_at,
+                started_at: now,
+                timeout_ns: q.timeout_ns,
+            };
+            self.starts.push_back(ServiceStart {
+                id: q.id,
+                instance: inst,
+                slot,
+            });
+            return;
+        }
         let service_ns =
             secs_to_nanos(vs.spec.service.sample(&mut vs.rng)).saturating_add(q.extra_ns);
         let done = now.add_nanos(service_ns);
@@ -502,6 +612,7 @@ impl Platform {
             id: q.id,
             sent_at: q.sent_at,
             started_at: now,
+            timeout_ns: q.timeout_ns,
         };
         if late {
             // The client gives up at its deadline; the instance keeps working.

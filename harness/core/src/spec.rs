@@ -87,6 +87,11 @@ pub struct VariantSpec {
     pub concurrency: u32,
     /// Service time on this instance type.
     pub service: ServiceDist,
+    /// The model is a real process (wall clock): `service` is not drawn;
+    /// the driver forwards each request whose service starts
+    /// ([`crate::Platform::poll_start`]) and reports back with
+    /// [`crate::Platform::complete`].
+    pub external: bool,
 }
 
 /// What the core needs to know about an instance type.

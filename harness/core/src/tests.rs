@@ -22,6 +22,7 @@ fn variant(name: &str, count: u32, concurrency: u32, service: ServiceDist) -> Va
         instance_count: count,
         concurrency,
         service,
+        external: false,
     }
 }
 
@@ -475,4 +476,98 @@ fn live_faults_start_now_and_results_carry_their_request_id_and_cause() {
     assert_eq!(r.id, 42);
     assert_eq!(r.outcome, Outcome::Throttled);
     assert_eq!(r.cause, Cause::Injected(429));
+}
+
+#[test]
+fn external_variants_hold_the_slot_until_the_driver_completes() {
+    let mut v = variant("A", 1, 1, ServiceDist::constant(0.0).unwrap());
+    v.external = true;
+    let spec = one_endpoint(vec![v], Routing::Random, vec![]);
+    let mut p = Platform::new(&spec, RngStreams::new(1));
+    let ms = |m: u64| SimTime::from_nanos(m * 1_000_000);
+    let req = |id: u64, at: u64| Request {
+        id,
+        endpoint: 0,
+        target_variant: None,
+        sent_at: ms(at),
+        timeout_ns: 100_000_000,
+    };
+    assert_eq!(p.instances(), [(0, 0, 0)]);
+    p.handle_request(ms(0), req(1, 0));
+    p.handle_request(ms(1), req(2, 1));
+    p.handle_request(ms(2), req(3, 2));
+    let first = p.poll_start().unwrap();
+    assert_eq!((first.id, first.instance, first.slot), (1, 0, 0));
+    assert!(p.poll_start().is_none(), "one slot: the others queue");
+    assert!(p
+        .poll_timer()
+        .is_some_and(|t| matches!(t.1, Timer::QueueExpiry { .. })));
+    // A stale completion (wrong id) changes nothing.
+    p.complete(ms(4), 0, 0, 99, Ok(()));
+    assert!(p.poll_result().is_none());
+
+    p.complete(ms(5), 0, 0, 1, Ok(()));
+    let r = p.poll_result().unwrap();
+    assert_eq!(
+        (r.id, r.outcome, r.cause, r.latency_ns),
+        (1, Outcome::Ok, Cause::Served, 5_000_000)
+    );
+    let second = p.poll_start().unwrap();
+    assert_eq!(second.id, 2);
+    p.complete(ms(7), 0, 0, 2, Err(500));
+    let r = p.poll_result().unwrap();
+    assert_eq!(
+        (r.outcome, r.cause),
+        (Outcome::Server5xx, Cause::ModelError(500))
+    );
+    assert_eq!(r.queue_wait_ns, 4_000_000);
+    // The third answers after its 100 ms deadline: a timeout at 100 ms.
+    assert_eq!(p.poll_start().unwrap().id, 3);
+    p.complete(ms(150), 0, 0, 3, Ok(()));
+    let r = p.poll_result().unwrap();
+    assert_eq!((r.outcome, r.latency_ns), (Outcome::Timeout, 100_000_000));
+    // Completing twice does nothing.
+    p.complete(ms(151), 0, 0, 3, Ok(()));
+    assert!(p.poll_result().is_none());
+}
+
+#[test]
+fn a_crash_fails_external_requests_and_late_completions_are_ignored() {
+    let mut v = variant("A", 1, 2, ServiceDist::constant(0.0).unwrap());
+    v.external = true;
+    let crash = FaultSpec {
+        at: Duration::from_millis(10),
+        duration: None,
+        target: FaultTarget {
+            endpoint: 0,
+            variant: None,
+        },
+        kind: FaultKind::InstanceCrash {
+            count: 1,
+            detect_after: Duration::from_secs(1),
+        },
+    };
+    let spec = one_endpoint(vec![v], Routing::Random, vec![crash]);
+    let mut p = Platform::new(&spec, RngStreams::new(1));
+    let (at, t) = p.poll_timer().unwrap();
+    p.handle_request(
+        SimTime::ZERO,
+        Request {
+            id: 7,
+            endpoint: 0,
+            target_variant: None,
+            sent_at: SimTime::ZERO,
+            timeout_ns: 1_000_000_000,
+        },
+    );
+    let s = p.poll_start().unwrap();
+    p.handle_timer(at, t);
+    let r = p.poll_result().unwrap();
+    assert_eq!(
+        (r.id, r.outcome, r.cause),
+        (7, Outcome::Server5xx, Cause::InstanceDown)
+    );
+    p.complete(at, s.instance, s.slot, 7, Ok(()));
+    assert!(p.poll_result().is_none());
+    assert!(p.instances().iter().all(|i| i.0 != 0), "the dead instance is not listed");
 }

@@ -132,6 +132,11 @@ impl SageMakerError {
             Cause::NoCapacity => SageMakerError::ServiceUnavailable(format!(
                 "Endpoint {endpoint} variant {variant} has no instance in service"
             )),
+            Cause::ModelError(status) => SageMakerError::model(
+                status,
+                format!("the model container answered {status}"),
+                variant,
+            ),
             Cause::Timeout => SageMakerError::model(
                 0,
                 "Your invocation timed out while waiting for a response from container primary",

@@ -29,6 +29,7 @@ fn spec() -> PlatformSpec {
                 instance_count: 1,
                 concurrency: 4,
                 service: ServiceDist::constant(0.001).unwrap(),
+                external: false,
             }],
         }],
         faults: vec![],

@@ -24,6 +24,7 @@ fn spec() -> PlatformSpec {
         instance_count: 2,
         concurrency: 2,
         service: ServiceDist::constant(0.001).unwrap(),
+        external: false,
     };
     PlatformSpec {
         endpoints: vec![EndpointSpec {

@@ -357,6 +357,7 @@ pub fn validate(
                 instance_count: count.clamp(1, 10_000) as u32,
                 concurrency: concurrency.clamp(1, 100_000) as u32,
                 service,
+                external: false,
             });
         }
         if !ep.variant.is_empty() && weight_sum <= 0.0 {

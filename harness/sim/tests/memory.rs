@@ -58,6 +58,7 @@ fn peak_bytes(rate: f64, hours: f64) -> (usize, u64) {
                 instance_count: 4,
                 concurrency: 4,
                 service: ServiceDist::lognormal_from_p50_p99(0.012, 0.045).unwrap(),
+                external: false,
             }],
         }],
         faults: vec![],

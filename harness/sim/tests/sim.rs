@@ -80,6 +80,7 @@ fn mm(
                 instance_count: instances,
                 concurrency,
                 service: ServiceDist::exponential(mean_service).unwrap(),
+                external: false,
             }],
         }],
         faults: vec![],
