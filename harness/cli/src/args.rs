@@ -30,6 +30,19 @@ pub enum Command {
     /// Run a built-in training script under SageMaker's training contract
     /// (what a `trainer = "..."` job runs; needs the SM_* environment).
     Trainer(TrainerArgs),
+    /// Serve the built-in logistic regression under SageMaker's container
+    /// contract (GET /ping, POST /invocations on SAGEMAKER_BIND_TO_PORT,
+    /// default 8080) until SIGTERM: a model server a scenario's `command`
+    /// can name.
+    ModelServer(ModelServerArgs),
+}
+
+/// `gameday model-server`.
+#[derive(Debug, Args)]
+pub struct ModelServerArgs {
+    /// The model's weights (JSON, as in fixtures/models/).
+    #[arg(long)]
+    pub weights: PathBuf,
 }
 
 /// `gameday trainer`.

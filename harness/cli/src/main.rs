@@ -61,6 +61,9 @@ fn main() -> ExitCode {
         Command::Validate(a) => run::validate(a),
         Command::Serve(a) => run::serve(a),
         Command::Plan(a) => plan::plan(a),
+        Command::ModelServer(a) => gameday_live::container::run_builtin(&a.weights)
+            .map(|()| Exit::Pass)
+            .map_err(|e| anyhow::anyhow!("model server: {e}")),
         Command::Trainer(a) => {
             // A training script's exit status is its own (143 after SIGTERM).
             match gameday_live::training::trainer::run_builtin(&a.kind) {

@@ -48,13 +48,25 @@ pub async fn start_platform(
     sc: &Scenario,
     spec: &gameday_core::spec::PlatformSpec,
     bind: std::net::SocketAddr,
+    container_logs: Option<std::path::PathBuf>,
 ) -> Result<Server> {
     let mut opts = ServeOptions::local(sc.seed);
     opts.bind = bind;
     opts.models = load_models(sc)?;
+    opts.containers = spec
+        .endpoints
+        .iter()
+        .map(|e| {
+            e.variants
+                .iter()
+                .map(|v| sc.model_servers.get(&v.model).cloned())
+                .collect()
+        })
+        .collect();
+    opts.container_logs = container_logs;
     Server::start(spec, opts)
         .await
-        .with_context(|| format!("cannot listen on {bind}"))
+        .with_context(|| format!("cannot start the embedded platform on {bind}"))
 }
 
 /// What the wall run adds to `run.json`.
@@ -157,8 +169,13 @@ async fn run_async(
     }
     let (server, target, describe): (Option<Server>, Arc<dyn Target>, String) = match sc.target {
         TargetKind::Local => {
-            let server =
-                start_platform(sc, &spec, std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            let server = start_platform(
+                sc,
+                &spec,
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                Some(opts.out_dir.join("containers")),
+            )
+            .await?;
             let t = HttpTarget::new(&server.url()).map_err(|e| anyhow::anyhow!(e))?;
             let d = format!("embedded platform at {}", server.url());
             (Some(server), Arc::new(t), d)
@@ -427,7 +444,7 @@ pub fn serve(sc: &Scenario, bind: std::net::SocketAddr, stop: Arc<AtomicBool>) -
         .context("cannot start the async runtime")?;
     rt.block_on(async {
         let spec = sc.platform.compress_timeline(sc.time_scale);
-        let server = start_platform(sc, &spec, bind).await?;
+        let server = start_platform(sc, &spec, bind, None).await?;
         println!("listening on {}", server.url());
         let _ = std::io::stdout().flush();
         while !stop.load(Ordering::Relaxed) {

@@ -569,5 +569,8 @@ fn a_crash_fails_external_requests_and_late_completions_are_ignored() {
     );
     p.complete(at, s.instance, s.slot, 7, Ok(()));
     assert!(p.poll_result().is_none());
-    assert!(p.instances().iter().all(|i| i.0 != 0), "the dead instance is not listed");
+    assert!(
+        p.instances().iter().all(|i| i.0 != 0),
+        "the dead instance is not listed"
+    );
 }

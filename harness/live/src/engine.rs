@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use gameday_core::spec::{FaultSpec, PlatformSpec};
 use gameday_core::{
-    Platform, PlatformEvent, Request, RequestResult, RngStreams, SimTime, Timer, VariantCost,
-    VariantGauge,
+    EventKind, Platform, PlatformEvent, Request, RequestResult, RngStreams, ServiceStart, SimTime,
+    Timer, VariantCost, VariantGauge,
 };
 use tokio::sync::oneshot;
 
@@ -37,8 +37,43 @@ pub struct Snapshot {
     pub mean_in_system: Vec<f64>,
 }
 
+/// What the engine answers an invocation with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// The platform decided the request's fate (served by a modelled
+    /// instance, failed, timed out).
+    Done(RequestResult),
+    /// Its service started on an instance whose model is a real process:
+    /// forward it there, then [`EngineHandle::complete`] it.
+    Started(ServiceStart),
+}
+
+/// An instance whose model runs as a real process came or went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Launched (or in service from the start): start its process.
+    Up {
+        /// Instance id.
+        instance: u32,
+        /// Endpoint index.
+        endpoint: u16,
+        /// Variant index.
+        variant: u16,
+    },
+    /// Crashed or terminated: stop its process.
+    Down {
+        /// Instance id.
+        instance: u32,
+    },
+}
+
 enum Command {
-    Invoke(Request, oneshot::Sender<RequestResult>),
+    Invoke(Request, oneshot::Sender<Reply>),
+    Complete(
+        ServiceStart,
+        Result<(), u16>,
+        oneshot::Sender<RequestResult>,
+    ),
     Inject(Box<FaultSpec>, oneshot::Sender<u32>),
     Snapshot {
         drain_events: bool,
@@ -73,13 +108,28 @@ impl EngineHandle {
         self.clock
     }
 
-    /// Hands a request to the platform; the receiver gets its result.
-    pub fn invoke(&self, req: Request) -> Result<oneshot::Receiver<RequestResult>, EngineGone> {
+    /// Hands a request to the platform; the receiver gets its result, or
+    /// word that a real model process must serve it.
+    pub fn invoke(&self, req: Request) -> Result<oneshot::Receiver<Reply>, EngineGone> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Command::Invoke(req, tx))
             .map_err(|_| EngineGone)?;
         Ok(rx)
+    }
+
+    /// A real model process answered a started request (`Err(status)`
+    /// for a non-200 answer, `Err(0)` for none); returns its result.
+    pub async fn complete(
+        &self,
+        start: ServiceStart,
+        answer: Result<(), u16>,
+    ) -> Result<RequestResult, EngineGone> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Complete(start, answer, tx))
+            .map_err(|_| EngineGone)?;
+        rx.await.map_err(|_| EngineGone)
     }
 
     /// Starts a fault now; answers its index.
@@ -126,11 +176,40 @@ pub struct Engine {
 impl Engine {
     /// Starts the platform now on its own thread.
     pub fn start(spec: &PlatformSpec, seed: u64, clock: WallClock) -> std::io::Result<Self> {
+        Engine::start_with(spec, seed, clock, None)
+    }
+
+    /// Like [`Engine::start`]; instances of external variants are
+    /// announced on `lifecycle` (those in service now at once, then each
+    /// launch, crash and termination).
+    pub fn start_with(
+        spec: &PlatformSpec,
+        seed: u64,
+        clock: WallClock,
+        lifecycle: Option<mpsc::Sender<Lifecycle>>,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
         let platform = Platform::new(spec, RngStreams::new(seed));
+        let external: Vec<Vec<bool>> = spec
+            .endpoints
+            .iter()
+            .map(|e| e.variants.iter().map(|v| v.external).collect())
+            .collect();
+        if let Some(l) = &lifecycle {
+            for (instance, endpoint, variant) in platform.instances() {
+                if external[endpoint as usize][variant as usize] {
+                    let _ = l.send(Lifecycle::Up {
+                        instance,
+                        endpoint,
+                        variant,
+                    });
+                }
+            }
+        }
+        let watch = lifecycle.map(|l| (l, external));
         let thread = std::thread::Builder::new()
             .name("gameday-engine".into())
-            .spawn(move || run(platform, rx, clock))?;
+            .spawn(move || run(platform, rx, clock, watch))?;
         Ok(Engine {
             handle: EngineHandle { tx, clock },
             thread: Some(thread),
@@ -157,32 +236,94 @@ impl Engine {
 /// Most commands handled before timers are looked at again.
 const BATCH: usize = 256;
 
-fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock) {
-    let mut timers: BTreeMap<(SimTime, u64), Timer> = BTreeMap::new();
-    let mut seq = 0u64;
-    let mut pending: BTreeMap<u64, oneshot::Sender<RequestResult>> = BTreeMap::new();
-    let mut events: Vec<PlatformEvent> = Vec::new();
-    let mut drain = |platform: &mut Platform,
-                     timers: &mut BTreeMap<(SimTime, u64), Timer>,
-                     pending: &mut BTreeMap<u64, oneshot::Sender<RequestResult>>,
-                     events: &mut Vec<PlatformEvent>| {
-        while let Some((at, t)) = platform.poll_timer() {
-            timers.insert((at, seq), t);
-            seq += 1;
-        }
-        while let Some(r) = platform.poll_result() {
-            if let Some(tx) = pending.remove(&r.id) {
-                let _ = tx.send(r); // the client may have gone
+/// Requests handed to real model processes: their result, once the
+/// platform has one (a crash may decide it before the process answers).
+type Started = BTreeMap<u64, Option<RequestResult>>;
+
+/// Instances of external variants are announced here.
+type Watch = Option<(mpsc::Sender<Lifecycle>, Vec<Vec<bool>>)>;
+
+struct State {
+    timers: BTreeMap<(SimTime, u64), Timer>,
+    seq: u64,
+    pending: BTreeMap<u64, oneshot::Sender<Reply>>,
+    started: Started,
+    events: Vec<PlatformEvent>,
+    watch: Watch,
+}
+
+impl State {
+    fn drain(&mut self, platform: &mut Platform, now: SimTime) {
+        loop {
+            while let Some((at, t)) = platform.poll_timer() {
+                self.timers.insert((at, self.seq), t);
+                self.seq += 1;
+            }
+            while let Some(r) = platform.poll_result() {
+                if let Some(tx) = self.pending.remove(&r.id) {
+                    let _ = tx.send(Reply::Done(r)); // the client may have gone
+                } else if let Some(slot) = self.started.get_mut(&r.id) {
+                    *slot = Some(r);
+                }
+            }
+            while let Some(e) = platform.poll_event() {
+                self.announce(&e);
+                self.events.push(e);
+            }
+            let Some(st) = platform.poll_start() else {
+                break;
+            };
+            let delivered = match self.pending.remove(&st.id) {
+                Some(tx) => tx.send(Reply::Started(st)).is_ok(),
+                None => false,
+            };
+            if delivered {
+                self.started.insert(st.id, None);
+            } else {
+                // Nobody is waiting any more: free the slot at once.
+                platform.complete(now, st.instance, st.slot, st.id, Err(0));
             }
         }
-        while let Some(e) = platform.poll_event() {
-            events.push(e);
+    }
+
+    fn announce(&self, e: &PlatformEvent) {
+        let Some((tx, external)) = &self.watch else {
+            return;
+        };
+        let (Some(instance), Some(variant)) = (e.instance, e.variant) else {
+            return;
+        };
+        if !external[e.endpoint as usize][variant as usize] {
+            return;
         }
+        let msg = match e.kind {
+            EventKind::InstanceLaunched => Lifecycle::Up {
+                instance,
+                endpoint: e.endpoint,
+                variant,
+            },
+            EventKind::InstanceCrashed | EventKind::InstanceTerminated => {
+                Lifecycle::Down { instance }
+            }
+            _ => return,
+        };
+        let _ = tx.send(msg);
+    }
+}
+
+fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock, watch: Watch) {
+    let mut st = State {
+        timers: BTreeMap::new(),
+        seq: 0,
+        pending: BTreeMap::new(),
+        started: BTreeMap::new(),
+        events: Vec::new(),
+        watch,
     };
-    drain(&mut platform, &mut timers, &mut pending, &mut events);
+    st.drain(&mut platform, clock.now());
 
     loop {
-        let first = match timers.first_key_value() {
+        let first = match st.timers.first_key_value() {
             Some((&(at, _), _)) => {
                 let now = clock.now();
                 if at <= now {
@@ -206,8 +347,15 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock) {
             let now = clock.now();
             match cmd {
                 Command::Invoke(req, reply) => {
-                    pending.insert(req.id, reply);
+                    st.pending.insert(req.id, reply);
                     platform.handle_request(now, req);
+                }
+                Command::Complete(start, answer, reply) => {
+                    platform.complete(now, start.instance, start.slot, start.id, answer);
+                    st.drain(&mut platform, now);
+                    if let Some(r) = st.started.remove(&start.id).flatten() {
+                        let _ = reply.send(r);
+                    }
                 }
                 Command::Shutdown => return,
                 Command::Inject(fault, reply) => {
@@ -226,7 +374,7 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock) {
                         at: now,
                         gauges,
                         events: if drain_events {
-                            std::mem::take(&mut events)
+                            std::mem::take(&mut st.events)
                         } else {
                             Vec::new()
                         },
@@ -236,7 +384,7 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock) {
                     let _ = reply.send(snap);
                 }
             }
-            drain(&mut platform, &mut timers, &mut pending, &mut events);
+            st.drain(&mut platform, now);
             handled += 1;
             if handled < BATCH {
                 next = rx.try_recv().ok();
@@ -244,16 +392,16 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock) {
         }
         // Everything due by now, in (time, insertion) order.
         let now = clock.now();
-        while let Some(entry) = timers.first_entry() {
+        while let Some(entry) = st.timers.first_entry() {
             if entry.key().0 > now {
                 break;
             }
             let t = entry.remove();
             platform.handle_timer(now, t);
-            drain(&mut platform, &mut timers, &mut pending, &mut events);
+            st.drain(&mut platform, now);
         }
-        if events.len() > 100_000 {
-            events.drain(..50_000); // nobody is draining: keep memory bounded
+        if st.events.len() > 100_000 {
+            st.events.drain(..50_000); // nobody is draining: keep memory bounded
         }
     }
 }

@@ -8,6 +8,9 @@
 //! # Module map
 //!
 //! - [`clock`]: real time as the core's `SimTime`.
+//! - [`child`]: child processes that die with the harness.
+//! - [`container`]: user model servers under SageMaker's container
+//!   contract, one process per instance.
 //! - [`engine`]: the platform on its own thread, fed over a channel.
 //! - [`protocol`]: headers, error codes, the outcome → error mapping.
 //! - [`model`]: built-in real models (logistic regression).
@@ -16,7 +19,9 @@
 //! - [`training`]: training jobs as real processes, spot notices, the
 //!   built-in trainer.
 
+pub mod child;
 pub mod clock;
+pub mod container;
 pub mod engine;
 pub mod metrics;
 pub mod model;

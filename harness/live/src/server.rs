@@ -15,14 +15,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gameday_core::spec::{FaultKind, FaultSpec, FaultTarget, PlatformSpec};
-use gameday_core::{Outcome, Request};
+use gameday_core::{Cause, Outcome, Request, ServiceStart};
 use http_body_util::BodyExt;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::clock::WallClock;
-use crate::engine::{Engine, EngineHandle};
+use crate::container::{ModelServers, Ports};
+use crate::engine::{Engine, EngineHandle, Reply};
 use crate::metrics::{Class, Metrics};
 use crate::model::LogisticRegression;
 use crate::protocol::{
@@ -42,6 +43,13 @@ pub struct ServeOptions {
     /// Real models by `[endpoint][variant]`; `None` serves synthetic
     /// answers after the variant's modelled service time.
     pub models: Vec<Vec<Option<Arc<LogisticRegression>>>>,
+    /// Model-server commands by `[endpoint][variant]` (the container
+    /// contract): such a variant runs one process per instance and its
+    /// requests are served by them.
+    pub containers: Vec<Vec<Option<Vec<String>>>>,
+    /// Where model-server processes write their output (default: a
+    /// folder in the system's temp directory).
+    pub container_logs: Option<std::path::PathBuf>,
 }
 
 impl ServeOptions {
@@ -52,6 +60,8 @@ impl ServeOptions {
             seed,
             invocation_timeout: Duration::from_secs(60),
             models: Vec::new(),
+            containers: Vec::new(),
+            container_logs: None,
         }
     }
 }
@@ -67,8 +77,17 @@ struct Endpoint {
     variants: Vec<Variant>,
 }
 
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<bytes::Bytes>,
+>;
+
 struct AppState {
     engine: EngineHandle,
+    /// Model-server ports by instance, when any variant runs containers.
+    ports: Option<Ports>,
+    client: HttpClient,
+    invocation_timeout: Duration,
     clock: WallClock,
     endpoints: BTreeMap<String, Endpoint>,
     metrics: Metrics,
@@ -82,6 +101,7 @@ struct AppState {
 pub struct Server {
     addr: SocketAddr,
     engine: Option<Engine>,
+    containers: Option<ModelServers>,
     state: Arc<AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -99,8 +119,43 @@ impl Server {
     pub async fn start(spec: &PlatformSpec, opts: ServeOptions) -> std::io::Result<Server> {
         let listener = TcpListener::bind(opts.bind).await?;
         let addr = listener.local_addr()?;
+        let argv = |e: usize, v: usize| -> Option<&Vec<String>> {
+            opts.containers
+                .get(e)
+                .and_then(|x| x.get(v))
+                .and_then(Option::as_ref)
+        };
+        let mut spec = spec.clone();
+        let mut initial = 0;
+        for (e, ep) in spec.endpoints.iter_mut().enumerate() {
+            for (v, vs) in ep.variants.iter_mut().enumerate() {
+                if argv(e, v).is_some() {
+                    vs.external = true;
+                    initial += vs.instance_count as usize;
+                }
+            }
+        }
+        let spec = &spec;
         let clock = WallClock::start();
-        let engine = Engine::start(spec, opts.seed, clock)?;
+        let (engine, containers) = if initial == 0 {
+            (Engine::start(spec, opts.seed, clock)?, None)
+        } else {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let logs = opts.container_logs.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("gameday-containers-{}", std::process::id()))
+            });
+            let servers = ModelServers::start(opts.containers.clone(), logs, rx)?;
+            let engine = Engine::start_with(spec, opts.seed, clock, Some(tx))?;
+            if let Err(e) = servers.wait_ready(initial, Duration::from_secs(30)).await {
+                let _ = tokio::task::spawn_blocking(move || {
+                    engine.join();
+                    servers.join();
+                })
+                .await;
+                return Err(e);
+            }
+            (engine, Some(servers))
+        };
         let mut endpoints = BTreeMap::new();
         let mut concurrency = Vec::new();
         for (e, ep) in spec.endpoints.iter().enumerate() {
@@ -137,6 +192,12 @@ impl Server {
             .collect();
         let state = Arc::new(AppState {
             engine: engine.handle(),
+            ports: containers.as_ref().map(ModelServers::ports),
+            client: hyper_util::client::legacy::Client::builder(
+                hyper_util::rt::TokioExecutor::new(),
+            )
+            .build_http(),
+            invocation_timeout: opts.invocation_timeout,
             clock,
             endpoints,
             metrics: Metrics::new(&names),
@@ -156,6 +217,7 @@ impl Server {
         Ok(Server {
             addr,
             engine: Some(engine),
+            containers,
             state,
             stop: Some(stop),
             task,
@@ -197,10 +259,19 @@ impl Server {
             self.task.abort();
         }
         let engine = self.engine.take();
+        let containers = self.containers.take();
         drop(self);
-        if let Some(e) = engine {
-            let _ = tokio::task::spawn_blocking(move || e.join()).await;
-        }
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(e) = engine {
+                e.join();
+            }
+            // The engine is gone: its lifecycle channel closes and every
+            // model-server process is killed.
+            if let Some(c) = containers {
+                c.join();
+            }
+        })
+        .await;
     }
 }
 
@@ -352,17 +423,32 @@ async fn invoke(
         sent_at: arrived,
         timeout_ns: s.timeout_ns,
     };
-    let result = match s.engine.invoke(req) {
+    let gone = || {
+        SageMakerError::InternalFailure("the platform engine stopped".into())
+            .into_response_with(&rid)
+    };
+    let reply = match s.engine.invoke(req) {
         Ok(rx) => match rx.await {
             Ok(r) => r,
-            Err(_) => {
-                return SageMakerError::InternalFailure("the platform engine stopped".into())
-                    .into_response_with(&rid)
-            }
+            Err(_) => return gone(),
         },
-        Err(_) => {
-            return SageMakerError::InternalFailure("the platform engine stopped".into())
-                .into_response_with(&rid)
+        Err(_) => return gone(),
+    };
+    let (result, container) = match reply {
+        Reply::Done(r) => (r, None),
+        Reply::Started(start) => {
+            // A task of its own, so the slot is freed even if this
+            // client goes away.
+            let task = tokio::spawn(forward(
+                s.clone(),
+                start,
+                content_type.clone(),
+                body.clone(),
+            ));
+            match task.await {
+                Ok(Some((r, answer))) => (r, Some(answer)),
+                _ => return gone(),
+            }
         }
     };
     // The core may decide an outcome before its time (a timeout at service
@@ -380,6 +466,15 @@ async fn invoke(
         s.metrics
             .record(now, ep.index, result.variant, class, model_ns, overhead);
     };
+    if let (Cause::ModelError(status), Some(answer)) = (result.cause, &container) {
+        record(if status >= 500 {
+            Class::Server
+        } else {
+            Class::Client
+        });
+        let text = String::from_utf8_lossy(&answer.body[..answer.body.len().min(1024)]);
+        return SageMakerError::model(status, text.trim(), &variant.name).into_response_with(&rid);
+    }
     if let Some(err) = SageMakerError::from_cause(result.cause, &name, &variant.name) {
         record(if err.status().is_server_error() {
             Class::Server
@@ -389,15 +484,16 @@ async fn invoke(
         return err.into_response_with(&rid);
     }
     debug_assert_eq!(result.outcome, Outcome::Ok);
-    let (content_type, answer) = match &variant.real {
-        Some(model) => match model.predict(&content_type, &body) {
+    let (content_type, answer) = match (&container, &variant.real) {
+        (Some(a), _) => (a.content_type.as_str(), a.body.to_vec()),
+        (None, Some(model)) => match model.predict(&content_type, &body) {
             Ok(bytes) => ("application/json", bytes),
             Err(bad) => {
                 record(Class::Client);
                 return SageMakerError::model(400, bad.0, &variant.name).into_response_with(&rid);
             }
         },
-        None => (
+        (None, None) => (
             "application/json",
             format!(
                 "{{\"model\":\"{}\",\"variant\":\"{}\",\"bytes_received\":{}}}",
@@ -410,7 +506,11 @@ async fn invoke(
     };
     record(Class::Ok);
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     if let Ok(v) = HeaderValue::from_str(&variant.name) {
         headers.insert(INVOKED_VARIANT, v);
     }
@@ -418,6 +518,83 @@ async fn invoke(
         headers.insert(REQUEST_ID, v);
     }
     (StatusCode::OK, headers, answer).into_response()
+}
+
+/// What a model-server process answered.
+struct ContainerAnswer {
+    content_type: String,
+    body: bytes::Bytes,
+}
+
+/// Most of a model server's answer that is kept (SageMaker's response
+/// limit is 6 MB too).
+const MAX_ANSWER_BYTES: usize = MAX_BODY_BYTES;
+
+/// Forwards a started request to its instance's model server
+/// (`POST /invocations`) and completes it in the platform.
+async fn forward(
+    s: Arc<AppState>,
+    start: ServiceStart,
+    content_type: String,
+    body: bytes::Bytes,
+) -> Option<(gameday_core::RequestResult, ContainerAnswer)> {
+    let port = s
+        .ports
+        .as_ref()
+        .and_then(|p| p.lock().expect("ports lock").get(&start.instance).copied());
+    let mut answer = ContainerAnswer {
+        content_type: "application/json".into(),
+        body: bytes::Bytes::new(),
+    };
+    let status = match port {
+        None => {
+            answer.body =
+                bytes::Bytes::from_static(b"the model server of this instance is not running");
+            Err(502)
+        }
+        Some(port) => {
+            let req = axum::http::Request::post(format!("http://127.0.0.1:{port}/invocations"))
+                .header(header::CONTENT_TYPE, content_type)
+                .body(http_body_util::Full::new(body))
+                .expect("a valid request");
+            let call = async {
+                let resp = s.client.request(req).await.map_err(|e| e.to_string())?;
+                let status = resp.status().as_u16();
+                let ct = resp
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(String::from);
+                let limited = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER_BYTES);
+                let bytes = limited
+                    .collect()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .to_bytes();
+                Ok::<_, String>((status, ct, bytes))
+            };
+            match tokio::time::timeout(s.invocation_timeout, call).await {
+                Ok(Ok((200, ct, bytes))) => {
+                    if let Some(ct) = ct {
+                        answer.content_type = ct;
+                    }
+                    answer.body = bytes;
+                    Ok(())
+                }
+                Ok(Ok((status, _, bytes))) => {
+                    answer.body = bytes;
+                    Err(status)
+                }
+                Ok(Err(e)) => {
+                    answer.body = bytes::Bytes::from(format!("cannot reach the model server: {e}"));
+                    Err(502)
+                }
+                Err(_) => Err(0),
+            }
+        }
+    };
+    let r = s.engine.complete(start, status).await.ok()?;
+    Some((r, answer))
 }
 
 /// A fault an operator injects during a game day (`POST /_gameday/faults`).

@@ -79,6 +79,9 @@ pub struct Scenario {
     pub payloads: Vec<Payload>,
     /// Built-in real models by model name (wall clock).
     pub real_models: BTreeMap<String, RealModel>,
+    /// Model-server commands by model name (wall clock; the container
+    /// contract, one process per instance).
+    pub model_servers: BTreeMap<String, Vec<String>>,
     /// The objectives.
     pub slo: SloSpec,
     /// The instance catalog in force (built-in plus overrides).

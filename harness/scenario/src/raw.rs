@@ -163,6 +163,10 @@ pub struct RawModel {
     pub builtin: Option<String>,
     /// Weights file for `builtin` (JSON), relative to the scenario file.
     pub weights: Option<String>,
+    /// Wall clock: a model server under SageMaker's container contract
+    /// (`GET /ping`, `POST /invocations` on `SAGEMAKER_BIND_TO_PORT`),
+    /// started once per instance.
+    pub command: Option<Vec<String>>,
     /// Service times measured on specific instance types; these are used
     /// as given instead of scaling `latency` by the type's speed.
     #[serde(default)]

@@ -203,6 +203,7 @@ pub fn validate(
     // Models.
     let mut model_names = BTreeSet::new();
     let mut real_models = BTreeMap::new();
+    let mut model_servers = BTreeMap::new();
     // Each model's distributions, built (and their files read) once:
     // (reference latency, per-instance-type latencies).
     let mut model_dists: Vec<(Option<ServiceDist>, BTreeMap<String, ServiceDist>)> = Vec::new();
@@ -214,11 +215,33 @@ pub fn validate(
                 format!("duplicate model name \"{}\"", m.name),
             );
         }
-        let reference = match (&m.latency, &m.builtin) {
-            (Some(l), _) => build_dist(&mut cx, l, &at.key("latency")),
+        match (&m.command, &m.builtin) {
+            (Some(_), Some(_)) => cx.err(
+                &at.key("command"),
+                "give `command` (your model server) or `builtin`, not both",
+            ),
+            (Some(c), None) if c.is_empty() => cx.err(
+                &at.key("command"),
+                "command is empty; give the program and its arguments, like [\"python3\", \"serve.py\"]",
+            ),
+            (Some(c), None) => {
+                model_servers.insert(m.name.clone(), c.clone());
+            }
+            _ => {}
+        }
+        let reference = match (&m.latency, &m.builtin, &m.command) {
+            (Some(l), _, _) => build_dist(&mut cx, l, &at.key("latency")),
             // A real model's service time is the time it takes.
-            (None, Some(_)) => ServiceDist::constant(0.0).ok(),
-            (None, None) => {
+            (None, Some(_), _) => ServiceDist::constant(0.0).ok(),
+            (None, None, Some(_)) if clock == ClockKind::Wall => ServiceDist::constant(0.0).ok(),
+            (None, None, Some(_)) => {
+                cx.err(
+                    &at.key("latency"),
+                    "a virtual-clock run models the model's service time: add `latency` (the command runs on the wall clock)",
+                );
+                None
+            }
+            (None, None, None) => {
                 cx.err(
                     &at.key("latency"),
                     "missing `latency`; give {p50, p99}, {dist = \"exponential\", mean}, {dist = \"constant\", value} or {dist = \"empirical\", file}",
@@ -513,6 +536,7 @@ pub fn validate(
         workloads,
         payloads,
         real_models,
+        model_servers,
         slo,
         catalog,
     })

@@ -244,6 +244,21 @@ const CASES: &[(&str, &str, &[&str])] = &[
         &["t.toml:6:8: target.kind: target \"http\" needs clock = \"wall\": a virtual-clock run only drives the embedded platform"],
     ),
     (
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }",
+        "command = [\"python3\", \"serve.py\"]",
+        &["t.toml:6:1: model[0].latency: a virtual-clock run models the model's service time: add `latency` (the command runs on the wall clock)"],
+    ),
+    (
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }",
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }\ncommand = []",
+        &["t.toml:9:11: model[0].command: command is empty; give the program and its arguments, like [\"python3\", \"serve.py\"]"],
+    ),
+    (
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }",
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }\ncommand = [\"serve\"]\nbuiltin = \"logistic_regression\"\nweights = \"models/fraud-logreg.json\"",
+        &["t.toml:9:11: model[0].command: give `command` (your model server) or `builtin`, not both"],
+    ),
+    (
         "[[workload]]",
         "[[endpoint]]\nname = \"ep\"\n[[workload]]",
         &[

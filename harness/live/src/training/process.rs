@@ -1,20 +1,17 @@
-//! One attempt of a training job as a real child process: its own
-//! process group (so a signal reaches whatever it started), SIGKILL from
-//! the kernel if the harness dies (`PR_SET_PDEATHSIG`), stdout parsed for
-//! progress and copied to the job's log folder.
+//! One attempt of a training job as a real child process (see
+//! [`crate::child`]: its own process group, killed with the harness),
+//! stdout parsed for progress and copied to the job's log folder.
 //!
 //! Progress lines, printed by the script on stdout:
 //! - `step=N` (anywhere in the line): step N is done;
 //! - `checkpoint step=N`: a checkpoint of step N is on disk.
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc::Sender;
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
 /// What a running attempt reports to the runner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,31 +76,12 @@ impl Attempt {
     ) -> std::io::Result<Attempt> {
         let stderr = std::fs::File::create(log_dir.join(format!("attempt-{attempt}.stderr")))?;
         let mut log = std::fs::File::create(log_dir.join(format!("attempt-{attempt}.stdout")))?;
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .current_dir(cwd)
+        let mut cmd = crate::child::command(argv);
+        cmd.current_dir(cwd)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .process_group(0);
-        // The one unsafe block of the crate: std offers no other way to set
-        // the death signal in the child before exec.
-        // SAFETY: prctl, getppid and _exit are async-signal-safe and touch
-        // only the child; nothing is allocated between fork and exec.
-        #[allow(unsafe_code)]
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The parent may have died between fork and prctl.
-                if libc::getppid() == 1 {
-                    libc::_exit(137);
-                }
-                Ok(())
-            });
-        }
+            .stderr(Stdio::from(stderr));
         let mut child = cmd.spawn()?;
         let stdout = child.stdout.take().expect("stdout is piped");
         std::thread::Builder::new()
@@ -135,22 +113,15 @@ impl Attempt {
         self.child.id()
     }
 
-    fn signal(&self, sig: Signal) {
-        // The child leads its own process group: signal the whole group.
-        // It may be gone already; that is fine.
-        let _ = killpg(Pid::from_raw(self.child.id() as i32), sig);
-    }
-
     /// SIGTERM to the process group.
     pub fn terminate(&mut self) {
         self.terminated = true;
-        self.signal(Signal::SIGTERM);
+        crate::child::signal_group(&self.child, Signal::SIGTERM);
     }
 
     /// SIGKILL to the process group, then reaps the child.
     pub fn kill(&mut self) -> std::io::Result<ExitStatus> {
-        self.signal(Signal::SIGKILL);
-        self.child.wait()
+        crate::child::kill_group(&mut self.child)
     }
 
     /// The exit status, if it has exited.
