@@ -11,12 +11,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-#[allow(clippy::disallowed_methods)] // tests time real processes
-fn now() -> Instant {
-    Instant::now()
-}
+use std::time::Duration;
 
 /// A scenario whose one variant runs `model-server` with a private copy of
 /// the weights (so its processes can be told apart).
@@ -65,27 +60,10 @@ timeout = "2s"
 /// Model-server processes serving `weights`.
 fn servers(weights: &Path) -> Vec<u32> {
     let needle = weights.display().to_string();
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        let zombie = stat.split_whitespace().nth(2) == Some("Z");
-        if !zombie && String::from_utf8_lossy(&cmd).contains(&needle) {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let t = now();
-    while !f() {
-        assert!(t.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    processes(|proc| {
+        let cmd = std::fs::read(proc.join("cmdline")).unwrap_or_default();
+        String::from_utf8_lossy(&cmd).contains(&needle)
+    })
 }
 
 /// One HTTP/1.1 POST; returns the status, the headers (lower-case) and

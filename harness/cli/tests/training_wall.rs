@@ -8,13 +8,7 @@ use common::*;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-/// Tests time real processes: they read the real clock.
-#[allow(clippy::disallowed_methods)]
-fn now() -> Instant {
-    Instant::now()
-}
+use std::time::Duration;
 
 /// The shipped wall scenario, with the channel path made absolute and
 /// `edit` applied, written into `dir`.
@@ -50,26 +44,7 @@ fn run(scenario: &Path, out: &Path) -> Output {
 /// in their job folder).
 fn processes_under(dir: &Path) -> Vec<u32> {
     let dir = dir.canonicalize().unwrap_or(dir.to_path_buf());
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(cwd) = std::fs::read_link(e.path().join("cwd")) {
-            if cwd.starts_with(&dir) {
-                out.push(pid);
-            }
-        }
-    }
-    out
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let t = now();
-    while !f() {
-        assert!(t.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    processes(|proc| std::fs::read_link(proc.join("cwd")).is_ok_and(|cwd| cwd.starts_with(&dir)))
 }
 
 #[test]
@@ -244,18 +219,10 @@ fn sigkill_to_the_harness_leaves_no_orphaned_process() {
         Duration::from_secs(5),
         || processes_under(&out).is_empty(),
     );
+    let alive = processes(|_| true);
     for pid in trainers {
-        assert!(
-            !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid),
-            "pid {pid} survived"
-        );
+        assert!(!alive.contains(&pid), "pid {pid} survived");
     }
-}
-
-fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.split_whitespace().nth(2) == Some("Z"))
-        .unwrap_or(true)
 }
 
 #[test]

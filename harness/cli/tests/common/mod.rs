@@ -27,3 +27,35 @@ pub fn text(b: &[u8]) -> String {
 pub fn report(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
+
+/// The real clock (tests time real processes).
+#[allow(clippy::disallowed_methods)]
+pub fn now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+/// Polls `f` every 50 ms until it holds; fails the test after `limit`.
+pub fn wait_for(what: &str, limit: std::time::Duration, mut f: impl FnMut() -> bool) {
+    let t = now();
+    while !f() {
+        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Live (not zombie) processes whose `/proc/<pid>` folder satisfies
+/// `matches`.
+pub fn processes(matches: impl Fn(&Path) -> bool) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let zombie = stat.split_whitespace().nth(2) == Some("Z");
+        if !zombie && matches(&e.path()) {
+            out.push(pid);
+        }
+    }
+    out
+}
