@@ -124,7 +124,6 @@ fn training_config(
         seed: sc.seed,
         zero,
         stop_grace: STOP_GRACE,
-        time_scale: sc.time_scale,
     })
 }
 

@@ -85,6 +85,9 @@ pub struct TrainingJobSpec {
     pub download: Duration,
     /// Time to upload the model at the end.
     pub upload: Duration,
+    /// SIGTERM-to-SIGKILL grace when `max_run`/`max_wait` stop a real
+    /// process (SageMaker allows 120 s).
+    pub stop_grace: Duration,
     /// The work.
     pub work: TrainingWork,
     /// The spot market of the instance type.
@@ -138,6 +141,7 @@ impl TrainingSpec {
             j.checkpoint_cost = s(j.checkpoint_cost);
             j.download = s(j.download);
             j.upload = s(j.upload);
+            j.stop_grace = s(j.stop_grace);
             j.instance.provisioning_min = s(j.instance.provisioning_min);
             j.instance.provisioning_max = s(j.instance.provisioning_max);
             j.market.mtbi = j.market.mtbi.map(s);
@@ -340,6 +344,17 @@ pub struct Interruption {
     pub lost_ns: u64,
     /// Steps thrown away (for an external job: known once it resumes).
     pub steps_lost: u64,
+}
+
+/// Where a running job stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobProgress {
+    /// The current secondary status.
+    pub status: SecondaryStatus,
+    /// The last step done (modelled: at the given time).
+    pub step: u64,
+    /// Interruptions so far.
+    pub interruptions: u32,
 }
 
 /// How a job ended (or where it stands).
@@ -847,10 +862,8 @@ impl Training {
             self.end_segment(now, job);
         }
         if self.external(job) && held && st != JobStatus::Completed {
-            self.actions.push_back(TrainingAction::Stop {
-                job,
-                grace: Duration::from_secs(120),
-            });
+            let grace = self.jobs[job].spec.stop_grace;
+            self.actions.push_back(TrainingAction::Stop { job, grace });
         }
         let progress = self.jobs[job].progress(now);
         self.set_phase(now, job, Phase::Done);
@@ -977,6 +990,19 @@ impl Training {
             if self.jobs[job].phase != Phase::Done {
                 self.finish(now, job, JobStatus::Stopped, SecondaryStatus::Stopped);
             }
+        }
+    }
+
+    /// Where job `job` stands at `now`, cheaply (for a progress line).
+    pub fn progress(&self, job: usize, now: SimTime) -> JobProgress {
+        let j = &self.jobs[job];
+        JobProgress {
+            status: j.history.last().map_or(SecondaryStatus::Starting, |h| h.1),
+            step: match j.spec.work {
+                TrainingWork::Modelled { .. } => j.steps_of(j.progress(now)),
+                TrainingWork::External => j.last_step,
+            },
+            interruptions: j.interruptions.len() as u32,
         }
     }
 

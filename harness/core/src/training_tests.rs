@@ -33,6 +33,7 @@ fn job(steps: u64) -> TrainingJobSpec {
         checkpoint_on_notice: false,
         download: Duration::ZERO,
         upload: Duration::ZERO,
+        stop_grace: secs(120),
         work: TrainingWork::Modelled {
             steps,
             step_time: secs(1),
@@ -308,6 +309,11 @@ fn external_jobs_ask_the_driver_and_learn_resume_points() {
     assert_eq!(d.actions[2], TrainingAction::Kill { job: 0 });
     assert_eq!(d.actions[3], TrainingAction::Start { job: 0, attempt: 1 });
     // The script resumes at step 41: 10 steps (41..=50) are redone.
+    let p = t.progress(0, at(220));
+    assert_eq!(
+        (p.status, p.step, p.interruptions),
+        (SecondaryStatus::Training, 50, 1)
+    );
     t.external_step(at(221), 0, 41);
     t.external_step(at(230), 0, 60);
     t.external_exit(at(231), 0, true);

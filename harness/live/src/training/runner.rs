@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use gameday_core::training::JobProgress;
 use gameday_core::training::{Training, TrainingAction, TrainingSpec, TrainingTimer};
-use gameday_core::{RngStreams, SimTime, TrainingEvent, TrainingEventKind, TrainingOutcome};
+use gameday_core::{RngStreams, SimTime, TrainingEvent, TrainingOutcome};
 
 use super::contract::{JobContract, JobDir};
 use super::imds::Imds;
@@ -53,8 +54,6 @@ pub struct TrainingRunConfig {
     pub zero: Instant,
     /// SIGTERM-to-SIGKILL grace when the harness itself is stopping.
     pub stop_grace: Duration,
-    /// The timeline compression (scales the 120 s stop grace).
-    pub time_scale: f64,
 }
 
 /// What the run produced.
@@ -75,16 +74,8 @@ pub struct TrainingRunOutput {
 pub struct TrainingRunner {
     thread: JoinHandle<std::io::Result<TrainingRunOutput>>,
     done: Arc<AtomicBool>,
-    status: Arc<Mutex<Vec<JobStatusLine>>>,
-}
-
-/// Where a job stands, for a progress line.
-#[derive(Clone, Debug, Default)]
-struct JobStatusLine {
-    name: String,
-    status: String,
-    step: u64,
-    interruptions: u32,
+    names: Vec<String>,
+    status: Arc<Mutex<Vec<Option<JobProgress>>>>,
 }
 
 impl TrainingRunner {
@@ -113,17 +104,8 @@ impl TrainingRunner {
         }
         let done = Arc::new(AtomicBool::new(false));
         let flag = done.clone();
-        let status = Arc::new(Mutex::new(
-            cfg.spec
-                .jobs
-                .iter()
-                .map(|j| JobStatusLine {
-                    name: j.name.clone(),
-                    status: "Starting".into(),
-                    ..Default::default()
-                })
-                .collect(),
-        ));
+        let names = cfg.spec.jobs.iter().map(|j| j.name.clone()).collect();
+        let status = Arc::new(Mutex::new(vec![None; cfg.spec.jobs.len()]));
         let shared = status.clone();
         let thread = std::thread::Builder::new()
             .name("gameday-training".into())
@@ -135,6 +117,7 @@ impl TrainingRunner {
         Ok(TrainingRunner {
             thread,
             done,
+            names,
             status,
         })
     }
@@ -143,15 +126,20 @@ impl TrainingRunner {
     /// `retrain: Training step 120 (1 interruption)`.
     pub fn status_line(&self) -> String {
         let jobs = self.status.lock().expect("status lock");
-        jobs.iter()
-            .map(|j| {
-                let mut s = format!("{}: {}", j.name, j.status);
-                if j.step > 0 {
-                    s.push_str(&format!(" step {}", j.step));
+        self.names
+            .iter()
+            .zip(jobs.iter())
+            .map(|(name, p)| {
+                let Some(p) = p else {
+                    return format!("{name}: Starting");
+                };
+                let mut s = format!("{name}: {}", p.status.as_str());
+                if p.step > 0 {
+                    s.push_str(&format!(" step {}", p.step));
                 }
-                if j.interruptions > 0 {
-                    let plural = if j.interruptions == 1 { "" } else { "s" };
-                    s.push_str(&format!(" ({} interruption{plural})", j.interruptions));
+                if p.interruptions > 0 {
+                    let plural = if p.interruptions == 1 { "" } else { "s" };
+                    s.push_str(&format!(" ({} interruption{plural})", p.interruptions));
                 }
                 s
             })
@@ -200,7 +188,7 @@ struct Driver {
     tx: mpsc::Sender<ProcessEvent>,
     rx: Receiver<ProcessEvent>,
     stop: Arc<AtomicBool>,
-    status: Arc<Mutex<Vec<JobStatusLine>>>,
+    status: Arc<Mutex<Vec<Option<JobProgress>>>>,
 }
 
 /// How often the driver looks at its processes and the stop flag.
@@ -212,7 +200,7 @@ impl Driver {
         dirs: Vec<Option<JobDir>>,
         imds: Vec<Option<Imds>>,
         stop: Arc<AtomicBool>,
-        status: Arc<Mutex<Vec<JobStatusLine>>>,
+        status: Arc<Mutex<Vec<Option<JobProgress>>>>,
     ) -> Driver {
         let n = cfg.spec.jobs.len();
         let (tx, rx) = mpsc::channel();
@@ -240,6 +228,7 @@ impl Driver {
         loop {
             let now = self.clock.now();
             self.drain(now);
+            self.publish(now);
             let live = self.procs.iter().any(Option::is_some);
             if self.core.all_done() && !live {
                 break;
@@ -295,6 +284,14 @@ impl Driver {
         })
     }
 
+    /// Shares where every job stands, for the progress line.
+    fn publish(&self, now: SimTime) {
+        let mut st = self.status.lock().expect("status lock");
+        for (job, slot) in st.iter_mut().enumerate() {
+            *slot = Some(self.core.progress(job, now));
+        }
+    }
+
     /// Collects timers, carries out actions, keeps events.
     fn drain(&mut self, now: SimTime) {
         loop {
@@ -303,14 +300,6 @@ impl Driver {
                 self.seq += 1;
             }
             while let Some(e) = self.core.poll_event() {
-                let mut st = self.status.lock().expect("status lock");
-                let line = &mut st[e.job];
-                match e.kind {
-                    TrainingEventKind::Status => line.status.clone_from(&e.detail),
-                    TrainingEventKind::Interrupted => line.interruptions += 1,
-                    _ => {}
-                }
-                drop(st);
                 self.events.push(e);
             }
             let Some(a) = self.core.poll_action() else {
@@ -332,8 +321,7 @@ impl Driver {
                 }
             }
             TrainingAction::Kill { job } => self.kill(job),
-            TrainingAction::Stop { job, grace } => {
-                let mut grace = grace.div_f64(self.cfg.time_scale);
+            TrainingAction::Stop { job, mut grace } => {
                 if self.stop.load(Ordering::Relaxed) {
                     grace = grace.min(self.cfg.stop_grace);
                 }
@@ -390,7 +378,6 @@ impl Driver {
         match ev {
             ProcessEvent::Step { job, attempt, step } if self.current[job] == Some(attempt) => {
                 self.core.external_step(now, job, step);
-                self.status.lock().expect("status lock")[job].step = step;
             }
             ProcessEvent::Checkpoint { job, attempt, step }
                 if self.current[job] == Some(attempt) =>

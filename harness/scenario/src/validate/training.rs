@@ -292,6 +292,7 @@ pub(super) fn build_jobs(
             checkpoint_on_notice: j.checkpoint_on_notice.unwrap_or(false),
             download: j.download.map_or(Duration::from_secs(120), |d| d.0),
             upload: j.upload.map_or(Duration::from_secs(60), |d| d.0),
+            stop_grace: Duration::from_secs(120),
             work,
             market: markets
                 .get(&t.name)
