@@ -1,10 +1,13 @@
 //! Training-job validation: every error class, with its exact message,
 //! line and column.
 
+mod common;
+use common::{check, with_in};
+
 use std::path::Path;
 
 use gameday_core::training::TrainingWork;
-use gameday_scenario::{parse, ScenarioError, TrainingProgram};
+use gameday_scenario::{parse, TrainingProgram};
 
 /// A valid training scenario; each case replaces one line of it.
 const BASE: &str = r#"[scenario]
@@ -30,29 +33,9 @@ job = "ft"
 training_deadline = "36h"
 "#;
 
-fn check(src: &str) -> Vec<String> {
-    match parse("t.toml", src, Path::new("../../fixtures")) {
-        Ok(_) => vec![],
-        Err(ScenarioError::Invalid(d)) => d.iter().map(|d| d.to_string()).collect(),
-        Err(e) => vec![e.to_string()],
-    }
-}
-
+/// BASE with its first line equal to `old` replaced by `new`.
 fn with(old: &str, new: &str) -> String {
-    let mut done = false;
-    let out: Vec<String> = BASE
-        .lines()
-        .map(|l| {
-            if !done && l.trim() == old {
-                done = true;
-                new.to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect();
-    assert!(done, "no line {old:?} in BASE");
-    out.join("\n") + "\n"
+    with_in(BASE, old, new)
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! Every validation error class, with its exact message, line and column.
 
+mod common;
+use common::{check, with_in};
+
 use std::path::Path;
 
-use gameday_scenario::{parse, ScenarioError};
+use gameday_scenario::ScenarioError;
 
 /// A valid scenario; each case replaces one line of it.
 const BASE: &str = r#"[scenario]
@@ -39,30 +42,9 @@ latency_p99 = "500ms"
 error_rate = 0.001
 "#;
 
-fn check(src: &str) -> Vec<String> {
-    match parse("t.toml", src, Path::new("../../fixtures")) {
-        Ok(_) => vec![],
-        Err(ScenarioError::Invalid(d)) => d.iter().map(|d| d.to_string()).collect(),
-        Err(e) => vec![e.to_string()],
-    }
-}
-
-/// BASE with the first line equal to `old` replaced by `new`.
+/// BASE with its first line equal to `old` replaced by `new`.
 fn with(old: &str, new: &str) -> String {
-    let mut done = false;
-    let out: Vec<String> = BASE
-        .lines()
-        .map(|l| {
-            if !done && l.trim() == old {
-                done = true;
-                new.to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect();
-    assert!(done, "no line {old:?} in BASE");
-    out.join("\n") + "\n"
+    with_in(BASE, old, new)
 }
 
 #[test]
