@@ -17,6 +17,12 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+/// jemalloc: requests are allocated on one runtime thread and freed on
+/// another, which glibc's malloc serialises on its arena locks.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// An error that is the user's input, not the tool's fault: exit code 2.
 #[derive(Debug)]
 pub struct InvalidInput(pub String);

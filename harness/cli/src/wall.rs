@@ -134,18 +134,12 @@ pub fn run(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> Result<Wa
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let handle = rt.handle().clone();
-    let out = rt.block_on(run_async(sc, stop, opts, handle));
+    let out = rt.block_on(run_async(sc, stop, opts));
     rt.shutdown_timeout(Duration::from_millis(200));
     out
 }
 
-async fn run_async(
-    sc: &Scenario,
-    stop: Arc<AtomicBool>,
-    opts: WallOptions,
-    rt: tokio::runtime::Handle,
-) -> Result<WallOutcome> {
+async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> Result<WallOutcome> {
     let x = sc.time_scale;
     let spec = sc.platform.compress_timeline(x);
     let duration = sc.duration.div_f64(x);
@@ -243,6 +237,7 @@ async fn run_async(
         seed: sc.seed,
         max_in_flight: MAX_IN_FLIGHT,
         max_requests: ((expected * 2.0) as u64).max(1_000),
+        threads: gameday_load::open_loop::default_threads(),
     };
 
     let mut recorder = Recorder::new(&spec, duration_nanos(interval), duration_nanos(max_timeout));
@@ -258,7 +253,7 @@ async fn run_async(
         &budget,
         &sink,
     );
-    let pacer = OpenLoop::start(cfg, target.clone(), rt, zero, stop.clone(), sink.clone())
+    let pacer = OpenLoop::start(cfg, target.clone(), zero, stop.clone(), sink.clone())
         .context("cannot start the load generator")?;
     let training = if sc.training.jobs.is_empty() {
         None
@@ -419,6 +414,7 @@ async fn run_async(
         lag_ms_p99: q(0.99),
         lag_ms_max: round3(stats.lag_us.max() as f64 / 1e3),
         in_flight_waits: stats.in_flight_waits,
+        workers: stats.peak_workers,
         attempts: target.attempts(),
         suspect: stats.suspect(),
     });

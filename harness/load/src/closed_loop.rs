@@ -15,7 +15,7 @@ use gameday_core::{ArrivalSpec, RngStreams, SimTime};
 use tokio::task::JoinSet;
 
 use crate::open_loop::LoadWorkload;
-use crate::target::{record_of, Invocation, ResultSink, Target};
+use crate::target::{CallResult, ResultSink, Target};
 
 #[allow(clippy::disallowed_methods)] // users read the real clock by design
 fn now() -> Instant {
@@ -66,23 +66,12 @@ pub fn spawn_users(
                     {
                         break;
                     }
-                    let inv = Invocation {
-                        endpoint: w.endpoint_name.clone(),
-                        target_variant: w.target_variant.as_ref().map(|(_, n)| n.clone()),
-                        content_type: w.content_type.clone(),
-                        body: w.body.clone(),
-                    };
-                    let answer =
-                        tokio::time::timeout_at((sent + w.timeout).into(), target.invoke(inv))
-                            .await;
-                    tx.push(record_of(
-                        answer,
-                        w.endpoint,
-                        &w.variant_names,
-                        w.target_variant.as_ref().map(|(v, _)| *v),
+                    let call =
+                        CallResult::within(sent + w.timeout, target.invoke(w.invocation())).await;
+                    tx.push(w.record(
+                        call,
                         SimTime::from_nanos(duration_nanos(sent - zero)),
                         now() - sent,
-                        w.timeout,
                     ));
                     let think = w.arrival.think(&mut rng).unwrap_or(0);
                     tokio::time::sleep(Duration::from_nanos(think)).await;

@@ -3,12 +3,13 @@
 //! connections.
 //!
 //! Connections live in a small free list: a call takes an idle one or
-//! opens a new one, and puts it back when the answer is read. An open-loop
-//! generator must never queue a request behind another's answer, so the
-//! list is unbounded; it grows to the peak number of requests in flight.
-//! (hyper-util's pooled client does the same with more bookkeeping per
-//! call; at tens of thousands of calls a second that bookkeeping was a
-//! large share of the generator's CPU.)
+//! opens a new one, and puts it back when the answer is read. The list
+//! holds as many connections as calls were in flight at once; the
+//! open-loop generator bounds that with its worker pool, and gives each of
+//! its threads a list of its own ([`Target::for_thread`]). (hyper-util's
+//! pooled client does the same with more bookkeeping per call; at tens of
+//! thousands of calls a second that bookkeeping was a large share of the
+//! generator's CPU.)
 
 use std::sync::{Arc, Mutex};
 
@@ -165,6 +166,18 @@ impl Target for HttpTarget {
                 variant,
             })
         })
+    }
+
+    fn for_thread(&self) -> Option<Arc<dyn Target>> {
+        let i = &self.inner;
+        Some(Arc::new(HttpTarget {
+            inner: Arc::new(Inner {
+                authority: i.authority.clone(),
+                base: i.base.clone(),
+                host: i.host.clone(),
+                idle: Mutex::new(Vec::new()),
+            }),
+        }))
     }
 
     fn describe(&self) -> String {

@@ -19,4 +19,4 @@ pub mod target;
 
 pub use http::HttpTarget;
 pub use open_loop::{LoadConfig, LoadStats, LoadWorkload, OpenLoop};
-pub use target::{Answer, BoxFuture, Invocation, ResultSink, Target, TargetError};
+pub use target::{Answer, BoxFuture, CallResult, Invocation, ResultSink, Target, TargetError};

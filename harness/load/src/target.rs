@@ -51,9 +51,37 @@ impl Answer {
     }
 }
 
-/// How one call ended, from the generator's side: the answer, a transport
-/// error, or the client's timeout.
-pub type CallResult = Result<Result<Answer, TargetError>, tokio::time::error::Elapsed>;
+/// How one call ended, from the generator's side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallResult {
+    /// An HTTP answer, success or error.
+    Answered(Answer),
+    /// No answer: the connection failed or broke.
+    Failed(TargetError),
+    /// The client's timeout passed first (or had passed before the call
+    /// could be sent, which then is not sent at all).
+    TimedOut,
+}
+
+impl CallResult {
+    /// Runs `call` until it answers or `deadline` passes. A deadline
+    /// already past does not start the call: a send that cannot be
+    /// answered in time would only tie up a connection.
+    pub async fn within<F>(deadline: std::time::Instant, call: F) -> Self
+    where
+        F: std::future::Future<Output = Result<Answer, TargetError>>,
+    {
+        #[allow(clippy::disallowed_methods)] // the generator reads the real clock by design
+        if std::time::Instant::now() >= deadline {
+            return CallResult::TimedOut;
+        }
+        match tokio::time::timeout_at(deadline.into(), call).await {
+            Ok(Ok(a)) => CallResult::Answered(a),
+            Ok(Err(e)) => CallResult::Failed(e),
+            Err(_) => CallResult::TimedOut,
+        }
+    }
+}
 
 /// The result the recorder takes for one call of a workload to `endpoint`.
 /// `latency` runs from the intended send time to the answer; a timeout
@@ -71,7 +99,7 @@ pub fn record_of(
     use gameday_core::time::duration_nanos;
     let fallback = fixed_variant.unwrap_or(0);
     let (outcome, variant, latency_ns) = match call {
-        Ok(Ok(a)) => (
+        CallResult::Answered(a) => (
             a.outcome(),
             a.variant
                 .as_deref()
@@ -79,8 +107,8 @@ pub fn record_of(
                 .map_or(fallback, |v| v as u16),
             duration_nanos(latency),
         ),
-        Ok(Err(_)) => (Outcome::Server5xx, fallback, duration_nanos(latency)),
-        Err(_) => (Outcome::Timeout, fallback, duration_nanos(timeout)),
+        CallResult::Failed(_) => (Outcome::Server5xx, fallback, duration_nanos(latency)),
+        CallResult::TimedOut => (Outcome::Timeout, fallback, duration_nanos(timeout)),
     };
     gameday_core::RequestResult {
         id: 0,
@@ -135,6 +163,14 @@ pub trait Target: Send + Sync + 'static {
 
     /// A short description for logs and `run.json`.
     fn describe(&self) -> String;
+
+    /// A handle for one generator thread: the same target with its own
+    /// connections. A connection is driven by the runtime that opened it,
+    /// so one shared across threads costs a cross-thread wake-up per call.
+    /// `None` (the default) shares `self`.
+    fn for_thread(&self) -> Option<Arc<dyn Target>> {
+        None
+    }
 
     /// Attempts made so far, where the client retries (SDK targets with
     /// retries on); `None` when every call is one attempt.

@@ -72,11 +72,11 @@ async fn a_stall_shows_in_p99_and_max_and_a_closed_loop_hides_it() {
         seed: 1,
         max_in_flight: 10_000,
         max_requests: 10_000,
+        threads: 2,
     };
     let pacer = OpenLoop::start(
         cfg,
         target.clone(),
-        tokio::runtime::Handle::current(),
         zero,
         Arc::new(AtomicBool::new(false)),
         sink.clone(),

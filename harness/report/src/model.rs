@@ -62,8 +62,13 @@ pub struct LoadGeneratorReport {
     pub lag_ms_p99: f64,
     /// Largest send lag, milliseconds.
     pub lag_ms_max: f64,
-    /// Times the generator waited for its in-flight bound.
+    /// Requests that queued because every one of the generator's
+    /// in-flight bound of workers was busy.
     pub in_flight_waits: u64,
+    /// Open-loop workers started. The pool grows to the most calls the run
+    /// had in flight at once; over HTTP each worker keeps one keep-alive
+    /// connection.
+    pub workers: u64,
     /// SDK attempts, where the client retries (`null` when retries are off).
     pub attempts: Option<u64>,
     /// True when the generator fell behind (p99 lag over 10 ms, or the

@@ -1,0 +1,204 @@
+//! One generator thread: a single-threaded tokio runtime that takes the
+//! pacer's batches, queues each request and serves the queue with a pool
+//! of workers. Everything a request touches (its worker, its connection,
+//! the timer of its timeout) lives on this thread, so serving it wakes no
+//! other thread.
+//!
+//! The pool grows whenever more requests are queued than workers are idle,
+//! so a slow or stalled target gets every request on schedule (concurrency
+//! is whatever the target's latency demands, up to the in-flight bound).
+//! Past [`EAGER_WORKERS`] it grows by at most one worker per
+//! [`GROW_EVERY`], and not at all while the shard is short of CPU: a
+//! generator that cannot keep up would otherwise answer its own backlog by
+//! opening ever more connections, which costs more CPU and never catches
+//! up. Its backlog then waits in the queue, where the wait is measured.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinSet;
+
+use super::{now, Job, Shared};
+use crate::target::{CallResult, Target};
+
+/// Workers started as soon as they are wanted, all shards together.
+pub const EAGER_WORKERS: u64 = 64;
+/// Past [`EAGER_WORKERS`], a shard's pool grows by at most one worker this
+/// often, and only while the shard has spare time (see [`SATURATED_BUSY`]).
+pub const GROW_EVERY: Duration = Duration::from_micros(250);
+/// Share of its time the shard's runtime spent working over the last
+/// [`LOAD_WINDOW`] past which it counts as short of CPU. One keeping up
+/// is busy well under half the time; one falling behind, 0.6 to 1.
+pub const SATURATED_BUSY: f64 = 0.7;
+/// Busy share below which a saturated shard counts as recovered.
+pub const UNSATURATED_BUSY: f64 = 0.5;
+/// How often a shard's busy share is measured.
+pub const LOAD_WINDOW: Duration = Duration::from_millis(20);
+
+/// Due requests, handed from the pacer thread to a shard in one
+/// cross-thread wake-up.
+pub(super) type Batch = Vec<Job>;
+
+/// A shard's pool bounds.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Limits {
+    /// Workers started without the CPU check.
+    pub eager: u64,
+    /// Most workers (so most calls in flight).
+    pub max: u64,
+}
+
+/// The pacer's end of a shard.
+#[derive(Debug)]
+pub(super) struct Shard {
+    batches: UnboundedSender<Batch>,
+}
+
+impl Shard {
+    /// Hands `batch` to the shard. A shard whose thread has ended (only
+    /// after a panic) drops it: those requests can no longer be sent.
+    pub fn send(&self, batch: Batch) {
+        let _ = self.batches.send(batch);
+    }
+}
+
+/// Starts shard `k` on its own thread. It runs until the pacer drops its
+/// end and every queued request is served (or dropped after a stop).
+pub(super) fn start(
+    k: usize,
+    shared: Arc<Shared>,
+    target: Arc<dyn Target>,
+    limits: Limits,
+) -> std::io::Result<Shard> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (batches, inbox) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name(format!("gameday-load-{k}"))
+        .spawn(move || rt.block_on(dispatch(shared, target, inbox, limits)))?;
+    Ok(Shard { batches })
+}
+
+/// Queues each due request for the workers, starting workers as they are
+/// wanted; once the pacer is done, waits for the workers to finish.
+async fn dispatch(
+    shared: Arc<Shared>,
+    target: Arc<dyn Target>,
+    mut inbox: UnboundedReceiver<Batch>,
+    limits: Limits,
+) {
+    let (queue, jobs) = async_channel::unbounded::<Job>();
+    let idle = Arc::new(AtomicU64::new(0));
+    let mut workers = JoinSet::new();
+    let mut last_grown: Option<Instant> = None;
+    let mut load = RuntimeLoad::new(&tokio::runtime::Handle::current());
+    while let Some(batch) = inbox.recv().await {
+        for job in batch {
+            if queue.try_send(job).is_err() {
+                unreachable!("the queue is unbounded and its receiver is held here");
+            }
+            // More queued than idle: a worker is wanted.
+            if queue.len() as u64 <= idle.load(Ordering::Relaxed) {
+                continue;
+            }
+            let n = workers.len() as u64;
+            let t = now();
+            if n >= limits.max {
+                shared.in_flight_waits.fetch_add(1, Ordering::Relaxed);
+            } else if n < limits.eager
+                || (last_grown.is_none_or(|g| t.duration_since(g) >= GROW_EVERY)
+                    && !load.saturated(t))
+            {
+                workers.spawn(work(
+                    shared.clone(),
+                    target.clone(),
+                    jobs.clone(),
+                    idle.clone(),
+                ));
+                shared.workers.fetch_add(1, Ordering::Relaxed);
+                last_grown = Some(t);
+            }
+        }
+    }
+    // Closing the queue ends each worker once the queue is empty.
+    queue.close();
+    while workers.join_next().await.is_some() {}
+}
+
+/// One worker: takes queued requests one at a time until the queue is
+/// closed and empty. After a stop, queued requests are dropped unsent.
+async fn work(
+    shared: Arc<Shared>,
+    target: Arc<dyn Target>,
+    queue: async_channel::Receiver<Job>,
+    idle: Arc<AtomicU64>,
+) {
+    loop {
+        idle.fetch_add(1, Ordering::Relaxed);
+        let job = queue.recv().await;
+        idle.fetch_sub(1, Ordering::Relaxed);
+        let Ok(job) = job else { return };
+        if !shared.stop.load(Ordering::Relaxed) {
+            let (w, inv) = &shared.workloads[job.workload];
+            shared.sending(&job);
+            let call =
+                CallResult::within(job.intended + w.timeout, target.invoke(inv.clone())).await;
+            let latency = now().saturating_duration_since(job.intended);
+            shared.results.push(w.record(call, job.t, latency));
+        }
+        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How busy a runtime is: the share of its threads' time spent working
+/// (not parked) over the last window, from tokio's runtime metrics.
+struct RuntimeLoad {
+    metrics: tokio::runtime::RuntimeMetrics,
+    at: Instant,
+    busy: Duration,
+    saturated: bool,
+}
+
+impl RuntimeLoad {
+    fn new(rt: &tokio::runtime::Handle) -> Self {
+        let metrics = rt.metrics();
+        let busy = Self::total(&metrics);
+        RuntimeLoad {
+            metrics,
+            at: now(),
+            busy,
+            saturated: false,
+        }
+    }
+
+    fn total(m: &tokio::runtime::RuntimeMetrics) -> Duration {
+        (0..m.num_workers())
+            .map(|w| m.worker_total_busy_duration(w))
+            .sum()
+    }
+
+    /// True when the runtime was busy more than [`SATURATED_BUSY`] of the
+    /// last [`LOAD_WINDOW`] (and has not since fallen below
+    /// [`UNSATURATED_BUSY`]): more workers would only add connections to a
+    /// generator that cannot serve the ones it has.
+    fn saturated(&mut self, now: Instant) -> bool {
+        let span = now.saturating_duration_since(self.at);
+        if span >= LOAD_WINDOW {
+            let busy = Self::total(&self.metrics);
+            let capacity = span.as_secs_f64() * self.metrics.num_workers().max(1) as f64;
+            let share = busy.saturating_sub(self.busy).as_secs_f64() / capacity;
+            self.saturated = share
+                > if self.saturated {
+                    UNSATURATED_BUSY
+                } else {
+                    SATURATED_BUSY
+                };
+            self.at = now;
+            self.busy = busy;
+        }
+        self.saturated
+    }
+}
