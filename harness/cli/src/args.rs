@@ -139,6 +139,10 @@ pub struct RunArgs {
     /// Wall clock: compress the scenario's timeline this many times.
     #[arg(long)]
     pub time_scale: Option<f64>,
+    /// Wall clock: load-generator threads (default: half the cores, at
+    /// least one, leaving the rest to the target).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub load_threads: Option<u16>,
     /// Compare with this earlier report.json; a regression exits 1.
     #[arg(long)]
     pub baseline: Option<PathBuf>,

@@ -106,6 +106,7 @@ pub fn run(a: RunArgs) -> Result<Exit> {
                 crate::wall::WallOptions {
                     progress: !a.quiet,
                     out_dir: out_dir.clone(),
+                    load_threads: a.load_threads.map(usize::from),
                 },
             )?;
             (out.record, None)

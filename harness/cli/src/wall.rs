@@ -83,6 +83,8 @@ pub struct WallOptions {
     pub progress: bool,
     /// The run's output folder (training jobs' folders go in `training/`).
     pub out_dir: std::path::PathBuf,
+    /// Load-generator threads; `None`: half the cores.
+    pub load_threads: Option<usize>,
 }
 
 /// The training runner's configuration for `sc` (timeline compressed).
@@ -237,7 +239,9 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
         seed: sc.seed,
         max_in_flight: MAX_IN_FLIGHT,
         max_requests: ((expected * 2.0) as u64).max(1_000),
-        threads: gameday_load::open_loop::default_threads(),
+        threads: opts
+            .load_threads
+            .unwrap_or_else(gameday_load::open_loop::default_threads),
     };
 
     let mut recorder = Recorder::new(&spec, duration_nanos(interval), duration_nanos(max_timeout));

@@ -201,6 +201,8 @@ fn serve_answers_the_http_target_and_stops_on_sigterm() {
         "http",
         "--endpoint-url",
         &url,
+        "--load-threads",
+        "2",
         "--out",
         out.to_str().unwrap(),
         "-q",
@@ -218,6 +220,8 @@ fn serve_answers_the_http_target_and_stops_on_sigterm() {
         .as_str()
         .unwrap()
         .starts_with("http "));
+    // Two generator threads, each with its own workers.
+    assert!(r["load_generator"]["workers"].as_u64().unwrap() >= 2);
     // The served platform's metrics saw the same traffic.
     // The same run through the real AWS SDK (static test credentials from
     // the environment, the served platform as the endpoint-URL override).

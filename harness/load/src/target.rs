@@ -192,6 +192,29 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_call_past_its_deadline_is_not_sent() {
+        #[allow(clippy::disallowed_methods)]
+        let past = std::time::Instant::now() - std::time::Duration::from_millis(1);
+        let call = async { panic!("a call past its deadline must not start") };
+        assert_eq!(CallResult::within(past, call).await, CallResult::TimedOut);
+    }
+
+    #[tokio::test]
+    async fn a_call_answers_or_times_out_by_its_deadline() {
+        #[allow(clippy::disallowed_methods)]
+        let soon = std::time::Instant::now() + std::time::Duration::from_millis(20);
+        let ok = CallResult::within(soon, async { Ok(answer(200, None, None)) }).await;
+        assert_eq!(ok, CallResult::Answered(answer(200, None, None)));
+        let slow = CallResult::within(soon, std::future::pending()).await;
+        assert_eq!(slow, CallResult::TimedOut);
+        #[allow(clippy::disallowed_methods)]
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let broken =
+            CallResult::within(later, async { Err(TargetError::Transport("reset".into())) }).await;
+        assert!(matches!(broken, CallResult::Failed(_)));
+    }
+
     #[test]
     fn answers_count_as_the_virtual_clock_counts_them() {
         assert_eq!(answer(200, None, None).outcome(), Outcome::Ok);

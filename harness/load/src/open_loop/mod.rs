@@ -107,12 +107,6 @@ pub struct LoadConfig {
 /// Generator threads for a machine: half its cores (at least one), so a
 /// target on the same machine keeps the other half.
 pub fn default_threads() -> usize {
-    if let Some(n) = std::env::var("GD_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        return n;
-    }
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 

@@ -153,6 +153,18 @@ async fn work(
     }
 }
 
+/// Whether a runtime busy `share` of the last window counts as saturated,
+/// given whether it did before: past [`SATURATED_BUSY`] it becomes so, and
+/// stays so until it falls below [`UNSATURATED_BUSY`].
+fn still_saturated(before: bool, share: f64) -> bool {
+    share
+        > if before {
+            UNSATURATED_BUSY
+        } else {
+            SATURATED_BUSY
+        }
+}
+
 /// How busy a runtime is: the share of its threads' time spent working
 /// (not parked) over the last window, from tokio's runtime metrics.
 struct RuntimeLoad {
@@ -190,15 +202,26 @@ impl RuntimeLoad {
             let busy = Self::total(&self.metrics);
             let capacity = span.as_secs_f64() * self.metrics.num_workers().max(1) as f64;
             let share = busy.saturating_sub(self.busy).as_secs_f64() / capacity;
-            self.saturated = share
-                > if self.saturated {
-                    UNSATURATED_BUSY
-                } else {
-                    SATURATED_BUSY
-                };
+            self.saturated = still_saturated(self.saturated, share);
             self.at = now;
             self.busy = busy;
         }
         self.saturated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saturation_has_hysteresis() {
+        assert!(!still_saturated(false, 0.6));
+        assert!(still_saturated(false, 0.8));
+        assert!(
+            still_saturated(true, 0.6),
+            "stays saturated until well below"
+        );
+        assert!(!still_saturated(true, 0.4));
     }
 }
