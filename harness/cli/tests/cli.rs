@@ -211,7 +211,10 @@ fn invalid_input_exits_2_with_file_line_col() {
             "cannot be applied to a remote target",
         ),
         (vec!["--clock", "wall", "--time-scale", "0"], "--time-scale"),
-        (vec!["--clock", "wall", "--load-threads", "0"], "--load-threads"),
+        (
+            vec!["--clock", "wall", "--load-threads", "0"],
+            "--load-threads",
+        ),
     ] {
         let mut all = vec!["run", "scenarios/quickstart.toml"];
         all.extend(args);

@@ -226,3 +226,84 @@ fn a_model_server_that_exits_before_ping_fails_the_start_fast() {
     );
     assert!(t.elapsed() < Duration::from_secs(10), "it should fail fast");
 }
+
+#[test]
+fn a_model_server_that_dies_is_a_crash_and_its_replacement_serves_once_it_pings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (sc, weights) = scenario(tmp.path(), "");
+    // The first process to start serves for 2 s and exits on its own;
+    // every other one (the replacement too) serves until stopped.
+    let serve = format!(
+        "{:?} model-server --weights {:?}",
+        env!("CARGO_BIN_EXE_gameday"),
+        weights.display().to_string()
+    );
+    let script = format!(
+        "if mkdir {:?} 2>/dev/null; then timeout 2 {serve}; else exec {serve}; fi",
+        tmp.path().join("died").display().to_string()
+    );
+    let src = std::fs::read_to_string(&sc).unwrap();
+    let start = src.find("command = ").unwrap();
+    let end = start + src[start..].find('\n').unwrap();
+    let src = format!(
+        "{}command = [\"sh\", \"-c\", {script:?}]{}",
+        &src[..start],
+        &src[end..]
+    )
+    .replace("duration = \"6s\"", "duration = \"12m\"");
+    std::fs::write(&sc, src).unwrap();
+    let out = tmp.path().join("o");
+    let o = gameday(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--time-scale",
+        "60",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+
+    // time_s,kind,endpoint,variant,instance,detail,job
+    let events = std::fs::read_to_string(out.join("events.csv")).unwrap();
+    let find = |kind: &str, instance: &str| -> f64 {
+        events
+            .lines()
+            .find(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                f[1] == kind && f[4] == instance
+            })
+            .unwrap_or_else(|| panic!("no {kind} for instance {instance}:\n{events}"))
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let died = if events.contains("instance_crashed,fraud,AllTraffic,0,") {
+        "0"
+    } else {
+        "1"
+    };
+    let crashed = find("instance_crashed", died);
+    assert!((1.0..4.0).contains(&crashed), "crashed at {crashed}");
+    let terminated = find("instance_terminated", died);
+    assert!(terminated - crashed < 0.05, "noticed at once: {terminated}");
+    let launched = find("instance_launched", "2");
+    assert!(launched - crashed < 0.05, "replaced at once: {launched}");
+    // In service at the end of provisioning (4-6 min at 60x), its process
+    // having answered GET /ping long before.
+    let in_service = find("instance_in_service", "2");
+    assert!(
+        (3.9..6.2).contains(&(in_service - launched)),
+        "in service {in_service} after launch {launched}"
+    );
+    assert!(out.join("containers/instance-2.log").exists());
+    let r = report(&out);
+    let ep = &r["endpoints"][0];
+    assert!(ep["ok"].as_u64().unwrap() > 1_000, "{ep}");
+    assert!(
+        servers(&weights).is_empty(),
+        "model servers outlived the run"
+    );
+}

@@ -121,6 +121,27 @@ struct Instance {
     outstanding: u32,
     launched_at: SimTime,
     ended_at: Option<SimTime>,
+    /// For a launched instance of an external variant: where its model
+    /// process is in starting up. Goes in service only when both its
+    /// provisioning time has passed and its process answers health checks.
+    container: Container,
+}
+
+/// A launched external instance's model process, as its driver reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Container {
+    /// Not external, or in service from the start (the driver waited for
+    /// those before serving): nothing to wait for.
+    NotWaited,
+    /// Started, not yet healthy.
+    Starting {
+        /// The provisioning time has passed.
+        provisioned: bool,
+    },
+    /// Answered its health check.
+    Healthy,
+    /// Exited before it was healthy.
+    Failed,
 }
 
 #[derive(Debug)]
@@ -529,7 +550,7 @@ impl Platform {
             Timer::FaultStart { fault } => self.fault_start(now, fault),
             Timer::FaultEnd { fault } => self.fault_end(now, fault),
             Timer::CrashDetected { instance } => self.crash_detected(now, instance),
-            Timer::InstanceReady { instance } => self.instance_ready(now, instance),
+            Timer::InstanceReady { instance } => self.instance_provisioned(now, instance),
         }
     }
 
@@ -904,13 +925,17 @@ impl Platform {
         let hi = duration_nanos(vs.spec.instance.provisioning_max).max(lo);
         let delay = lo + (unit(&mut self.provisioning_rng) * (hi - lo) as f64) as u64;
         let id = self.instances.len() as u32;
-        self.instances.push(Instance::new(
+        let mut instance = Instance::new(
             e as u16,
             v as u16,
             vs.spec.concurrency,
             now,
             InstanceState::Provisioning,
-        ));
+        );
+        if vs.spec.external {
+            instance.container = Container::Starting { provisioned: false };
+        }
+        self.instances.push(instance);
         let detail = format!(
             "{} provisioning for {:.1}s",
             vs.spec.instance.name,
@@ -928,11 +953,78 @@ impl Platform {
             .push_back((now.add_nanos(delay), Timer::InstanceReady { instance: id }));
     }
 
-    fn instance_ready(&mut self, now: SimTime, inst: u32) {
+    /// The provisioning time of `inst` has passed.
+    fn instance_provisioned(&mut self, now: SimTime, inst: u32) {
         let instance = &mut self.instances[inst as usize];
         if instance.state != InstanceState::Provisioning {
             return;
         }
+        match instance.container {
+            Container::Starting { .. } => {
+                instance.container = Container::Starting { provisioned: true };
+            }
+            Container::Failed => self.replace_unhealthy(now, inst),
+            Container::NotWaited | Container::Healthy => self.instance_ready(now, inst),
+        }
+    }
+
+    /// The model process of external instance `inst` answered its health
+    /// check: the instance goes in service once provisioned (at once, if
+    /// it already is). Other instances, and repeated reports, are ignored.
+    pub fn container_healthy(&mut self, now: SimTime, inst: u32) {
+        let Some(instance) = self.instances.get_mut(inst as usize) else {
+            return;
+        };
+        if let Container::Starting { provisioned } = instance.container {
+            instance.container = Container::Healthy;
+            if provisioned && instance.state == InstanceState::Provisioning {
+                self.instance_ready(now, inst);
+            }
+        }
+    }
+
+    /// The model process of external instance `inst` exited on its own.
+    /// In service, the instance has crashed: what it was serving fails,
+    /// and after `detect_after` it is replaced. Still starting, it fails
+    /// its health check when its provisioning time is up and is replaced
+    /// then (so a process that cannot start is retried once per
+    /// provisioning time, not in a tight loop).
+    pub fn container_exited(&mut self, now: SimTime, inst: u32, detect_after: std::time::Duration) {
+        let Some(instance) = self.instances.get_mut(inst as usize) else {
+            return;
+        };
+        match (instance.state, instance.container) {
+            (InstanceState::InService, _) => self.crash(now, inst, detect_after),
+            (InstanceState::Provisioning, Container::Starting { provisioned }) => {
+                instance.container = Container::Failed;
+                if provisioned {
+                    self.replace_unhealthy(now, inst);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A launched instance whose process never became healthy is
+    /// terminated and a new one launched.
+    fn replace_unhealthy(&mut self, now: SimTime, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
+        instance.state = InstanceState::Terminated;
+        instance.ended_at = Some(now);
+        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
+        self.event(
+            now,
+            EventKind::InstanceTerminated,
+            e,
+            Some(v),
+            Some(inst),
+            "model server exited before answering GET /ping; replacing".into(),
+        );
+        self.launch(now, e, v);
+    }
+
+    fn instance_ready(&mut self, now: SimTime, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
         instance.state = InstanceState::InService;
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         let vs = &mut self.endpoints[e].variants[v];
@@ -969,6 +1061,7 @@ impl Instance {
             outstanding: 0,
             launched_at: now,
             ended_at: None,
+            container: Container::NotWaited,
         }
     }
 }

@@ -574,3 +574,107 @@ fn a_crash_fails_external_requests_and_late_completions_are_ignored() {
         "the dead instance is not listed"
     );
 }
+
+/// `(kind, instance)` of every instance lifecycle event so far.
+fn lifecycle(h: &Harness) -> Vec<(EventKind, u32)> {
+    h.events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::InstanceLaunched
+                    | EventKind::InstanceInService
+                    | EventKind::InstanceCrashed
+                    | EventKind::InstanceTerminated
+            )
+        })
+        .map(|e| (e.kind, e.instance.unwrap()))
+        .collect()
+}
+
+#[test]
+fn an_external_replacement_serves_only_once_provisioned_and_healthy() {
+    let mut v = variant("A", 1, 1, constant(0));
+    v.external = true;
+    let mut h = Harness::new(&one_endpoint(vec![v], Routing::Random, vec![]));
+    let s = |secs: u64| SimTime::from_nanos(secs * 1_000_000_000);
+    // The process of instance 0 (in service from the start) dies.
+    h.p.container_exited(s(1), 0, Duration::from_secs(2));
+    h.drain();
+    h.run_until(s(3));
+    assert_eq!(
+        lifecycle(&h),
+        [
+            (EventKind::InstanceCrashed, 0),
+            (EventKind::InstanceTerminated, 0),
+            (EventKind::InstanceLaunched, 1),
+        ]
+    );
+    // Provisioned at 63 s, but its process has not answered GET /ping.
+    h.run_until(s(100));
+    assert_eq!(lifecycle(&h).len(), 3, "not in service before its ping");
+    h.send(100_000, 1_000, None);
+    assert_eq!(h.results.last().unwrap().outcome, Outcome::Server5xx);
+    assert!(h.p.poll_start().is_none(), "nothing routed to it");
+    h.p.container_healthy(s(101), 1);
+    h.drain();
+    assert_eq!(
+        lifecycle(&h).last(),
+        Some(&(EventKind::InstanceInService, 1))
+    );
+    h.send(102_000, 1_000, None);
+    assert_eq!(h.p.poll_start().map(|st| st.instance), Some(1));
+    // Reports about instances that are not waiting change nothing.
+    h.p.container_healthy(s(103), 1);
+    h.p.container_healthy(s(103), 99);
+    h.p.container_exited(s(103), 99, Duration::ZERO);
+    h.drain();
+    assert_eq!(lifecycle(&h).len(), 4);
+}
+
+#[test]
+fn a_healthy_process_waits_for_provisioning_and_a_failed_one_is_replaced() {
+    let mut v = variant("A", 1, 1, constant(0));
+    v.external = true;
+    let mut h = Harness::new(&one_endpoint(vec![v], Routing::Random, vec![]));
+    let s = |secs: u64| SimTime::from_nanos(secs * 1_000_000_000);
+    h.p.container_exited(s(0), 0, Duration::ZERO);
+    h.drain();
+    h.run_until(s(1));
+    // Instance 1 launched at 0 s; healthy at 10 s, in service at 60 s.
+    h.p.container_healthy(s(10), 1);
+    h.drain();
+    h.run_until(s(59));
+    assert_eq!(
+        lifecycle(&h).last(),
+        Some(&(EventKind::InstanceLaunched, 1))
+    );
+    h.run_until(s(61));
+    assert_eq!(
+        lifecycle(&h).last(),
+        Some(&(EventKind::InstanceInService, 1))
+    );
+
+    // Instance 2's process exits while it provisions: at the end of its
+    // provisioning it fails its health check and is replaced, once.
+    h.p.container_exited(s(70), 1, Duration::ZERO);
+    h.drain();
+    h.run_until(s(71));
+    h.p.container_exited(s(75), 2, Duration::ZERO);
+    h.drain();
+    h.run_until(s(129));
+    assert_eq!(
+        lifecycle(&h).last(),
+        Some(&(EventKind::InstanceLaunched, 2))
+    );
+    h.run_until(s(131));
+    let tail: Vec<_> = lifecycle(&h).into_iter().rev().take(2).collect();
+    assert_eq!(
+        tail,
+        [
+            (EventKind::InstanceLaunched, 3),
+            (EventKind::InstanceTerminated, 2)
+        ]
+    );
+    assert!(h.events.iter().any(|e| e.detail.contains("GET /ping")));
+}

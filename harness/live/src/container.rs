@@ -5,7 +5,11 @@
 //! [`ModelServers`] follows the engine's [`Lifecycle`] announcements: a
 //! process starts when its instance launches (or at once for instances in
 //! service from the start) and is killed when the instance crashes or is
-//! terminated, and when the platform stops. Processes are started with
+//! terminated, and when the platform stops. Every 100 ms a thread pings
+//! the processes still starting and notices the ones that exited; it
+//! routes to a process, and tells the platform it is healthy, only once it
+//! answers `GET /ping` with 200 (a launched instance goes in service only
+//! then), and reports an exit as the instance's crash. Processes are started with
 //! [`crate::child::command`], so they also die with the harness. Each
 //! process's output goes to `instance-<id>.log` in the log folder.
 //!
@@ -28,7 +32,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::engine::Lifecycle;
+use crate::engine::{ContainerHealth, EngineHandle, Lifecycle};
 use crate::model::LogisticRegression;
 
 /// Instance id → the port its model server listens on.
@@ -60,92 +64,154 @@ fn spawn(argv: &[String], port: u16, log: &Path) -> std::io::Result<Child> {
         .spawn()
 }
 
+#[allow(clippy::disallowed_methods)] // the keeper's ticks are real time by design
+fn now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+/// How often the processes are checked: exits noticed, starting ones
+/// pinged.
+const TICK: Duration = Duration::from_millis(100);
+
+/// The processes one thread looks after.
+struct Keeper {
+    argv: Vec<Vec<Option<Vec<String>>>>,
+    log_dir: PathBuf,
+    engine: EngineHandle,
+    /// Healthy instances' ports, read by the forwarding handlers.
+    ports: Ports,
+    exited: Arc<Mutex<Vec<(u32, String)>>>,
+    children: BTreeMap<u32, Child>,
+    /// Started, not yet answering `GET /ping`: instance → port.
+    starting: BTreeMap<u32, u16>,
+}
+
+impl Keeper {
+    fn up(&mut self, instance: u32, endpoint: u16, variant: u16) {
+        let Some(Some(cmd)) = self
+            .argv
+            .get(endpoint as usize)
+            .and_then(|v| v.get(variant as usize))
+        else {
+            return;
+        };
+        let log = self.log_dir.join(format!("instance-{instance}.log"));
+        match free_port().and_then(|port| spawn(cmd, port, &log).map(|c| (port, c))) {
+            Ok((port, child)) => {
+                self.children.insert(instance, child);
+                self.starting.insert(instance, port);
+            }
+            Err(e) => {
+                let _ = std::fs::write(&log, format!("cannot start {cmd:?}: {e}\n"));
+                self.exit(instance, format!("could not start: {e}"));
+            }
+        }
+    }
+
+    fn down(&mut self, instance: u32) {
+        self.ports.lock().expect("ports lock").remove(&instance);
+        self.starting.remove(&instance);
+        if let Some(mut c) = self.children.remove(&instance) {
+            let _ = crate::child::kill_group(&mut c);
+        }
+    }
+
+    /// A process is gone on its own: stop routing to it and tell the
+    /// platform (a crash if it was serving, a failed health check if it
+    /// was starting).
+    fn exit(&mut self, instance: u32, how: String) {
+        self.ports.lock().expect("ports lock").remove(&instance);
+        self.starting.remove(&instance);
+        self.exited
+            .lock()
+            .expect("exits lock")
+            .push((instance, how));
+        let _ = self.engine.container(instance, ContainerHealth::Exited);
+    }
+
+    /// Notices exits, then pings the starting processes; a healthy one is
+    /// routed to and reported to the platform.
+    fn tick(&mut self) {
+        let mut gone = Vec::new();
+        self.children.retain(|&id, c| match c.try_wait() {
+            Ok(None) => true,
+            done => {
+                let how = match done {
+                    Ok(Some(s)) => s.to_string(),
+                    _ => "unknown status".into(),
+                };
+                gone.push((id, how));
+                false
+            }
+        });
+        for (id, how) in gone {
+            self.exit(id, how);
+        }
+        let healthy: Vec<(u32, u16)> = self
+            .starting
+            .iter()
+            .filter(|(_, &port)| ping(port))
+            .map(|(&id, &port)| (id, port))
+            .collect();
+        for (id, port) in healthy {
+            self.starting.remove(&id);
+            self.ports.lock().expect("ports lock").insert(id, port);
+            let _ = self.engine.container(id, ContainerHealth::Healthy);
+        }
+    }
+
+    fn run(mut self, lifecycle: Receiver<Lifecycle>) {
+        let mut next_tick = now();
+        loop {
+            let wait = next_tick.saturating_duration_since(now());
+            match lifecycle.recv_timeout(wait) {
+                Ok(Lifecycle::Up {
+                    instance,
+                    endpoint,
+                    variant,
+                }) => self.up(instance, endpoint, variant),
+                Ok(Lifecycle::Down { instance }) => self.down(instance),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if now() >= next_tick {
+                self.tick();
+                next_tick = now() + TICK;
+            }
+        }
+        self.ports.lock().expect("ports lock").clear();
+        for (_, mut c) in std::mem::take(&mut self.children) {
+            let _ = crate::child::kill_group(&mut c);
+        }
+    }
+}
+
 impl ModelServers {
     /// Follows `lifecycle`; `argv[endpoint][variant]` is the command of
-    /// each external variant. Ends, killing every process, when the
-    /// engine (the sender) is gone.
+    /// each external variant. Reports each process's health to `engine`.
+    /// Ends, killing every process, when the engine (the sender of
+    /// `lifecycle`) is gone.
     pub fn start(
         argv: Vec<Vec<Option<Vec<String>>>>,
         log_dir: PathBuf,
         lifecycle: Receiver<Lifecycle>,
+        engine: EngineHandle,
     ) -> std::io::Result<ModelServers> {
         std::fs::create_dir_all(&log_dir)?;
         let ports: Ports = Arc::default();
-        let shared = ports.clone();
         let exited: Arc<Mutex<Vec<(u32, String)>>> = Arc::default();
-        let exits = exited.clone();
+        let keeper = Keeper {
+            argv,
+            log_dir,
+            engine,
+            ports: ports.clone(),
+            exited: exited.clone(),
+            children: BTreeMap::new(),
+            starting: BTreeMap::new(),
+        };
         let thread = std::thread::Builder::new()
             .name("gameday-model-servers".into())
-            .spawn(move || {
-                let mut children: BTreeMap<u32, Child> = BTreeMap::new();
-                loop {
-                    let msg = match lifecycle.recv_timeout(Duration::from_millis(100)) {
-                        Ok(m) => m,
-                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                            // A process that dies on its own stops being
-                            // routed to: its requests fail as ModelError.
-                            children.retain(|&id, c| match c.try_wait() {
-                                Ok(None) => true,
-                                done => {
-                                    let how = match done {
-                                        Ok(Some(s)) => s.to_string(),
-                                        _ => "unknown status".into(),
-                                    };
-                                    shared.lock().expect("ports lock").remove(&id);
-                                    exits.lock().expect("exits lock").push((id, how));
-                                    false
-                                }
-                            });
-                            continue;
-                        }
-                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-                    };
-                    match msg {
-                        Lifecycle::Up {
-                            instance,
-                            endpoint,
-                            variant,
-                        } => {
-                            let Some(Some(cmd)) = argv
-                                .get(endpoint as usize)
-                                .and_then(|v| v.get(variant as usize))
-                            else {
-                                continue;
-                            };
-                            let log = log_dir.join(format!("instance-{instance}.log"));
-                            let started = free_port()
-                                .and_then(|port| spawn(cmd, port, &log).map(|c| (port, c)));
-                            match started {
-                                Ok((port, child)) => {
-                                    children.insert(instance, child);
-                                    shared.lock().expect("ports lock").insert(instance, port);
-                                }
-                                Err(e) => {
-                                    // Requests to it fail as ModelError 502.
-                                    let _ = std::fs::write(
-                                        &log,
-                                        format!("cannot start {cmd:?}: {e}\n"),
-                                    );
-                                    exits
-                                        .lock()
-                                        .expect("exits lock")
-                                        .push((instance, format!("could not start: {e}")));
-                                }
-                            }
-                        }
-                        Lifecycle::Down { instance } => {
-                            shared.lock().expect("ports lock").remove(&instance);
-                            if let Some(mut c) = children.remove(&instance) {
-                                let _ = crate::child::kill_group(&mut c);
-                            }
-                        }
-                    }
-                }
-                shared.lock().expect("ports lock").clear();
-                for (_, mut c) in children {
-                    let _ = crate::child::kill_group(&mut c);
-                }
-            })?;
+            .spawn(move || keeper.run(lifecycle))?;
         Ok(ModelServers {
             ports,
             exited,
@@ -153,13 +219,13 @@ impl ModelServers {
         })
     }
 
-    /// The port map handlers forward by.
+    /// The port map handlers forward by: healthy instances only.
     pub fn ports(&self) -> Ports {
         self.ports.clone()
     }
 
-    /// Waits until `n` processes are up and every one answers `GET /ping`
-    /// with 200, for at most `limit`.
+    /// Waits until `n` processes answer `GET /ping` with 200, for at most
+    /// `limit`; fails at once if one exits first.
     pub async fn wait_ready(&self, n: usize, limit: Duration) -> std::io::Result<()> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
@@ -168,28 +234,15 @@ impl ModelServers {
                     "the model server of instance {id} exited before answering GET /ping ({how}; see its log)"
                 )));
             }
-            let ports: Vec<u16> = self
-                .ports
-                .lock()
-                .expect("ports lock")
-                .values()
-                .copied()
-                .collect();
-            if ports.len() >= n {
-                let mut all = true;
-                for p in &ports {
-                    all &= ping(*p).await;
-                }
-                if all {
-                    return Ok(());
-                }
+            let ready = self.ports.lock().expect("ports lock").len();
+            if ready >= n {
+                return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     format!(
-                        "{} of {n} model server(s) answered GET /ping with 200 within {}s (see their logs)",
-                        ports.len(),
+                        "{ready} of {n} model server(s) answered GET /ping with 200 within {}s (see their logs)",
                         limit.as_secs()
                     ),
                 ));
@@ -206,26 +259,21 @@ impl ModelServers {
     }
 }
 
-/// True if `127.0.0.1:port` answers `GET /ping` with 200 within 2 s (the
-/// contract's limit).
-async fn ping(port: u16) -> bool {
-    let check = async {
-        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .ok()?;
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        s.write_all(b"GET /ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            .await
-            .ok()?;
+/// True if `127.0.0.1:port` answers `GET /ping` with 200: connect within
+/// 100 ms, answer within 2 s (the contract's limit).
+fn ping(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let check = || -> std::io::Result<bool> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100))?;
+        s.set_write_timeout(Some(Duration::from_secs(2)))?;
+        s.set_read_timeout(Some(Duration::from_secs(2)))?;
+        s.write_all(b"GET /ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
         let mut head = [0u8; 12];
-        s.read_exact(&mut head).await.ok()?;
-        Some(&head[9..12] == b"200")
+        s.read_exact(&mut head)?;
+        Ok(&head[9..12] == b"200")
     };
-    tokio::time::timeout(Duration::from_secs(2), check)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or(false)
+    check().unwrap_or(false)
 }
 
 /// `gameday model-server --weights FILE`: the built-in logistic

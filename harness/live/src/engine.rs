@@ -51,7 +51,8 @@ pub enum Reply {
 /// An instance whose model runs as a real process came or went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lifecycle {
-    /// Launched (or in service from the start): start its process.
+    /// Launched (or in service from the start): start its process, and
+    /// report it healthy once it answers `GET /ping`.
     Up {
         /// Instance id.
         instance: u32,
@@ -67,8 +68,18 @@ pub enum Lifecycle {
     },
 }
 
+/// What became of an external instance's model process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContainerHealth {
+    /// It answered `GET /ping` with 200.
+    Healthy,
+    /// It exited on its own.
+    Exited,
+}
+
 enum Command {
     Invoke(Request, oneshot::Sender<Reply>),
+    Container(u32, ContainerHealth),
     Complete(
         ServiceStart,
         Result<(), u16>,
@@ -130,6 +141,16 @@ impl EngineHandle {
             .send(Command::Complete(start, answer, tx))
             .map_err(|_| EngineGone)?;
         rx.await.map_err(|_| EngineGone)
+    }
+
+    /// Reports on the model process of external instance `instance`: a
+    /// launched instance goes in service only once its process is healthy;
+    /// one whose process exits is treated as crashed (the driver polls its
+    /// processes, so it notices at once: no further detection delay).
+    pub fn container(&self, instance: u32, health: ContainerHealth) -> Result<(), EngineGone> {
+        self.tx
+            .send(Command::Container(instance, health))
+            .map_err(|_| EngineGone)
     }
 
     /// Starts a fault now; answers its index.
@@ -356,6 +377,12 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock, wa
                     if let Some(r) = st.started.remove(&start.id).flatten() {
                         let _ = reply.send(r);
                     }
+                }
+                Command::Container(instance, ContainerHealth::Healthy) => {
+                    platform.container_healthy(now, instance);
+                }
+                Command::Container(instance, ContainerHealth::Exited) => {
+                    platform.container_exited(now, instance, Duration::ZERO);
                 }
                 Command::Shutdown => return,
                 Command::Inject(fault, reply) => {

@@ -144,8 +144,15 @@ impl Server {
             let logs = opts.container_logs.clone().unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("gameday-containers-{}", std::process::id()))
             });
-            let servers = ModelServers::start(opts.containers.clone(), logs, rx)?;
             let engine = Engine::start_with(spec, opts.seed, clock, Some(tx))?;
+            let servers =
+                match ModelServers::start(opts.containers.clone(), logs, rx, engine.handle()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = tokio::task::spawn_blocking(move || engine.join()).await;
+                        return Err(e);
+                    }
+                };
             if let Err(e) = servers.wait_ready(initial, Duration::from_secs(30)).await {
                 let _ = tokio::task::spawn_blocking(move || {
                     engine.join();
