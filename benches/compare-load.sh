@@ -10,15 +10,15 @@
 # in one run. Also measures the server's ceiling with oha unthrottled and,
 # if wrk can be installed, with wrk.
 #
-#   benches/compare-load.sh                 # rates 5000 10000 20000, 10 s each
+#   benches/compare-load.sh                 # the README's table: 5,000-60,000 req/s, 8 s each
 #   RATES="2000 30000" DURATION=5 benches/compare-load.sh
 #
 # Traffic goes to 127.0.0.1 only; every run is bounded by DURATION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RATES=${RATES:-"5000 10000 20000"}
-DURATION=${DURATION:-10}
+RATES=${RATES:-"5000 10000 20000 30000 40000 50000 60000"}
+DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-64}
 OHA_VERSION=1.16.0
 

@@ -57,6 +57,23 @@ timeout = "2s"
     (sc, weights)
 }
 
+/// Makes the model of scenario `sc` the shell `script`, and its duration
+/// `duration` (unchanged if empty).
+fn shell_command(sc: &Path, script: &str, duration: &str) {
+    let src = std::fs::read_to_string(sc).unwrap();
+    let start = src.find("command = ").unwrap();
+    let end = start + src[start..].find('\n').unwrap();
+    let mut src = format!(
+        "{}command = [\"sh\", \"-c\", {script:?}]{}",
+        &src[..start],
+        &src[end..]
+    );
+    if !duration.is_empty() {
+        src = src.replace("duration = \"6s\"", &format!("duration = {duration:?}"));
+    }
+    std::fs::write(sc, src).unwrap();
+}
+
 /// Model-server processes serving `weights`.
 fn servers(weights: &Path) -> Vec<u32> {
     let needle = weights.display().to_string();
@@ -207,15 +224,7 @@ fn sigkill_to_the_harness_takes_its_model_servers_down() {
 fn a_model_server_that_exits_before_ping_fails_the_start_fast() {
     let tmp = tempfile::tempdir().unwrap();
     let (sc, _) = scenario(tmp.path(), "");
-    let src = std::fs::read_to_string(&sc).unwrap();
-    let start = src.find("command = ").unwrap();
-    let end = start + src[start..].find('\n').unwrap();
-    let src = format!(
-        "{}command = [\"sh\", \"-c\", \"exit 3\"]{}",
-        &src[..start],
-        &src[end..]
-    );
-    std::fs::write(&sc, src).unwrap();
+    shell_command(&sc, "exit 3", "");
     let t = now();
     let o = gameday(&["serve", sc.to_str().unwrap(), "--bind", "127.0.0.1:0"]);
     assert_eq!(o.status.code(), Some(3));
@@ -242,16 +251,7 @@ fn a_model_server_that_dies_is_a_crash_and_its_replacement_serves_once_it_pings(
         "if mkdir {:?} 2>/dev/null; then timeout 2 {serve}; else exec {serve}; fi",
         tmp.path().join("died").display().to_string()
     );
-    let src = std::fs::read_to_string(&sc).unwrap();
-    let start = src.find("command = ").unwrap();
-    let end = start + src[start..].find('\n').unwrap();
-    let src = format!(
-        "{}command = [\"sh\", \"-c\", {script:?}]{}",
-        &src[..start],
-        &src[end..]
-    )
-    .replace("duration = \"6s\"", "duration = \"12m\"");
-    std::fs::write(&sc, src).unwrap();
+    shell_command(&sc, &script, "12m");
     let out = tmp.path().join("o");
     let o = gameday(&[
         "run",

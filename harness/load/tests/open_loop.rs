@@ -63,6 +63,25 @@ fn workload(rate: f64, timeout: Duration) -> LoadWorkload {
     }
 }
 
+/// One workload for `duration`, at most `max_in_flight` calls at once and
+/// `max_requests` in all, over `threads` generator threads.
+fn config(
+    w: LoadWorkload,
+    duration: Duration,
+    max_in_flight: u64,
+    max_requests: u64,
+    threads: usize,
+) -> LoadConfig {
+    LoadConfig {
+        workloads: vec![w],
+        duration,
+        seed: 1,
+        max_in_flight,
+        max_requests,
+        threads,
+    }
+}
+
 /// Runs `cfg` against `url` until every request is answered, or until
 /// `stop_after` passes and then the in-flight ones end.
 async fn run(
@@ -100,14 +119,13 @@ async fn the_pool_grows_to_a_slow_targets_demand_with_one_connection_per_worker(
     // 1,000 req/s into 150 ms: about 150 calls in flight, more than the
     // workers started without a CPU check.
     let (url, ports) = slow_server(Duration::from_millis(150)).await;
-    let cfg = LoadConfig {
-        workloads: vec![workload(1_000.0, Duration::from_secs(2))],
-        duration: Duration::from_millis(1_500),
-        seed: 1,
-        max_in_flight: 10_000,
-        max_requests: 100_000,
-        threads: 2,
-    };
+    let cfg = config(
+        workload(1_000.0, Duration::from_secs(2)),
+        Duration::from_millis(1_500),
+        10_000,
+        100_000,
+        2,
+    );
     let (stats, results) = run(cfg, &url, None).await;
     assert_eq!(results.len(), 1_500);
     assert!(results.iter().all(|r| r.outcome == Outcome::Ok));
@@ -141,14 +159,13 @@ async fn the_pool_grows_to_a_slow_targets_demand_with_one_connection_per_worker(
 async fn a_full_pool_queues_and_the_wait_shows_in_latency() {
     // 200 req/s into 100 ms needs 20 calls in flight; allow 4.
     let (url, _) = slow_server(Duration::from_millis(100)).await;
-    let cfg = LoadConfig {
-        workloads: vec![workload(200.0, Duration::from_secs(10))],
-        duration: Duration::from_millis(500),
-        seed: 1,
-        max_in_flight: 4,
-        max_requests: 100_000,
-        threads: 1,
-    };
+    let cfg = config(
+        workload(200.0, Duration::from_secs(10)),
+        Duration::from_millis(500),
+        4,
+        100_000,
+        1,
+    );
     let (stats, results) = run(cfg, &url, None).await;
     assert_eq!(results.len(), 100);
     assert_eq!(stats.peak_workers, 4);
@@ -164,14 +181,13 @@ async fn a_full_pool_queues_and_the_wait_shows_in_latency() {
 async fn a_stop_drops_what_is_queued_and_in_flight_calls_end_by_their_timeout() {
     // The target never answers in time; 2 workers, so the rest queue.
     let (url, _) = slow_server(Duration::from_secs(30)).await;
-    let cfg = LoadConfig {
-        workloads: vec![workload(500.0, Duration::from_millis(400))],
-        duration: Duration::from_secs(10),
-        seed: 1,
-        max_in_flight: 2,
-        max_requests: 100_000,
-        threads: 1,
-    };
+    let cfg = config(
+        workload(500.0, Duration::from_millis(400)),
+        Duration::from_secs(10),
+        2,
+        100_000,
+        1,
+    );
     let started = now();
     let (stats, results) = run(cfg, &url, Some(Duration::from_millis(300))).await;
     let took = now().duration_since(started);
@@ -189,14 +205,13 @@ async fn a_stop_drops_what_is_queued_and_in_flight_calls_end_by_their_timeout() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_requests_bounds_the_loop() {
     let (url, _) = slow_server(Duration::ZERO).await;
-    let cfg = LoadConfig {
-        workloads: vec![workload(5_000.0, Duration::from_secs(1))],
-        duration: Duration::from_secs(60),
-        seed: 1,
-        max_in_flight: 1_000,
-        max_requests: 250,
-        threads: 2,
-    };
+    let cfg = config(
+        workload(5_000.0, Duration::from_secs(1)),
+        Duration::from_secs(60),
+        1_000,
+        250,
+        2,
+    );
     let (stats, results) = run(cfg, &url, None).await;
     assert!(stats.stopped_early);
     assert_eq!(stats.scheduled, 250);
