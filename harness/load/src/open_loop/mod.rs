@@ -115,7 +115,9 @@ pub const LATE_AFTER: Duration = Duration::from_millis(1);
 /// p99 send lag above which the run's numbers are suspect.
 pub const SUSPECT_P99_LAG: Duration = Duration::from_millis(10);
 pub use pacer::{LAG_PER_RATE, MAX_WAKE_GAP};
-pub use shard::{EAGER_WORKERS, GROW_EVERY, LOAD_WINDOW, SATURATED_BUSY, UNSATURATED_BUSY};
+pub use shard::{
+    EAGER_WORKERS, GROW_BURST, GROW_EVERY, LOAD_WINDOW, SATURATED_BUSY, UNSATURATED_BUSY,
+};
 
 /// How well the generator kept its schedule.
 #[derive(Clone, Debug)]

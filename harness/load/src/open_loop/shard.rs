@@ -26,10 +26,13 @@ use crate::target::{CallResult, Target};
 /// Workers started as soon as they are wanted, all shards together.
 pub const EAGER_WORKERS: u64 = 64;
 /// Past [`EAGER_WORKERS`], a shard's pool grows by at most one worker this
-/// often, and only while the shard has spare time (see [`SATURATED_BUSY`]).
+/// often on average, and only while the shard has spare time (see
+/// [`SATURATED_BUSY`]).
 pub const GROW_EVERY: Duration = Duration::from_micros(250);
-/// Share of its time the shard's runtime spent working over the last
-/// [`LOAD_WINDOW`] past which it counts as short of CPU. One keeping up
+/// Most growth allowance a shard saves up (workers).
+pub const GROW_BURST: f64 = 64.0;
+/// Share of the last [`LOAD_WINDOW`] the shard wanted the CPU (working, or
+/// waiting for a CPU) past which it counts as short of CPU. One keeping up
 /// is busy well under half the time; one falling behind, 0.6 to 1.
 pub const SATURATED_BUSY: f64 = 0.7;
 /// Busy share below which a saturated shard counts as recovered.
@@ -93,7 +96,7 @@ async fn dispatch(
     let (queue, jobs) = async_channel::unbounded::<Job>();
     let idle = Arc::new(AtomicU64::new(0));
     let mut workers = JoinSet::new();
-    let mut last_grown: Option<Instant> = None;
+    let mut growth = Bucket::new(now());
     let mut load = RuntimeLoad::new(&tokio::runtime::Handle::current());
     while let Some(batch) = inbox.recv().await {
         for job in batch {
@@ -108,10 +111,7 @@ async fn dispatch(
             let t = now();
             if n >= limits.max {
                 shared.in_flight_waits.fetch_add(1, Ordering::Relaxed);
-            } else if n < limits.eager
-                || (last_grown.is_none_or(|g| t.duration_since(g) >= GROW_EVERY)
-                    && !load.saturated(t))
-            {
+            } else if n < limits.eager || (growth.take(t) && !load.saturated(t)) {
                 workers.spawn(work(
                     shared.clone(),
                     target.clone(),
@@ -119,7 +119,6 @@ async fn dispatch(
                     idle.clone(),
                 ));
                 shared.workers.fetch_add(1, Ordering::Relaxed);
-                last_grown = Some(t);
             }
         }
     }
@@ -153,6 +152,38 @@ async fn work(
     }
 }
 
+/// The growth allowance past the eager workers: one worker per
+/// [`GROW_EVERY`], saved up to [`GROW_BURST`]. A shard whose thread was
+/// held up for a while finds several requests due at once; it may grow by
+/// all of them, or a backlog that arrived together would never clear.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new(now: Instant) -> Self {
+        Bucket {
+            tokens: GROW_BURST,
+            at: now,
+        }
+    }
+
+    /// Takes one worker's allowance if there is one.
+    fn take(&mut self, now: Instant) -> bool {
+        let earned =
+            now.saturating_duration_since(self.at).as_secs_f64() / GROW_EVERY.as_secs_f64();
+        self.tokens = (self.tokens + earned).min(GROW_BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// Whether a runtime busy `share` of the last window counts as saturated,
 /// given whether it did before: past [`SATURATED_BUSY`] it becomes so, and
 /// stays so until it falls below [`UNSATURATED_BUSY`].
@@ -165,16 +196,32 @@ fn still_saturated(before: bool, share: f64) -> bool {
         }
 }
 
-/// How busy a runtime is: the share of its threads' time spent working
-/// (not parked) over the last window, from tokio's runtime metrics.
+/// How much CPU a shard wants: the share of the last window its runtime
+/// spent working (not parked), from tokio's runtime metrics, or, where
+/// Linux tells it, the share its thread spent running or waiting to run
+/// (the second sees a machine whose other processes take the CPU the
+/// shard needs; the first does not).
 struct RuntimeLoad {
     metrics: tokio::runtime::RuntimeMetrics,
     at: Instant,
     busy: Duration,
+    wanted: Option<Duration>,
     saturated: bool,
 }
 
+/// The calling thread's time on a CPU plus its time waiting for one
+/// (`/proc/thread-self/schedstat`, Linux); `None` where that is not known.
+fn cpu_wanted() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let mut fields = stat.split_whitespace().map(str::parse::<u64>);
+    let (Some(Ok(run)), Some(Ok(wait))) = (fields.next(), fields.next()) else {
+        return None;
+    };
+    Some(Duration::from_nanos(run.saturating_add(wait)))
+}
+
 impl RuntimeLoad {
+    /// Measures the runtime of `rt`, run by the calling thread.
     fn new(rt: &tokio::runtime::Handle) -> Self {
         let metrics = rt.metrics();
         let busy = Self::total(&metrics);
@@ -182,6 +229,7 @@ impl RuntimeLoad {
             metrics,
             at: now(),
             busy,
+            wanted: cpu_wanted(),
             saturated: false,
         }
     }
@@ -201,10 +249,16 @@ impl RuntimeLoad {
         if span >= LOAD_WINDOW {
             let busy = Self::total(&self.metrics);
             let capacity = span.as_secs_f64() * self.metrics.num_workers().max(1) as f64;
-            let share = busy.saturating_sub(self.busy).as_secs_f64() / capacity;
+            let wanted = cpu_wanted();
+            let mut share = busy.saturating_sub(self.busy).as_secs_f64() / capacity;
+            if let (Some(w), Some(before)) = (wanted, self.wanted) {
+                share = share.max(w.saturating_sub(before).as_secs_f64() / span.as_secs_f64());
+            }
             self.saturated = still_saturated(self.saturated, share);
+
             self.at = now;
             self.busy = busy;
+            self.wanted = wanted;
         }
         self.saturated
     }
@@ -213,6 +267,38 @@ impl RuntimeLoad {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_busy_thread_wants_the_cpu() {
+        let before = cpu_wanted().expect("Linux reports schedstat");
+        let start = now();
+        let mut x = 0u64;
+        while now().duration_since(start) < Duration::from_millis(30) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let wanted = cpu_wanted().unwrap().saturating_sub(before);
+        assert!(
+            wanted >= Duration::from_millis(25),
+            "30 ms of spinning wanted {wanted:?}"
+        );
+    }
+
+    #[test]
+    fn growth_is_paced_but_saved_up() {
+        let t0 = now();
+        let mut b = Bucket::new(t0);
+        for _ in 0..64 {
+            assert!(b.take(t0), "a full allowance to start");
+        }
+        assert!(!b.take(t0));
+        let later = t0 + GROW_EVERY * 3;
+        assert!(b.take(later) && b.take(later) && b.take(later));
+        assert!(!b.take(later));
+        let much_later = t0 + GROW_EVERY * 1_000;
+        let saved = (0..100).filter(|_| b.take(much_later)).count();
+        assert_eq!(saved, 64, "saved up to the burst");
+    }
 
     #[test]
     fn saturation_has_hysteresis() {
