@@ -16,6 +16,10 @@ use axum::Router;
 use gameday_core::{ArrivalSpec, Outcome, RequestResult};
 use gameday_load::{HttpTarget, LoadConfig, LoadStats, LoadWorkload, OpenLoop, ResultSink};
 
+/// These tests measure whether the generator keeps its schedule, so they
+/// run one at a time: run side by side they would be measuring each other.
+static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[allow(clippy::disallowed_methods)]
 fn now() -> Instant {
     Instant::now()
@@ -116,6 +120,7 @@ async fn run(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pool_grows_to_a_slow_targets_demand_with_one_connection_per_worker() {
+    let _alone = ALONE.lock().await;
     // 1,000 req/s into 150 ms: about 150 calls in flight, more than the
     // workers started without a CPU check.
     let (url, ports) = slow_server(Duration::from_millis(150)).await;
@@ -157,6 +162,7 @@ async fn the_pool_grows_to_a_slow_targets_demand_with_one_connection_per_worker(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_pool_queues_and_the_wait_shows_in_latency() {
+    let _alone = ALONE.lock().await;
     // 200 req/s into 100 ms needs 20 calls in flight; allow 4.
     let (url, _) = slow_server(Duration::from_millis(100)).await;
     let cfg = config(
@@ -179,6 +185,7 @@ async fn a_full_pool_queues_and_the_wait_shows_in_latency() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_drops_what_is_queued_and_in_flight_calls_end_by_their_timeout() {
+    let _alone = ALONE.lock().await;
     // The target never answers in time; 2 workers, so the rest queue.
     let (url, _) = slow_server(Duration::from_secs(30)).await;
     let cfg = config(
@@ -204,6 +211,7 @@ async fn a_stop_drops_what_is_queued_and_in_flight_calls_end_by_their_timeout() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_requests_bounds_the_loop() {
+    let _alone = ALONE.lock().await;
     let (url, _) = slow_server(Duration::ZERO).await;
     let cfg = config(
         workload(5_000.0, Duration::from_secs(1)),

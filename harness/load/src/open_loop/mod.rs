@@ -116,7 +116,8 @@ pub const LATE_AFTER: Duration = Duration::from_millis(1);
 pub const SUSPECT_P99_LAG: Duration = Duration::from_millis(10);
 pub use pacer::{LAG_PER_RATE, MAX_WAKE_GAP};
 pub use shard::{
-    EAGER_WORKERS, GROW_BURST, GROW_EVERY, LOAD_WINDOW, SATURATED_BUSY, UNSATURATED_BUSY,
+    EAGER_WORKERS, GROW_BURST, GROW_EVERY, LOAD_WINDOW, OWN_CPU_SHARE, SATURATED_BUSY,
+    UNSATURATED_BUSY,
 };
 
 /// How well the generator kept its schedule.

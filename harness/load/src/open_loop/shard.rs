@@ -32,9 +32,13 @@ pub const GROW_EVERY: Duration = Duration::from_micros(250);
 /// Most growth allowance a shard saves up (workers).
 pub const GROW_BURST: f64 = 64.0;
 /// Share of the last [`LOAD_WINDOW`] the shard wanted the CPU (working, or
-/// waiting for a CPU) past which it counts as short of CPU. One keeping up
+/// waiting for a CPU, see [`OWN_CPU_SHARE`]) past which it counts as short
+/// of CPU. One keeping up
 /// is busy well under half the time; one falling behind, 0.6 to 1.
 pub const SATURATED_BUSY: f64 = 0.7;
+/// Share of the window a shard must itself have run on a CPU before its
+/// time waiting for one counts toward [`SATURATED_BUSY`].
+pub const OWN_CPU_SHARE: f64 = 0.3;
 /// Busy share below which a saturated shard counts as recovered.
 pub const UNSATURATED_BUSY: f64 = 0.5;
 /// How often a shard's busy share is measured.
@@ -205,19 +209,29 @@ struct RuntimeLoad {
     metrics: tokio::runtime::RuntimeMetrics,
     at: Instant,
     busy: Duration,
-    wanted: Option<Duration>,
+    cpu: Option<CpuTime>,
     saturated: bool,
 }
 
-/// The calling thread's time on a CPU plus its time waiting for one
-/// (`/proc/thread-self/schedstat`, Linux); `None` where that is not known.
-fn cpu_wanted() -> Option<Duration> {
+/// A thread's time on a CPU and time runnable but waiting for one.
+#[derive(Clone, Copy, Debug)]
+struct CpuTime {
+    run: Duration,
+    wait: Duration,
+}
+
+/// The calling thread's [`CpuTime`] (`/proc/thread-self/schedstat`,
+/// Linux); `None` where that is not known.
+fn cpu_time() -> Option<CpuTime> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let mut fields = stat.split_whitespace().map(str::parse::<u64>);
     let (Some(Ok(run)), Some(Ok(wait))) = (fields.next(), fields.next()) else {
         return None;
     };
-    Some(Duration::from_nanos(run.saturating_add(wait)))
+    Some(CpuTime {
+        run: Duration::from_nanos(run),
+        wait: Duration::from_nanos(wait),
+    })
 }
 
 impl RuntimeLoad {
@@ -229,7 +243,7 @@ impl RuntimeLoad {
             metrics,
             at: now(),
             busy,
-            wanted: cpu_wanted(),
+            cpu: cpu_time(),
             saturated: false,
         }
     }
@@ -249,16 +263,23 @@ impl RuntimeLoad {
         if span >= LOAD_WINDOW {
             let busy = Self::total(&self.metrics);
             let capacity = span.as_secs_f64() * self.metrics.num_workers().max(1) as f64;
-            let wanted = cpu_wanted();
+            let cpu = cpu_time();
             let mut share = busy.saturating_sub(self.busy).as_secs_f64() / capacity;
-            if let (Some(w), Some(before)) = (wanted, self.wanted) {
-                share = share.max(w.saturating_sub(before).as_secs_f64() / span.as_secs_f64());
+            if let (Some(c), Some(before)) = (cpu, self.cpu) {
+                let of_span = |d: Duration| d.as_secs_f64() / span.as_secs_f64();
+                let run = of_span(c.run.saturating_sub(before.run));
+                let wait = of_span(c.wait.saturating_sub(before.wait));
+                // A shard that itself used little CPU is not what holds
+                // the run back, however long it waited for a CPU.
+                if run >= OWN_CPU_SHARE {
+                    share = share.max(run + wait);
+                }
             }
             self.saturated = still_saturated(self.saturated, share);
 
             self.at = now;
             self.busy = busy;
-            self.wanted = wanted;
+            self.cpu = cpu;
         }
         self.saturated
     }
@@ -270,17 +291,18 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_busy_thread_wants_the_cpu() {
-        let before = cpu_wanted().expect("Linux reports schedstat");
+    fn linux_reports_a_threads_cpu_time() {
+        let before = cpu_time().expect("Linux reports schedstat");
         let start = now();
         let mut x = 0u64;
         while now().duration_since(start) < Duration::from_millis(30) {
             x = std::hint::black_box(x.wrapping_add(1));
         }
-        let wanted = cpu_wanted().unwrap().saturating_sub(before);
+        let after = cpu_time().unwrap();
+        let used = after.run.saturating_sub(before.run) + after.wait.saturating_sub(before.wait);
         assert!(
-            wanted >= Duration::from_millis(25),
-            "30 ms of spinning wanted {wanted:?}"
+            used >= Duration::from_millis(25),
+            "30 ms of spinning ran or waited {used:?}"
         );
     }
 
