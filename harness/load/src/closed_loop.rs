@@ -14,13 +14,9 @@ use gameday_core::time::duration_nanos;
 use gameday_core::{ArrivalSpec, RngStreams, SimTime};
 use tokio::task::JoinSet;
 
+use crate::now;
 use crate::open_loop::LoadWorkload;
 use crate::target::{CallResult, ResultSink, Target};
-
-#[allow(clippy::disallowed_methods)] // users read the real clock by design
-fn now() -> Instant {
-    Instant::now()
-}
 
 /// Starts every user of every closed-loop workload in `workloads`
 /// (others are ignored). `budget` counts requests left for the whole run.

@@ -20,3 +20,10 @@ pub mod target;
 pub use http::HttpTarget;
 pub use open_loop::{LoadConfig, LoadStats, LoadWorkload, OpenLoop};
 pub use target::{Answer, BoxFuture, CallResult, Invocation, ResultSink, Target, TargetError};
+
+/// The real clock: the generator measures wall time by design (the core
+/// and simulator never read it).
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn now() -> std::time::Instant {
+    std::time::Instant::now()
+}

@@ -71,8 +71,7 @@ impl CallResult {
     where
         F: std::future::Future<Output = Result<Answer, TargetError>>,
     {
-        #[allow(clippy::disallowed_methods)] // the generator reads the real clock by design
-        if std::time::Instant::now() >= deadline {
+        if crate::now() >= deadline {
             return CallResult::TimedOut;
         }
         match tokio::time::timeout_at(deadline.into(), call).await {

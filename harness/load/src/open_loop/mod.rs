@@ -34,6 +34,7 @@ use bytes::Bytes;
 use gameday_core::{ArrivalSpec, RequestResult, SimTime};
 use hdrhistogram::Histogram;
 
+use crate::now;
 use crate::target::{record_of, CallResult, Invocation, ResultSink, Target};
 
 /// One stream of traffic.
@@ -166,7 +167,7 @@ impl LoadStats {
 /// A running open-loop generator.
 #[derive(Debug)]
 pub struct OpenLoop {
-    pacer: JoinHandle<LoadStats>,
+    pacer: JoinHandle<()>,
     shared: Arc<Shared>,
 }
 
@@ -191,9 +192,7 @@ impl OpenLoop {
             results,
             stop,
             in_flight: AtomicU64::new(0),
-            sends: Mutex::new(LoadStats::new()),
-            workers: AtomicU64::new(0),
-            in_flight_waits: AtomicU64::new(0),
+            stats: Mutex::new(LoadStats::new()),
         });
         let threads = cfg.threads.max(1);
         let limits = shard::Limits {
@@ -225,18 +224,12 @@ impl OpenLoop {
         self.pacer.is_finished()
     }
 
-    /// Waits for the pacer to finish scheduling; returns its stats, with
+    /// Waits for the pacer to finish scheduling; returns the stats, with
     /// every send recorded so far. Shards end on their own once their
     /// queues are empty and their calls answered or timed out.
     pub fn join(self) -> LoadStats {
-        let mut stats = self.pacer.join().expect("pacer thread panicked");
-        let sends = self.shared.sends.lock().expect("send stats lock");
-        stats.sent = sends.sent;
-        stats.late_sends = sends.late_sends;
-        stats.lag_us = sends.lag_us.clone();
-        stats.peak_workers = self.shared.workers.load(Ordering::Relaxed);
-        stats.in_flight_waits = self.shared.in_flight_waits.load(Ordering::Relaxed);
-        stats
+        self.pacer.join().expect("pacer thread panicked");
+        self.shared.stats().clone()
     }
 }
 
@@ -257,28 +250,24 @@ struct Shared {
     stop: Arc<AtomicBool>,
     /// Scheduled and not yet recorded.
     in_flight: AtomicU64,
-    /// Send counts and lags, recorded by the workers.
-    sends: Mutex<LoadStats>,
-    /// Workers started, all shards.
-    workers: AtomicU64,
-    /// Requests queued behind a full pool.
-    in_flight_waits: AtomicU64,
+    /// The run's stats: the pacer writes what it scheduled, the shards
+    /// their workers, queueing and sends.
+    stats: Mutex<LoadStats>,
 }
 
 impl Shared {
+    fn stats(&self) -> std::sync::MutexGuard<'_, LoadStats> {
+        self.stats.lock().expect("load stats lock")
+    }
+
     /// Records that `job` leaves now, and how late.
     fn sending(&self, job: &Job) {
         let lag = now().saturating_duration_since(job.intended);
-        let mut s = self.sends.lock().expect("send stats lock");
+        let mut s = self.stats();
         s.sent += 1;
         s.lag_us.saturating_record(lag.as_micros() as u64);
         if lag > LATE_AFTER {
             s.late_sends += 1;
         }
     }
-}
-
-#[allow(clippy::disallowed_methods)] // the generator reads the real clock by design
-fn now() -> Instant {
-    Instant::now()
 }

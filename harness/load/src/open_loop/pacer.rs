@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use gameday_core::{ArrivalProcess, RngStreams, SimTime};
 
 use super::shard::{Batch, Shard};
-use super::{now, Job, LoadConfig, LoadStats, Shared};
+use super::{Job, LoadConfig, Shared};
+use crate::now;
 
 /// How much later requests may leave per request per second of the
 /// current rate. The pacer sleeps at least `rate × LAG_PER_RATE` between
@@ -66,12 +67,7 @@ fn wake_gap(mean_interval: f64) -> Duration {
 
 /// Schedules every open-loop request of `cfg` until the duration, a stop
 /// or `max_requests`. Dropping the shards' ends on return lets them finish.
-pub(super) fn pace(
-    cfg: LoadConfig,
-    shared: &Shared,
-    shards: Vec<Shard>,
-    zero: Instant,
-) -> LoadStats {
+pub(super) fn pace(cfg: LoadConfig, shared: &Shared, shards: Vec<Shard>, zero: Instant) {
     let streams = RngStreams::new(cfg.seed);
     let end = SimTime::ZERO + cfg.duration;
     let mut sources: Vec<Source> = cfg
@@ -90,7 +86,8 @@ pub(super) fn pace(
             s
         })
         .collect();
-    let mut stats = LoadStats::new();
+    let mut scheduled = 0u64;
+    let mut stopped_early = false;
     let mut dealer = Dealer {
         shards,
         turn: 0,
@@ -107,8 +104,8 @@ pub(super) fn pace(
         .filter_map(|(i, s)| s.next.map(|t| (i, t)))
         .min_by_key(|&(i, t)| (t, i))
     {
-        if stop.load(Ordering::Relaxed) || stats.scheduled >= cfg.max_requests {
-            stats.stopped_early = true;
+        if stop.load(Ordering::Relaxed) || scheduled >= cfg.max_requests {
+            stopped_early = true;
             break;
         }
         let intended = zero + Duration::from_nanos(t.as_nanos());
@@ -127,11 +124,11 @@ pub(super) fn pace(
             last_wake = now();
         }
         if stop.load(Ordering::Relaxed) {
-            stats.stopped_early = true;
+            stopped_early = true;
             break;
         }
         shared.in_flight.fetch_add(1, Ordering::Relaxed);
-        stats.scheduled += 1;
+        scheduled += 1;
         dealer.batch.push(Job {
             workload: i,
             intended,
@@ -144,7 +141,9 @@ pub(super) fn pace(
         s.next = s.process.next_arrival(&mut s.rng).filter(|&t| t < end);
     }
     dealer.flush();
-    stats
+    let mut stats = shared.stats();
+    stats.scheduled = scheduled;
+    stats.stopped_early = stopped_early;
 }
 
 #[cfg(test)]

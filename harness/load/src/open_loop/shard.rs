@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
 
-use super::{now, Job, Shared};
+use super::{Job, Shared};
+use crate::now;
 use crate::target::{CallResult, Target};
 
 /// Workers started as soon as they are wanted, all shards together.
@@ -114,7 +115,7 @@ async fn dispatch(
             let n = workers.len() as u64;
             let t = now();
             if n >= limits.max {
-                shared.in_flight_waits.fetch_add(1, Ordering::Relaxed);
+                shared.stats().in_flight_waits += 1;
             } else if n < limits.eager || (growth.take(t) && !load.saturated(t)) {
                 workers.spawn(work(
                     shared.clone(),
@@ -122,7 +123,7 @@ async fn dispatch(
                     jobs.clone(),
                     idle.clone(),
                 ));
-                shared.workers.fetch_add(1, Ordering::Relaxed);
+                shared.stats().peak_workers += 1;
             }
         }
     }
