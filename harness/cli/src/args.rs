@@ -146,9 +146,29 @@ pub struct RunArgs {
     /// Compare with this earlier report.json; a regression exits 1.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// Baseline: how much p99 may grow, percent (default 10, or the
+    /// scenario's `[baseline] latency_p99_pct`).
+    #[arg(long, value_name = "PCT", value_parser = non_negative)]
+    pub max_p99_increase_pct: Option<f64>,
+    /// Baseline: how much the error rate may grow, absolute (default
+    /// 0.001 = 0.1 points, or `[baseline] error_rate_abs`).
+    #[arg(long, value_name = "X", value_parser = non_negative)]
+    pub max_error_rate_increase: Option<f64>,
+    /// Baseline: how much the total cost may grow, percent (default 5, or
+    /// `[baseline] cost_pct`).
+    #[arg(long, value_name = "PCT", value_parser = non_negative)]
+    pub max_cost_increase_pct: Option<f64>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// A finite number at least 0.
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("expected a number at least 0, got {s:?}")),
+    }
 }
 
 /// `gameday validate`.

@@ -2,7 +2,7 @@
 //! between runs (the only place wall-clock time and host names may go).
 
 use std::fs::{self, File};
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -53,23 +53,55 @@ pub fn utc_stamp(unix_s: u64) -> String {
     )
 }
 
-fn create(dir: &Path, name: &str) -> Result<BufWriter<File>> {
-    let p = dir.join(name);
-    Ok(BufWriter::new(File::create(&p).with_context(|| {
-        format!("cannot write {}", p.display())
-    })?))
+/// Writes `dir/name` through `fill`: into `.name.partial` first, flushed
+/// and synced, then renamed into place, so a reader never sees half a
+/// file and a full disk is an error naming the file (never a silent
+/// success, as a dropped `BufWriter` would give).
+pub fn write_file<F>(dir: &Path, name: &str, fill: F) -> Result<()>
+where
+    F: FnOnce(&mut BufWriter<File>) -> std::result::Result<(), writers::WriteError>,
+{
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.partial"));
+    let result = (|| -> Result<()> {
+        let file = File::create(&tmp)?;
+        let mut w = BufWriter::new(file);
+        fill(&mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        fs::rename(&tmp, &path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes `bytes` to `dir/name` the same way as [`write_file`].
+pub fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    write_file(dir, name, |w| Ok(w.write_all(bytes)?))
+}
+
+/// Creates the output folder and proves a file can be written in it, so a
+/// wall run learns that `--out` is unusable before it starts, not after.
+pub fn prepare_out_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    write_bytes(dir, ".gameday-write-check", b"ok\n")?;
+    let _ = fs::remove_file(dir.join(".gameday-write-check"));
+    Ok(())
 }
 
 /// Writes every report file into `dir` (created if needed).
 pub fn write_all(dir: &Path, rec: &RunRecord, info: &RunInfo) -> Result<()> {
     fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
-    writers::write_json(&rec.report, create(dir, "report.json")?).context("writing report.json")?;
-    writers::write_summary(rec, create(dir, "summary.md")?).context("writing summary.md")?;
-    writers::write_timeline(&rec.timeline, create(dir, "timeline.csv")?)
-        .context("writing timeline.csv")?;
-    writers::write_events(&rec.events, create(dir, "events.csv")?).context("writing events.csv")?;
-    writers::write_json_value(info, create(dir, "run.json")?).context("writing run.json")?;
+    write_file(dir, "report.json", |w| writers::write_json(&rec.report, w))?;
+    write_file(dir, "summary.md", |w| writers::write_summary(rec, w))?;
+    write_file(dir, "timeline.csv", |w| writers::write_timeline(&rec.timeline, w))?;
+    write_file(dir, "events.csv", |w| writers::write_events(&rec.events, w))?;
+    write_file(dir, "run.json", |w| writers::write_json_value(info, w))?;
     Ok(())
 }
 
@@ -82,5 +114,27 @@ mod tests {
         assert_eq!(utc_stamp(0), "19700101T000000Z");
         assert_eq!(utc_stamp(951_782_400), "20000229T000000Z");
         assert_eq!(utc_stamp(1_795_306_141), "20261122T000901Z");
+    }
+
+    #[test]
+    fn a_full_disk_is_an_error_naming_the_file_and_leaves_no_partial_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        // `/dev/full` fails every write with ENOSPC, as a full disk does.
+        std::os::unix::fs::symlink("/dev/full", tmp.path().join(".report.json.partial")).unwrap();
+        let err = write_bytes(tmp.path(), "report.json", &[b'x'; 100]).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("report.json"), "{msg}");
+        assert!(msg.contains("No space left"), "{msg}");
+        assert!(!tmp.path().join("report.json").exists());
+    }
+
+    #[test]
+    fn a_write_replaces_the_file_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_bytes(tmp.path(), "a.txt", b"first").unwrap();
+        write_bytes(tmp.path(), "a.txt", b"second").unwrap();
+        assert_eq!(fs::read(tmp.path().join("a.txt")).unwrap(), b"second");
+        let names: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["a.txt"]);
     }
 }

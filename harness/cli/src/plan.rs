@@ -43,7 +43,7 @@ pub fn plan(a: PlanArgs) -> Result<Exit> {
         .market
         .mtbi
         .filter(|_| spec.spot)
-        .map(|m| m.div_f64(f64::from(spec.instance_count)));
+        .map(|m| gameday_core::time::div_duration(m, f64::from(spec.instance_count)));
     let mut intervals: Vec<Option<Duration>> = match &a.intervals {
         Some(list) => list
             .split(',')
@@ -78,11 +78,9 @@ pub fn plan(a: PlanArgs) -> Result<Exit> {
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let json = serde_json::to_string_pretty(&result)? + "\n";
-    std::fs::write(out_dir.join("plan.json"), json)
-        .with_context(|| format!("cannot write {}", out_dir.display()))?;
+    crate::output::write_bytes(&out_dir, "plan.json", json.as_bytes())?;
     let table = render(&result);
-    std::fs::write(out_dir.join("plan.md"), &table)
-        .with_context(|| format!("cannot write {}", out_dir.display()))?;
+    crate::output::write_bytes(&out_dir, "plan.md", table.as_bytes())?;
     if !a.quiet {
         print!("{table}");
         println!("\nplan in {}", out_dir.display());

@@ -11,7 +11,7 @@ use gameday_scenario::{ClockKind, TargetKind};
 use gameday_sim::{simulate, SimConfig};
 
 use crate::args::{ClockArg, RunArgs, ServeArgs, TargetArg, ValidateArgs};
-use crate::output::{default_out_dir, write_all, RunInfo};
+use crate::output::{default_out_dir, prepare_out_dir, write_all, RunInfo};
 use crate::{Exit, InvalidInput};
 
 /// Wall-clock start and a monotonic stopwatch: the CLI is the one place
@@ -82,6 +82,11 @@ pub fn run(a: RunArgs) -> Result<Exit> {
         .out
         .clone()
         .unwrap_or_else(|| default_out_dir(&sc.name, sc.seed, started_unix as u64));
+    // Children (training scripts, model servers) run in folders of their
+    // own: every path they are given must be absolute.
+    let out_dir = std::path::absolute(&out_dir).unwrap_or(out_dir);
+    // Learn now, not after an hour of game day, that `--out` is unusable.
+    prepare_out_dir(&out_dir)?;
     let (mut rec, events_processed) = match sc.clock {
         ClockKind::Virtual => {
             let sim = simulate(SimConfig {
@@ -114,11 +119,15 @@ pub fn run(a: RunArgs) -> Result<Exit> {
     };
     let wall = clock.elapsed().as_secs_f64();
 
-    let mut regressed = false;
     if let Some(b) = &baseline {
-        let cmp = compare(&rec.report, b, Tolerances::default());
-        regressed = !cmp.regressions.is_empty();
-        rec.report.baseline = Some(cmp);
+        let cmp = compare(&rec.report, b, tolerances(&sc, &a));
+        if cmp.other_scenario {
+            eprintln!(
+                "warning: the baseline comes from another scenario ({}); comparing {} against it anyway",
+                cmp.baseline_scenario, sc.name
+            );
+        }
+        gameday_report::baseline::apply(&mut rec.report, cmp);
     }
     let requests: u64 = rec.report.endpoints.iter().map(|e| e.requests).sum();
     let info = RunInfo {
@@ -137,18 +146,6 @@ pub fn run(a: RunArgs) -> Result<Exit> {
     if !a.quiet {
         let mut out = std::io::stdout().lock();
         writers::write_terminal(&rec.report, &mut out)?;
-        if let Some(cmp) = &rec.report.baseline {
-            for r in &cmp.regressions {
-                println!(
-                    "  [REGRESSION] {} {}: {} (baseline {}, limit {})",
-                    r.endpoint.as_deref().unwrap_or("(all)"),
-                    r.metric,
-                    r.actual,
-                    r.baseline,
-                    r.limit
-                );
-            }
-        }
         println!("reports in {}", out_dir.display());
     }
     if !rec.report.complete {
@@ -158,20 +155,31 @@ pub fn run(a: RunArgs) -> Result<Exit> {
         );
         return Ok(Exit::Runtime);
     }
-    Ok(if rec.report.verdict == "pass" && !regressed {
+    Ok(if rec.report.verdict == "pass" {
         Exit::Pass
     } else {
         Exit::Fail
     })
 }
 
-fn check_time_scale(x: f64) -> Result<f64> {
-    if !(x.is_finite() && x > 0.0) {
-        bail!(InvalidInput(format!(
-            "--time-scale must be a positive number, got {x}"
-        )));
+/// Baseline tolerances: the scenario's `[baseline]`, then the flags.
+fn tolerances(sc: &gameday_scenario::Scenario, a: &RunArgs) -> Tolerances {
+    let mut t = sc.baseline_tolerances;
+    if let Some(x) = a.max_p99_increase_pct {
+        t.latency_p99_pct = x;
     }
-    Ok(x)
+    if let Some(x) = a.max_error_rate_increase {
+        t.error_rate_abs = x;
+    }
+    if let Some(x) = a.max_cost_increase_pct {
+        t.cost_pct = x;
+    }
+    t
+}
+
+fn check_time_scale(x: f64) -> Result<f64> {
+    gameday_scenario::validate::check_time_scale(x)
+        .map_err(|m| InvalidInput(format!("--{}", m.replacen('_', "-", 1))).into())
 }
 
 fn install_stop_handler() -> Arc<AtomicBool> {

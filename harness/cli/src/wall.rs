@@ -144,11 +144,9 @@ pub fn run(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> Result<Wa
 async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> Result<WallOutcome> {
     let x = sc.time_scale;
     let spec = sc.platform.compress_timeline(x);
-    let duration = sc.duration.div_f64(x);
-    let interval = sc
-        .timeline_interval
-        .div_f64(x)
-        .max(Duration::from_millis(10));
+    let duration = gameday_core::time::div_duration(sc.duration, x);
+    let interval =
+        gameday_core::time::div_duration(sc.timeline_interval, x).max(Duration::from_millis(10));
 
     if sc.target == TargetKind::Http && sc.endpoint_url.is_none() {
         bail!(InvalidInput(
@@ -373,6 +371,9 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
         }
     };
     if let Some(s) = server {
+        for (instance, how) in s.container_exits() {
+            eprintln!("model server of instance {instance} exited: {how}");
+        }
         s.shutdown(STOP_GRACE).await;
     }
     let mut training_reports = Vec::new();
@@ -382,6 +383,14 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
             .context("the training runner panicked")?
             .context("training run failed")?;
         let names: Vec<&str> = sc.training.jobs.iter().map(|j| j.name.as_str()).collect();
+        for ((o, name), dir) in out.outcomes.iter().zip(&names).zip(&out.job_dirs) {
+            if let (gameday_core::training::JobStatus::Failed, Some(dir)) = (o.status, dir) {
+                eprintln!(
+                    "training job {name} failed: its logs are in {}",
+                    dir.join("logs").display()
+                );
+            }
+        }
         for e in &out.events {
             recorder.training_event(e, names[e.job]);
         }

@@ -155,6 +155,36 @@ fn a_failing_script_fails_the_job() {
     assert_eq!(j["status"], "Failed");
     let err = std::fs::read_to_string(out.join("training/retrain/logs/attempt-0.stderr")).unwrap();
     assert_eq!(err, "out of memory\n");
+    // The console says where to look.
+    let logs = out.join("training/retrain/logs");
+    let said = text(&o.stderr);
+    assert!(
+        said.contains(&format!("training job retrain failed: its logs are in {}", logs.display())),
+        "{said}"
+    );
+}
+
+#[test]
+fn the_shipped_scenario_passes_as_its_header_says_with_a_relative_out() {
+    // The header's own command writes to the default, relative, `--out`;
+    // the job's process runs inside its job folder, so every path it is
+    // given must be absolute (it used to end `Failed`: no such file).
+    let tmp = tempfile::Builder::new()
+        .prefix(".test-relative-out-")
+        .tempdir_in(root())
+        .unwrap();
+    let rel = Path::new(tmp.path().file_name().unwrap()).join("out");
+    let o = gameday(&[
+        "run",
+        "scenarios/spot-training-wall.toml",
+        "--out",
+        rel.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let j = &report(&root().join(&rel))["training_jobs"][0];
+    assert_eq!(j["status"], "Completed");
+    assert_eq!(j["interruptions"], 2);
 }
 
 fn start_long_run(tmp: &Path) -> (std::process::Child, PathBuf) {

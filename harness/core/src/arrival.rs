@@ -155,6 +155,37 @@ impl ArrivalSpec {
         }
     }
 
+    /// The highest rate the process reaches in `[0, horizon]` seconds,
+    /// requests per second (for sizing and checks; for a trace, its
+    /// busiest second).
+    pub fn peak_rate(&self, horizon: f64) -> f64 {
+        match self {
+            ArrivalSpec::Constant { rate } | ArrivalSpec::Poisson { rate } => *rate,
+            ArrivalSpec::Ramp { from, to, .. } => from.max(*to),
+            ArrivalSpec::Steps { steps } => steps
+                .iter()
+                .filter(|(t, _)| *t < horizon)
+                .map(|&(_, r)| r)
+                .fold(0.0, f64::max),
+            ArrivalSpec::Spike { base, peak, .. } => base.max(*peak),
+            ArrivalSpec::Diurnal {
+                mean, amplitude, ..
+            } => mean * (1.0 + amplitude),
+            ArrivalSpec::Trace { times } => {
+                let mut best = 0usize;
+                let mut lo = 0usize;
+                for (hi, &t) in times.iter().enumerate() {
+                    while times[lo] <= t - 1.0 {
+                        lo += 1;
+                    }
+                    best = best.max(hi + 1 - lo);
+                }
+                best as f64
+            }
+            ArrivalSpec::Users { .. } => self.mean_rate(horizon),
+        }
+    }
+
     /// The mean rate over `[0, horizon]` seconds (for sizing and checks).
     /// For closed-loop users it is an upper bound: every user sending
     /// back-to-back with zero latency.

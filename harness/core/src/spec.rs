@@ -22,7 +22,7 @@ impl PlatformSpec {
     /// detection and provisioning delays shrink, while service times stay
     /// real. `x = 1` returns an identical spec.
     pub fn compress_timeline(&self, x: f64) -> PlatformSpec {
-        let squeeze = |d: Duration| d.div_f64(x);
+        let squeeze = |d: Duration| crate::time::div_duration(d, x);
         let mut out = self.clone();
         for v in out.endpoints.iter_mut().flat_map(|e| e.variants.iter_mut()) {
             v.instance.provisioning_min = squeeze(v.instance.provisioning_min);

@@ -126,6 +126,28 @@ pub fn secs_to_nanos(secs: f64) -> u64 {
     }
 }
 
+/// `secs` as a [`Duration`], never panicking: negative or NaN gives zero,
+/// too large saturates at [`Duration::MAX`]. Every conversion of a user's
+/// float to a time goes through here (std's `from_secs_f64` panics).
+pub fn secs_to_duration(secs: f64) -> Duration {
+    if secs.is_nan() || secs <= 0.0 {
+        Duration::ZERO
+    } else {
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+    }
+}
+
+/// `d / x` (a timeline compressed `x`-fold), saturating like
+/// [`secs_to_duration`]; std's `div_f64` panics when the result overflows.
+pub fn div_duration(d: Duration, x: f64) -> Duration {
+    secs_to_duration(d.as_secs_f64() / x)
+}
+
+/// `d * x`, saturating like [`secs_to_duration`].
+pub fn mul_duration(d: Duration, x: f64) -> Duration {
+    secs_to_duration(d.as_secs_f64() * x)
+}
+
 /// A [`Duration`] as whole nanoseconds, saturating.
 pub fn duration_nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
@@ -147,5 +169,18 @@ mod tests {
         assert_eq!(SimTime::from_secs_f64(f64::NAN), SimTime::ZERO);
         assert_eq!(SimTime::MAX.add_nanos(5), SimTime::MAX);
         assert_eq!(t - SimTime::from_secs_f64(2.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn float_to_duration_conversions_never_panic() {
+        let h = Duration::from_secs(3600);
+        assert_eq!(div_duration(h, 1e-308), Duration::MAX);
+        assert_eq!(div_duration(h, 0.0), Duration::MAX);
+        assert_eq!(div_duration(h, f64::NAN), Duration::ZERO);
+        assert_eq!(div_duration(h, 20.0), Duration::from_secs(180));
+        assert_eq!(mul_duration(h, 1e308), Duration::MAX);
+        assert_eq!(mul_duration(h, -1.0), Duration::ZERO);
+        assert_eq!(secs_to_duration(f64::INFINITY), Duration::MAX);
+        assert_eq!(secs_to_duration(1.5), Duration::from_millis(1500));
     }
 }

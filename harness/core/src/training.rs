@@ -132,7 +132,7 @@ impl TrainingSpec {
     /// clock's `time_scale`): waits, limits, notice, checkpoint interval and
     /// modelled step times shrink. A real process's own speed is its own.
     pub fn compress_timeline(&self, x: f64) -> TrainingSpec {
-        let s = |d: Duration| d.div_f64(x);
+        let s = |d: Duration| crate::time::div_duration(d, x);
         let mut out = self.clone();
         for j in &mut out.jobs {
             j.max_run = s(j.max_run);
@@ -732,7 +732,7 @@ impl Training {
         let download = j.spec.download;
         let notice = match (j.spec.spot, j.spec.market.mtbi) {
             (true, Some(mtbi)) => {
-                let job_mtbi = mtbi.div_f64(f64::from(j.spec.instance_count.max(1)));
+                let job_mtbi = crate::time::div_duration(mtbi, f64::from(j.spec.instance_count.max(1)));
                 Some(now.add_nanos(exp_ns(&mut j.rng, job_mtbi)))
             }
             _ => None,

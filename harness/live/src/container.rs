@@ -44,6 +44,8 @@ pub struct ModelServers {
     ports: Ports,
     /// Processes that exited on their own: instance and how.
     exited: Arc<Mutex<Vec<(u32, String)>>>,
+    /// Where each process's output goes (absolute).
+    log_dir: PathBuf,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -120,6 +122,8 @@ impl Keeper {
     /// platform (a crash if it was serving, a failed health check if it
     /// was starting).
     fn exit(&mut self, instance: u32, how: String) {
+        let log = self.log_dir.join(format!("instance-{instance}.log"));
+        let how = format!("{how}; its log: {}", log.display());
         self.ports.lock().expect("ports lock").remove(&instance);
         self.starting.remove(&instance);
         self.exited
@@ -198,11 +202,12 @@ impl ModelServers {
         engine: EngineHandle,
     ) -> std::io::Result<ModelServers> {
         std::fs::create_dir_all(&log_dir)?;
+        let log_dir = std::path::absolute(&log_dir)?;
         let ports: Ports = Arc::default();
         let exited: Arc<Mutex<Vec<(u32, String)>>> = Arc::default();
         let keeper = Keeper {
             argv,
-            log_dir,
+            log_dir: log_dir.clone(),
             engine,
             ports: ports.clone(),
             exited: exited.clone(),
@@ -215,6 +220,7 @@ impl ModelServers {
         Ok(ModelServers {
             ports,
             exited,
+            log_dir,
             thread: Some(thread),
         })
     }
@@ -231,7 +237,7 @@ impl ModelServers {
         loop {
             if let Some((id, how)) = self.exited.lock().expect("exits lock").first() {
                 return Err(std::io::Error::other(format!(
-                    "the model server of instance {id} exited before answering GET /ping ({how}; see its log)"
+                    "the model server of instance {id} exited before answering GET /ping ({how})"
                 )));
             }
             let ready = self.ports.lock().expect("ports lock").len();
@@ -242,13 +248,20 @@ impl ModelServers {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     format!(
-                        "{ready} of {n} model server(s) answered GET /ping with 200 within {}s (see their logs)",
-                        limit.as_secs()
+                        "{ready} of {n} model server(s) answered GET /ping with 200 within {}s (their logs: {}/instance-N.log)",
+                        limit.as_secs(),
+                        self.log_dir.display()
                     ),
                 ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Processes that exited on their own so far: instance and how, with
+    /// the path of its log.
+    pub fn exits(&self) -> Vec<(u32, String)> {
+        self.exited.lock().expect("exits lock").clone()
     }
 
     /// Waits for the processes to be killed (after the engine stopped).

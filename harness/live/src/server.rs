@@ -246,6 +246,15 @@ impl Server {
         self.state.engine.clone()
     }
 
+    /// Model-server processes that exited on their own so far: instance
+    /// and how, with the path of its log.
+    pub fn container_exits(&self) -> Vec<(u32, String)> {
+        self.containers
+            .as_ref()
+            .map(ModelServers::exits)
+            .unwrap_or_default()
+    }
+
     /// Requests refused before they reached an endpoint so far.
     pub fn rejected(&self) -> u64 {
         self.state.metrics.rejected()

@@ -45,10 +45,37 @@ pub struct Regression {
 pub struct BaselineComparison {
     /// The baseline's scenario name and seed.
     pub baseline_scenario: String,
+    /// True when the baseline comes from a scenario of another name: the
+    /// comparison is then between two different things.
+    #[serde(default)]
+    pub other_scenario: bool,
     /// Tolerances used.
     pub tolerances: Tolerances,
     /// What regressed; empty means no regression.
     pub regressions: Vec<Regression>,
+}
+
+impl Regression {
+    /// One line for people: `fraud latency_p99: 52.1 (baseline 45.0, limit 49.5)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {}: {} (baseline {}, limit {})",
+            self.endpoint.as_deref().unwrap_or("(all)"),
+            self.metric,
+            crate::slo::fmt_num(self.actual),
+            crate::slo::fmt_num(self.baseline),
+            crate::slo::fmt_num(self.limit)
+        )
+    }
+}
+
+/// Stores `cmp` in `report` and, when anything regressed, turns its
+/// verdict to `fail`: the files say what the exit code says.
+pub fn apply(report: &mut Report, cmp: BaselineComparison) {
+    if !cmp.regressions.is_empty() {
+        report.verdict = "fail".into();
+    }
+    report.baseline = Some(cmp);
 }
 
 /// Compares `current` with `baseline`.
@@ -101,6 +128,7 @@ pub fn compare(current: &Report, baseline: &Report, tol: Tolerances) -> Baseline
             "{} (seed {})",
             baseline.scenario.name, baseline.scenario.seed
         ),
+        other_scenario: baseline.scenario.name != current.scenario.name,
         tolerances: tol,
         regressions,
     }

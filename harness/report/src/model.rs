@@ -234,15 +234,38 @@ pub struct SloResult {
     pub actual: f64,
     /// Whether it held.
     pub met: bool,
+    /// What happened, in words, where the number alone does not say it
+    /// (a training job that ended `MaxRuntimeExceeded at 18h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Rounds to 3 decimals (microseconds, for milliseconds), so reports are
-/// readable and stable.
+/// readable and stable. Never returns negative zero (an empty `f64` sum
+/// is `-0.0`, and `-0.0001` rounds to it): `+ 0.0` turns it into `0.0`.
 pub fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
+    (x * 1000.0).round() / 1000.0 + 0.0
 }
 
-/// Rounds to 6 decimals (ratios, dollars).
+/// Rounds to 6 decimals (ratios, dollars); never negative zero.
 pub fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
+    (x * 1e6).round() / 1e6 + 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_never_gives_negative_zero() {
+        let empty: f64 = std::iter::empty::<f64>().sum();
+        assert!(empty.is_sign_negative(), "std's empty f64 sum is -0.0");
+        for x in [empty, -0.0, -0.0001, -1e-9] {
+            assert!(round3(x).is_sign_positive(), "round3({x:?})");
+            assert!(round6(x * 1e-3).is_sign_positive(), "round6({x:?})");
+            assert_eq!(serde_json::to_string(&round6(x * 1e-3)).unwrap(), "0.0");
+        }
+        assert_eq!(round3(-1.23456), -1.235);
+        assert_eq!(round6(2.0000004), 2.0);
+    }
 }

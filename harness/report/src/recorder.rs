@@ -515,7 +515,8 @@ impl Recorder {
                 variants,
             });
         }
-        let training_usd: f64 = f.training.iter().map(|j| j.cost_usd).sum();
+        // `fold` from +0.0: an empty `sum()` of f64 is -0.0.
+        let training_usd = f.training.iter().fold(0.0, |a, j| a + j.cost_usd);
         let total = endpoints_usd + training_usd;
         let slos = f.slo.evaluate(&endpoints, &f.training, total);
         let verdict = if slos.iter().all(|s| s.met) {

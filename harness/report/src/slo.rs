@@ -59,6 +59,7 @@ impl SloSpec {
                     objective: format!("<= {} ms", fmt_num(ms)),
                     actual,
                     met: actual <= ms,
+                    detail: None,
                 });
             }
             if let Some(max) = self.error_rate {
@@ -69,6 +70,7 @@ impl SloSpec {
                     objective: format!("<= {}", fmt_num(max)),
                     actual: ep.error_rate,
                     met: ep.error_rate <= max,
+                    detail: None,
                 });
             }
             if let Some(min) = self.availability {
@@ -79,6 +81,7 @@ impl SloSpec {
                     objective: format!(">= {}", fmt_num(min)),
                     actual: ep.availability,
                     met: ep.availability >= min,
+                    detail: None,
                 });
             }
         }
@@ -91,9 +94,22 @@ impl SloSpec {
                     name: "training_deadline".into(),
                     endpoint: None,
                     job: Some(j.name.clone()),
-                    objective: format!("Completed within {} s", fmt_num(s)),
+                    objective: format!("Completed within {}", human_duration(s)),
                     actual: j.wall_time_s,
                     met: done && j.wall_time_s <= s,
+                    detail: Some(if done {
+                        format!("Completed in {}", human_duration(j.wall_time_s))
+                    } else {
+                        format!(
+                            "{} at {}",
+                            if j.status == "InProgress" {
+                                "still running"
+                            } else {
+                                j.secondary_status.as_str()
+                            },
+                            human_duration(j.wall_time_s)
+                        )
+                    }),
                 });
             }
         }
@@ -111,6 +127,7 @@ impl SloSpec {
                 objective: format!(">= {}", fmt_num(min)),
                 actual,
                 met: actual >= min,
+                detail: None,
             });
         }
         if let Some(budget) = self.cost_budget_usd {
@@ -122,10 +139,36 @@ impl SloSpec {
                 objective: format!("<= {} USD", fmt_num(budget)),
                 actual,
                 met: actual <= budget,
+                detail: None,
             });
         }
         out
     }
+}
+
+/// A duration the way scenarios write them: `36h`, `90s`, `2d`, `250ms`,
+/// or `20.5h` when no unit divides it evenly.
+pub fn human_duration(secs: f64) -> String {
+    if !secs.is_finite() || secs <= 0.0 {
+        return "0s".into();
+    }
+    let ms = (secs * 1000.0).round();
+    for (unit, len) in [("d", 86_400_000.0), ("h", 3_600_000.0), ("m", 60_000.0), ("s", 1000.0)] {
+        if ms >= len && ms % len == 0.0 {
+            return format!("{}{unit}", ms / len);
+        }
+    }
+    if secs < 1.0 {
+        return format!("{}ms", fmt_num(ms));
+    }
+    let (unit, len) = if secs >= 3600.0 {
+        ("h", 3600.0)
+    } else if secs >= 60.0 {
+        ("m", 60.0)
+    } else {
+        ("s", 1.0)
+    };
+    format!("{}{unit}", fmt_num((secs / len * 100.0).round() / 100.0))
 }
 
 /// Formats a number without trailing zeros (`500`, `0.001`, `2.5`).
@@ -142,6 +185,19 @@ pub fn fmt_num(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_print_as_scenarios_write_them() {
+        assert_eq!(human_duration(129_600.0), "36h");
+        assert_eq!(human_duration(64_800.0), "18h");
+        assert_eq!(human_duration(172_800.0), "2d");
+        assert_eq!(human_duration(90.0), "90s");
+        assert_eq!(human_duration(300.0), "5m");
+        assert_eq!(human_duration(0.25), "250ms");
+        assert_eq!(human_duration(73_800.0), "20.5h");
+        assert_eq!(human_duration(61.5), "1.03m");
+        assert_eq!(human_duration(0.0), "0s");
+    }
     use crate::model::*;
 
     fn ep(p99: f64, error_rate: f64) -> EndpointReport {

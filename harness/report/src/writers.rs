@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::baseline::BaselineComparison;
 use crate::model::{LatencySummary, Report};
 use crate::recorder::{EventRow, RunRecord, TimelineRow};
 use crate::slo::fmt_num;
@@ -115,6 +116,9 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
             )?;
         }
     }
+    if let Some(b) = &r.baseline {
+        write_baseline(b, &mut w)?;
+    }
     if !r.endpoints.is_empty() {
         write_endpoints(r, &mut w)?;
     }
@@ -167,6 +171,49 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
                 rec.events.len() - SUMMARY_EVENTS
             )?;
         }
+    }
+    Ok(())
+}
+
+/// The baseline comparison of `summary.md`.
+fn write_baseline<W: Write>(b: &BaselineComparison, w: &mut W) -> Result<(), WriteError> {
+    writeln!(w)?;
+    writeln!(w, "## Baseline")?;
+    writeln!(w)?;
+    if b.other_scenario {
+        writeln!(
+            w,
+            "**Warning:** the baseline comes from another scenario ({}).",
+            b.baseline_scenario
+        )?;
+        writeln!(w)?;
+    }
+    let t = &b.tolerances;
+    writeln!(
+        w,
+        "Compared with {} (tolerances: p99 +{}%, error rate +{}, cost +{}%).",
+        b.baseline_scenario,
+        fmt_num(t.latency_p99_pct),
+        fmt_num(t.error_rate_abs),
+        fmt_num(t.cost_pct)
+    )?;
+    writeln!(w)?;
+    if b.regressions.is_empty() {
+        writeln!(w, "No regression.")?;
+        return Ok(());
+    }
+    writeln!(w, "| regression | endpoint | baseline | limit | actual |")?;
+    writeln!(w, "|---|---|---|---|---|")?;
+    for g in &b.regressions {
+        writeln!(
+            w,
+            "| **{}** | {} | {} | {} | {} |",
+            g.metric,
+            g.endpoint.as_deref().unwrap_or("(all)"),
+            fmt_num(g.baseline),
+            fmt_num(g.limit),
+            fmt_num(g.actual)
+        )?;
     }
     Ok(())
 }
@@ -285,12 +332,36 @@ fn write_training<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
     Ok(())
 }
 
-/// Writes the compact terminal summary: one line per SLO, one per endpoint.
+/// Money for people: cents from a dollar up, otherwise enough digits that
+/// a small cost does not print as 0.
+pub fn fmt_usd(x: f64) -> String {
+    if x.abs() >= 1.0 {
+        fmt_num((x * 100.0).round() / 100.0)
+    } else {
+        fmt_num(x)
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Writes the compact terminal summary: one line per endpoint and job,
+/// one per SLO, then any baseline regression, then cost and verdict.
+/// Columns are as wide as their longest entry.
 pub fn write_terminal<W: Write>(r: &Report, mut w: W) -> Result<(), WriteError> {
+    let name_w = r
+        .endpoints
+        .iter()
+        .map(|e| e.name.len())
+        .chain(r.training_jobs.iter().map(|j| j.name.len()))
+        .max()
+        .unwrap_or(0)
+        .max(12);
     for e in &r.endpoints {
         writeln!(
             w,
-            "{:<28} {:>9} req  {:>8.1} rps  p50 {:>8} ms  p99 {:>8} ms  errors {} ({}%)",
+            "{:<name_w$} {:>9} req  {:>8.1} rps  p50 {:>8} ms  p99 {:>8} ms  errors {} ({}%)",
             e.name,
             e.requests,
             e.throughput_rps,
@@ -303,47 +374,59 @@ pub fn write_terminal<W: Write>(r: &Report, mut w: W) -> Result<(), WriteError> 
     for j in &r.training_jobs {
         writeln!(
             w,
-            "{:<28} {} ({})  {} interruptions  {} steps lost  wall {}  cost {} USD (saved {}%)",
+            "{:<name_w$} {} ({})  {}  {}  wall {}  cost {} USD (saved {}%)",
             j.name,
             j.status,
             j.secondary_status,
-            j.interruptions,
-            j.steps_lost,
-            if j.wall_time_s >= 3600.0 {
-                format!(
-                    "{} h",
-                    fmt_num((j.wall_time_s / 3600.0 * 100.0).round() / 100.0)
-                )
-            } else {
-                format!("{} s", fmt_num((j.wall_time_s * 10.0).round() / 10.0))
-            },
-            fmt_num((j.cost_usd * 100.0).round() / 100.0),
+            plural(u64::from(j.interruptions), "interruption", "interruptions"),
+            plural(j.steps_lost, "step lost", "steps lost"),
+            crate::slo::human_duration(j.wall_time_s),
+            fmt_usd(j.cost_usd),
             fmt_num(j.savings_pct)
         )?;
     }
+    let slo_w = r.slos.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    let scope = |o: &crate::model::SloResult| {
+        o.endpoint
+            .as_deref()
+            .or(o.job.as_deref())
+            .unwrap_or("(all)")
+            .to_string()
+    };
+    let scope_w = r.slos.iter().map(|o| scope(o).len()).max().unwrap_or(0);
     for o in &r.slos {
+        let actual = o.detail.clone().unwrap_or_else(|| fmt_num(o.actual));
         writeln!(
             w,
-            "  [{}] {:<16} {:<28} {:>12} (objective {})",
+            "  [{}] {:<slo_w$} {:<scope_w$} {:>12} (objective {})",
             if o.met { " ok " } else { "FAIL" },
             o.name,
-            o.endpoint
-                .as_deref()
-                .or(o.job.as_deref())
-                .unwrap_or("(all)"),
-            fmt_num(o.actual),
+            scope(o),
+            actual,
             o.objective
         )?;
+    }
+    if let Some(b) = &r.baseline {
+        if b.other_scenario {
+            writeln!(
+                w,
+                "  [WARNING] the baseline comes from another scenario: {}",
+                b.baseline_scenario
+            )?;
+        }
+        for g in &b.regressions {
+            writeln!(w, "  [REGRESSION] {}", g.describe())?;
+        }
     }
     let per_1k = if r.endpoints.is_empty() {
         String::new()
     } else {
-        format!(" ({} per 1k requests)", fmt_num(r.cost.per_1k_requests_usd))
+        format!(" ({} per 1k requests)", fmt_usd(r.cost.per_1k_requests_usd))
     };
     writeln!(
         w,
         "cost {} USD{per_1k} · verdict {}{}",
-        fmt_num(r.cost.total_usd),
+        fmt_usd(r.cost.total_usd),
         r.verdict,
         if r.complete { "" } else { " · INCOMPLETE" }
     )?;

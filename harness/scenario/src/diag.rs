@@ -252,8 +252,17 @@ fn covers(v: &Spanned<DeValue<'_>>, offset: usize) -> bool {
 
 /// The candidate closest to `name`, if it is close enough to be a typo.
 pub fn suggest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
+    let len = name.chars().count();
+    // A typo of a short name is short: skip the quadratic distance on
+    // anything longer (a 10 MB value must not take seconds).
+    if len > MAX_SUGGEST_LEN {
+        return None;
+    }
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
+        if c.chars().count().abs_diff(len) > (len / 3).max(2) {
+            continue; // too different in length to be within the limit
+        }
         let d = strsim::damerau_levenshtein(&name.to_lowercase(), &c.to_lowercase());
         if best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
@@ -264,9 +273,67 @@ pub fn suggest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
     (d <= limit && d > 0).then(|| c.to_string())
 }
 
+/// Names longer than this get no "did you mean".
+const MAX_SUGGEST_LEN: usize = 64;
+/// Values longer than this are shortened when quoted back.
+const MAX_QUOTED: usize = 48;
+
+/// A user's value quoted for a message, shortened when long:
+/// `"ml.m5.xlargexxxx…" (10485760 characters)`.
+pub fn quote(value: &str) -> String {
+    let n = value.chars().count();
+    if n <= MAX_QUOTED {
+        format!("\"{value}\"")
+    } else {
+        let head: String = value.chars().take(MAX_QUOTED).collect();
+        format!("\"{head}…\" ({n} characters)")
+    }
+}
+
+/// A parser's message with any long `` `quoted` `` value in it shortened.
+pub fn shorten_quoted(message: &str) -> String {
+    if message.len() <= 2 * MAX_QUOTED + 200 {
+        return message.to_string();
+    }
+    let mut out = String::new();
+    for (i, part) in message.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 1 && part.chars().count() > MAX_QUOTED {
+            let head: String = part.chars().take(MAX_QUOTED).collect();
+            out.push_str(&format!("{head}… ({} characters)", part.chars().count()));
+        } else if part.chars().count() > 4 * MAX_QUOTED {
+            let head: String = part.chars().take(4 * MAX_QUOTED).collect();
+            out.push_str(&format!("{head}… ({} characters)", part.chars().count()));
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_quoted_short_and_get_no_slow_suggestion() {
+        let long = "x".repeat(10 * 1024 * 1024);
+        let q = quote(&long);
+        assert!(q.len() < 100, "{q}");
+        assert!(q.ends_with("(10485760 characters)"), "{q}");
+        assert_eq!(quote("ml.m5.xlarge"), "\"ml.m5.xlarge\"");
+        assert_eq!(suggest(&long, ["ml.m5.xlarge"]), None);
+        assert_eq!(
+            suggest("ml.m5.xlarg", ["ml.m5.xlarge", "ml.c5.xlarge"]).as_deref(),
+            Some("ml.m5.xlarge")
+        );
+        let msg = format!("unknown variant `{long}`, expected `a` or `b`");
+        let short = shorten_quoted(&msg);
+        assert!(short.len() < 200, "{short}");
+        assert!(short.contains("expected `a` or `b`"), "{short}");
+    }
 
     #[test]
     fn paths_display_and_parse() {

@@ -84,6 +84,8 @@ pub struct Scenario {
     pub model_servers: BTreeMap<String, Vec<String>>,
     /// The objectives.
     pub slo: SloSpec,
+    /// How much worse than a `--baseline` report a run may be.
+    pub baseline_tolerances: gameday_report::baseline::Tolerances,
     /// The instance catalog in force (built-in plus overrides).
     pub catalog: Catalog,
 }
@@ -194,7 +196,7 @@ pub fn parse(file: &str, src: &str, base_dir: &Path) -> Result<Scenario, Scenari
 /// names.
 pub(crate) fn toml_error(loc: &Locator<'_>, e: &toml::de::Error) -> Diagnostic {
     let span = e.span().unwrap_or(0..0);
-    let message = e.message().trim().to_string();
+    let message = diag::shorten_quoted(e.message().trim());
     let mut field = loc.path_at(span.start);
     let mut suggestion = None;
     for prefix in ["unknown field `", "unknown variant `"] {

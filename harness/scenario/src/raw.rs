@@ -40,6 +40,22 @@ pub struct RawScenario {
     pub spot_markets: Vec<RawSpotMarket>,
     /// `[slo]`: objectives.
     pub slo: Option<RawSlo>,
+    /// `[baseline]`: how much worse than `--baseline` a run may be.
+    pub baseline: Option<RawBaseline>,
+}
+
+/// `[baseline]`: tolerances for `gameday run --baseline REPORT_JSON`
+/// (flags override them).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBaseline {
+    /// How much an endpoint's p99 may grow, percent (default 10).
+    pub latency_p99_pct: Option<f64>,
+    /// How much an endpoint's error rate may grow, absolute (default
+    /// 0.001, i.e. 0.1 points).
+    pub error_rate_abs: Option<f64>,
+    /// How much the run's total cost may grow, percent (default 5).
+    pub cost_pct: Option<f64>,
 }
 
 /// `[scenario]`.

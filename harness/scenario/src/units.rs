@@ -37,7 +37,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs > 1e12 {
         return Err(format!("invalid duration \"{s}\": too large"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(gameday_core::time::secs_to_duration(secs))
 }
 
 /// Parses a size in bytes: a number and `B`, `KB`, `MB`, `GB`, `TB`

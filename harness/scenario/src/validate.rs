@@ -12,6 +12,7 @@ use gameday_core::arrival::ArrivalSpec;
 use gameday_core::dist::ServiceDist;
 use gameday_core::spec::*;
 use gameday_core::training::TrainingSpec;
+use gameday_report::baseline::Tolerances;
 use gameday_report::SloSpec;
 
 use crate::catalog::Catalog;
@@ -19,6 +20,7 @@ use crate::diag::{path, suggest, Diagnostic, FieldPath, Locator};
 use crate::raw::*;
 use crate::{ClockKind, Payload, RealModel, Scenario, TargetKind};
 
+mod limits;
 mod training;
 pub use training::{mtbi_of_monthly, ACCELERATORS, DEFAULT_MAX_RUN, SPOT_MARKET, TRAINERS};
 
@@ -28,6 +30,24 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_DETECT_AFTER: Duration = Duration::from_secs(2);
 /// Default timeline interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The range `time_scale` (and `--time-scale`) may take: from a
+/// thousand-fold slow motion to a million-fold compression (a year of
+/// scenario in 32 s).
+pub const TIME_SCALE_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1e6;
+
+/// Checks a time scale; the message names the range.
+pub fn check_time_scale(x: f64) -> Result<f64, String> {
+    if TIME_SCALE_RANGE.contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!(
+            "time_scale must be between {} and {}, got {x}",
+            TIME_SCALE_RANGE.start(),
+            TIME_SCALE_RANGE.end()
+        ))
+    }
+}
 
 struct Cx<'a> {
     loc: &'a Locator<'a>,
@@ -48,7 +68,7 @@ impl Cx<'_> {
         candidates: impl IntoIterator<Item = &'c str>,
     ) {
         let list: Vec<&str> = candidates.into_iter().collect();
-        let mut d = self.loc.at(at, format!("unknown {what} \"{name}\""));
+        let mut d = self.loc.at(at, format!("unknown {what} {}", crate::diag::quote(name)));
         d.suggestion = suggest(name, list.iter().copied());
         if d.suggestion.is_none() && !list.is_empty() && list.len() <= 8 {
             d.message
@@ -145,7 +165,7 @@ pub fn validate(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
     {
-        cx.err(&at_meta.key("name"), format!("name \"{}\" must be non-empty and use only letters, digits, '.', '_' and '-' (it names the output folder)", meta.name));
+        cx.err(&at_meta.key("name"), format!("name {} must be non-empty and use only letters, digits, '.', '_' and '-' (it names the output folder)", crate::diag::quote(&meta.name)));
     }
     let duration = meta.duration.map_or(Duration::ZERO, |d| d.0);
     if meta.duration.is_none() && !raw.endpoints.is_empty() {
@@ -167,11 +187,8 @@ pub fn validate(
         );
     }
     let time_scale = meta.time_scale.unwrap_or(1.0);
-    if !(time_scale.is_finite() && time_scale > 0.0) {
-        cx.err(
-            &at_meta.key("time_scale"),
-            format!("time_scale must be a positive number, got {time_scale}"),
-        );
+    if let Err(msg) = check_time_scale(time_scale) {
+        cx.err(&at_meta.key("time_scale"), msg);
     }
     let clock = meta.clock.unwrap_or(ClockKind::Virtual);
     let target = raw.target.as_ref().map_or(TargetKind::Local, |t| t.kind);
@@ -212,7 +229,7 @@ pub fn validate(
         if !model_names.insert(m.name.as_str()) {
             cx.err(
                 &at.key("name"),
-                format!("duplicate model name \"{}\"", m.name),
+                format!("duplicate model name {}", crate::diag::quote(&m.name)),
             );
         }
         match (&m.command, &m.builtin) {
@@ -300,13 +317,13 @@ pub fn validate(
         if !endpoint_names.insert(ep.name.as_str()) {
             cx.err(
                 &at.key("name"),
-                format!("duplicate endpoint name \"{}\"", ep.name),
+                format!("duplicate endpoint name {}", crate::diag::quote(&ep.name)),
             );
         }
         if ep.variant.is_empty() {
             cx.err(
                 &at,
-                format!("endpoint \"{}\" has no [[endpoint.variant]]", ep.name),
+                format!("endpoint {} has no [[endpoint.variant]]", crate::diag::quote(&ep.name)),
             );
         }
         let mut variants = Vec::new();
@@ -317,7 +334,7 @@ pub fn validate(
             if !variant_names.insert(var.name.as_str()) {
                 cx.err(
                     &vat.key("name"),
-                    format!("duplicate variant name \"{}\"", var.name),
+                    format!("duplicate variant name {}", crate::diag::quote(&var.name)),
                 );
             }
             let model_at = raw.models.iter().position(|m| m.name == var.model);
@@ -384,7 +401,7 @@ pub fn validate(
             });
         }
         if !ep.variant.is_empty() && weight_sum <= 0.0 {
-            cx.err(&at.key("variant").index(0).key("weight"), format!("the variant weights of endpoint \"{}\" sum to zero: no traffic could be routed", ep.name));
+            cx.err(&at.key("variant").index(0).key("weight"), format!("the variant weights of endpoint {} sum to zero: no traffic could be routed", crate::diag::quote(&ep.name)));
         }
         endpoints.push(EndpointSpec {
             name: ep.name.clone(),
@@ -431,7 +448,7 @@ pub fn validate(
         if !workload_names.insert(name.clone()) {
             cx.err(
                 &at.key("name"),
-                format!("duplicate workload name \"{name}\""),
+                format!("duplicate workload name {}", crate::diag::quote(&name)),
             );
         }
         let timeout = w.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
@@ -470,6 +487,9 @@ pub fn validate(
             body: body.unwrap_or_default(),
         };
         let arrival = build_arrival(&mut cx, &w.arrival, &at.key("arrival"));
+        if let Some(a) = &arrival {
+            limits::check_workload(&mut cx, &at.key("arrival"), a, timeout, duration);
+        }
         if let (Some(e), Some(arrival)) = (e, arrival) {
             payloads.push(payload);
             workloads.push(WorkloadSpec {
@@ -509,7 +529,15 @@ pub fn validate(
         }
     }
 
+    let variants: usize = raw.endpoints.iter().map(|e| e.variant.len()).sum();
+    let timeline_at = match meta.timeline_interval {
+        Some(_) => at_meta.key("timeline_interval"),
+        None => at_meta.key("duration"),
+    };
+    limits::check_timeline(&mut cx, &timeline_at, duration, interval, variants);
+
     let slo = build_slo(&mut cx, raw.slo.as_ref());
+    let baseline_tolerances = build_baseline(&mut cx, raw.baseline.as_ref());
 
     if !cx.diags.is_empty() {
         return Err(cx.diags);
@@ -538,6 +566,7 @@ pub fn validate(
         real_models,
         model_servers,
         slo,
+        baseline_tolerances,
         catalog,
     })
 }
@@ -885,6 +914,24 @@ fn build_fault(
         },
         kind: fault_kind,
     })
+}
+
+fn build_baseline(cx: &mut Cx<'_>, b: Option<&RawBaseline>) -> Tolerances {
+    let mut t = Tolerances::default();
+    let Some(b) = b else {
+        return t;
+    };
+    let at = path("baseline");
+    if let Some(x) = cx.non_negative(&at, "latency_p99_pct", b.latency_p99_pct) {
+        t.latency_p99_pct = x;
+    }
+    if let Some(x) = cx.non_negative(&at, "error_rate_abs", b.error_rate_abs) {
+        t.error_rate_abs = x;
+    }
+    if let Some(x) = cx.non_negative(&at, "cost_pct", b.cost_pct) {
+        t.cost_pct = x;
+    }
+    t
 }
 
 fn build_slo(cx: &mut Cx<'_>, slo: Option<&RawSlo>) -> SloSpec {

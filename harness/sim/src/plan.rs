@@ -57,14 +57,14 @@ pub struct CheckpointPlan {
 /// The Young/Daly interval for a checkpoint cost `c` and a mean time
 /// between interruptions `m`.
 pub fn young_daly(c: Duration, m: Duration) -> Duration {
-    Duration::from_secs_f64((2.0 * c.as_secs_f64() * m.as_secs_f64()).sqrt())
+    gameday_core::time::secs_to_duration((2.0 * c.as_secs_f64() * m.as_secs_f64()).sqrt())
 }
 
 /// A default grid: 9 intervals from ¼ to 4 times `center`, evenly spaced
 /// on a log scale.
 pub fn grid_around(center: Duration) -> Vec<Duration> {
     (0..9)
-        .map(|i| center.mul_f64(2f64.powf(-2.0 + 0.5 * f64::from(i))))
+        .map(|i| gameday_core::time::mul_duration(center, 2f64.powf(-2.0 + 0.5 * f64::from(i))))
         .collect()
 }
 
@@ -136,7 +136,7 @@ pub fn sweep_checkpoints(
         .market
         .mtbi
         .filter(|_| base.spot)
-        .map(|m| m.div_f64(f64::from(base.instance_count.max(1))));
+        .map(|m| gameday_core::time::div_duration(m, f64::from(base.instance_count.max(1))));
     CheckpointPlan {
         job: base.name.clone(),
         seeds: seeds.max(1),

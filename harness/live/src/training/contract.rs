@@ -70,7 +70,10 @@ fn write_json(path: &Path, value: &serde_json::Value) -> std::io::Result<()> {
 impl JobDir {
     /// Lays out `root` for a job (the folder is created; existing
     /// checkpoints in it are kept).
+    /// `root` is made absolute first: the process runs inside it, so a
+    /// relative path in its environment would point nowhere.
     pub fn create(root: &Path, c: &JobContract<'_>) -> std::io::Result<JobDir> {
+        let root = &std::path::absolute(root)?;
         let d = JobDir {
             root: root.to_path_buf(),
         };
@@ -256,5 +259,27 @@ mod tests {
         d.reset_for_restart().unwrap();
         assert!(root.join("checkpoints/c").exists());
         assert!(!root.join("model/m").exists());
+    }
+
+    #[test]
+    fn a_relative_root_gives_the_process_absolute_paths() {
+        // The process runs inside the job folder: a path relative to where
+        // gameday started would point nowhere from there.
+        let tmp = tempfile::tempdir_in(".").unwrap();
+        let rel = Path::new(".").join(tmp.path().file_name().unwrap()).join("job");
+        assert!(rel.is_relative());
+        let (hps, channels) = (BTreeMap::new(), BTreeMap::new());
+        let c = JobContract {
+            hyperparameters: &hps,
+            channels: &channels,
+            instance_type: "ml.p3.2xlarge",
+            gpus: 1,
+        };
+        let d = JobDir::create(&rel, &c).unwrap();
+        for (k, v) in d.env(&c, None) {
+            if k.starts_with("SM_") && k.ends_with("_DIR") {
+                assert!(Path::new(&v).is_absolute(), "{k}={v}");
+            }
+        }
     }
 }

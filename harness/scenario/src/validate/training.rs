@@ -82,7 +82,7 @@ const BANDS: [(&str, f64); 5] = [
 /// Mean time between interruptions of one instance for a monthly
 /// interruption probability `p` (a Poisson process over 30 days).
 pub fn mtbi_of_monthly(p: f64) -> Duration {
-    Duration::from_secs_f64(30.0 * 86_400.0 / -(1.0 - p).ln())
+    gameday_core::time::secs_to_duration(30.0 * 86_400.0 / -(1.0 - p).ln())
 }
 
 /// Applies one `[[spot_market]]` entry over `m`.
@@ -194,7 +194,7 @@ pub(super) fn build_jobs(
         if !names.insert(j.name.as_str()) {
             cx.err(
                 &at.key("name"),
-                format!("duplicate training job name \"{}\"", j.name),
+                format!("duplicate training job name {}", crate::diag::quote(&j.name)),
             );
         }
         let itype = catalog.types.get(&j.instance_type);
@@ -334,7 +334,7 @@ fn build_work(
     let w = j.work.as_ref()?;
     let at = at.key("work");
     let Some(a) = &t.accelerator else {
-        cx.err(&at, format!("instance type \"{}\" has no accelerator; training work is modelled on GPUs (pick an ml.g*/ml.p* type)", t.name));
+        cx.err(&at, format!("instance type {} has no accelerator; training work is modelled on GPUs (pick an ml.g*/ml.p* type)", crate::diag::quote(&t.name)));
         return None;
     };
     let Some(&peak) = accel.peak.get(&a.kind) else {
@@ -372,7 +372,7 @@ fn build_work(
         let secs = step_time.0.as_secs_f64() * accel.reference / fleet;
         return Some(TrainingWork::Modelled {
             steps,
-            step_time: Duration::from_secs_f64(secs),
+            step_time: gameday_core::time::secs_to_duration(secs),
         });
     }
     let (Some(params), Some(tokens)) = (w.params, w.tokens) else {
@@ -399,7 +399,7 @@ fn build_work(
     }
     Some(TrainingWork::Modelled {
         steps,
-        step_time: Duration::from_secs_f64(total / steps as f64),
+        step_time: gameday_core::time::secs_to_duration(total / steps as f64),
     })
 }
 
