@@ -100,7 +100,9 @@ impl SageMakerTarget {
         let describe = format!(
             "sagemaker region={} endpoint_url={}",
             shared.region().map_or("(default)", |r| r.as_ref()),
-            opts.endpoint_url.as_deref().unwrap_or("(default)")
+            opts.endpoint_url
+                .as_deref()
+                .map_or("(default)".into(), gameday_load::redact::url)
         );
         SageMakerTarget {
             client: Client::from_conf(conf),

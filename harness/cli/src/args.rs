@@ -91,6 +91,37 @@ pub struct ServeArgs {
     /// many times.
     #[arg(long)]
     pub time_scale: Option<f64>,
+    /// Where the game day's report goes on stop (default:
+    /// reports/runs/<scenario-name>/<run-id>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The control API's token (default: a random one, printed at start).
+    #[arg(long, value_name = "TOKEN")]
+    pub control_token: Option<String>,
+    /// Seconds a connection may take to send a request head, counted from
+    /// its start or its last answer (slow clients, idle keep-alive).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = positive)]
+    pub header_timeout: f64,
+    /// Seconds a request body may take to arrive.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = positive)]
+    pub body_timeout: f64,
+    /// Most connections open at once; past it a new one gets 503
+    /// ServiceUnavailable (kept below the open-file limit).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Print no event lines, only errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// A finite number above 0, at most a day.
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x <= 86_400.0 => Ok(x),
+        _ => Err(format!(
+            "expected seconds above 0 and at most 86400, got {s:?}"
+        )),
+    }
 }
 
 /// Which clock drives a run.

@@ -9,6 +9,7 @@ mod args;
 mod output;
 mod plan;
 mod run;
+mod serve;
 mod wall;
 
 use std::process::ExitCode;

@@ -99,7 +99,9 @@ pub fn write_all(dir: &Path, rec: &RunRecord, info: &RunInfo) -> Result<()> {
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
     write_file(dir, "report.json", |w| writers::write_json(&rec.report, w))?;
     write_file(dir, "summary.md", |w| writers::write_summary(rec, w))?;
-    write_file(dir, "timeline.csv", |w| writers::write_timeline(&rec.timeline, w))?;
+    write_file(dir, "timeline.csv", |w| {
+        writers::write_timeline(&rec.timeline, w)
+    })?;
     write_file(dir, "events.csv", |w| writers::write_events(&rec.events, w))?;
     write_file(dir, "run.json", |w| writers::write_json_value(info, w))?;
     Ok(())
@@ -134,7 +136,10 @@ mod tests {
         write_bytes(tmp.path(), "a.txt", b"first").unwrap();
         write_bytes(tmp.path(), "a.txt", b"second").unwrap();
         assert_eq!(fs::read(tmp.path().join("a.txt")).unwrap(), b"second");
-        let names: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, ["a.txt"]);
     }
 }

@@ -130,17 +130,12 @@ pub fn run(a: RunArgs) -> Result<Exit> {
         gameday_report::baseline::apply(&mut rec.report, cmp);
     }
     let requests: u64 = rec.report.endpoints.iter().map(|e| e.requests).sum();
-    let info = RunInfo {
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        command_line: std::env::args().collect(),
-        host: host(),
-        started_unix_s: started_unix,
-        wall_time_s: wall,
-        simulated_requests_per_wall_s: (sc.clock == ClockKind::Virtual && wall > 0.0)
-            .then(|| requests as f64 / wall),
-        events_processed,
-        scenario_file: sc.file.clone(),
-    };
+    let info = run_info(
+        &sc,
+        started_unix,
+        wall,
+        events_processed.map(|events| (requests, events)),
+    );
     write_all(&out_dir, &rec, &info)?;
 
     if !a.quiet {
@@ -190,7 +185,8 @@ fn install_stop_handler() -> Arc<AtomicBool> {
     stop
 }
 
-/// Serves a scenario's embedded platform until Ctrl-C or SIGTERM.
+/// Serves a scenario's embedded platform until Ctrl-C, SIGTERM or `POST
+/// /_gameday/stop`, then writes the game day's report files.
 pub fn serve(a: ServeArgs) -> Result<Exit> {
     let mut sc = gameday_scenario::load(&a.scenario)?;
     if let Some(seed) = a.seed {
@@ -200,8 +196,58 @@ pub fn serve(a: ServeArgs) -> Result<Exit> {
         sc.time_scale = check_time_scale(x)?;
     }
     let stop = install_stop_handler();
-    crate::wall::serve(&sc, a.bind, stop)?;
-    Ok(Exit::Pass)
+    let (started_unix, clock) = wall_now();
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&sc.name, sc.seed, started_unix as u64));
+    let out_dir = std::path::absolute(&out_dir).unwrap_or(out_dir);
+    prepare_out_dir(&out_dir)?;
+    let cfg = crate::serve::ServeConfig {
+        bind: a.bind,
+        control_token: a.control_token.clone(),
+        limits: gameday_live::Limits {
+            header_read_timeout: gameday_core::time::secs_to_duration(a.header_timeout),
+            body_read_timeout: gameday_core::time::secs_to_duration(a.body_timeout),
+            max_connections: a.max_connections.max(1),
+        },
+        show_events: !a.quiet,
+        out_dir: out_dir.clone(),
+    };
+    let rec = crate::serve::serve(&sc, cfg, stop)?;
+    let info = run_info(&sc, started_unix, clock.elapsed().as_secs_f64(), None);
+    write_all(&out_dir, &rec, &info)?;
+    if !a.quiet {
+        // stdout may be closed by now (a client that read the address).
+        let _ = writers::write_terminal(&rec.report, std::io::stdout().lock());
+    }
+    crate::serve::say!("reports in {}", out_dir.display());
+    Ok(if rec.report.verdict == "pass" {
+        Exit::Pass
+    } else {
+        Exit::Fail
+    })
+}
+
+/// `run.json`'s content.
+fn run_info(
+    sc: &gameday_scenario::Scenario,
+    started_unix: f64,
+    wall: f64,
+    simulated: Option<(u64, u64)>,
+) -> RunInfo {
+    RunInfo {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        command_line: gameday_load::redact::command_line(std::env::args()),
+        host: host(),
+        started_unix_s: started_unix,
+        wall_time_s: wall,
+        simulated_requests_per_wall_s: simulated
+            .filter(|_| wall > 0.0)
+            .map(|(requests, _)| requests as f64 / wall),
+        events_processed: simulated.map(|(_, events)| events),
+        scenario_file: sc.file.clone(),
+    }
 }
 
 /// Checks scenario files; returns the exit code.

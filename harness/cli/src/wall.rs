@@ -43,15 +43,14 @@ pub fn load_models(sc: &Scenario) -> Result<Vec<Vec<Option<Arc<LogisticRegressio
     Ok(out)
 }
 
-/// Starts the embedded platform for `sc` (timeline already compressed).
+/// Starts the embedded platform for `sc` (timeline already compressed);
+/// `opts` has the bind address, logs and limits, the rest comes from `sc`.
 pub async fn start_platform(
     sc: &Scenario,
     spec: &gameday_core::spec::PlatformSpec,
-    bind: std::net::SocketAddr,
-    container_logs: Option<std::path::PathBuf>,
+    mut opts: ServeOptions,
 ) -> Result<Server> {
-    let mut opts = ServeOptions::local(sc.seed);
-    opts.bind = bind;
+    let bind = opts.bind;
     opts.models = load_models(sc)?;
     opts.containers = spec
         .endpoints
@@ -63,7 +62,6 @@ pub async fn start_platform(
                 .collect()
         })
         .collect();
-    opts.container_logs = container_logs;
     Server::start(spec, opts)
         .await
         .with_context(|| format!("cannot start the embedded platform on {bind}"))
@@ -162,13 +160,11 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
     }
     let (server, target, describe): (Option<Server>, Arc<dyn Target>, String) = match sc.target {
         TargetKind::Local => {
-            let server = start_platform(
-                sc,
-                &spec,
-                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-                Some(opts.out_dir.join("containers")),
-            )
-            .await?;
+            let mut o = ServeOptions::local(sc.seed);
+            o.container_logs = Some(opts.out_dir.join("containers"));
+            // Queue waits are measured where they happen, at the platform.
+            o.record = true;
+            let server = start_platform(sc, &spec, o).await?;
             let t = HttpTarget::new(&server.url()).map_err(|e| anyhow::anyhow!(e))?;
             let d = format!("embedded platform at {}", server.url());
             (Some(server), Arc::new(t), d)
@@ -243,6 +239,8 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
     };
 
     let mut recorder = Recorder::new(&spec, duration_nanos(interval), duration_nanos(max_timeout));
+    recorder.queue_waits_from_platform();
+    let mut seen_by_platform: Vec<RequestResult> = Vec::new();
     let sink = gameday_load::ResultSink::new();
     let budget = Arc::new(std::sync::atomic::AtomicU64::new(cfg.max_requests));
     let mut users = gameday_load::closed_loop::spawn_users(
@@ -290,6 +288,12 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
                 for r in batch.drain(..) {
                     if r.outcome != gameday_core::Outcome::Ok { errors += 1; }
                     recorder.record(&r);
+                }
+                if let Some(s) = &server {
+                    s.drain_results(&mut seen_by_platform);
+                    for r in seen_by_platform.drain(..) {
+                        recorder.platform_queue_wait(&r);
+                    }
                 }
                 if done {
                     break; // every request is answered
@@ -371,6 +375,10 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
         }
     };
     if let Some(s) = server {
+        s.drain_results(&mut seen_by_platform);
+        for r in seen_by_platform.drain(..) {
+            recorder.platform_queue_wait(&r);
+        }
         for (instance, how) in s.container_exits() {
             eprintln!("model server of instance {instance} exited: {how}");
         }
@@ -435,35 +443,10 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
 }
 
 #[allow(clippy::disallowed_methods)] // the wall clock reads real time by design
-fn now() -> Instant {
+pub(crate) fn now() -> Instant {
     Instant::now()
 }
 
 fn elapsed_ns(zero: Instant) -> u64 {
     now().saturating_duration_since(zero).as_nanos() as u64
-}
-
-/// `gameday serve`: the embedded platform until Ctrl-C.
-pub fn serve(sc: &Scenario, bind: std::net::SocketAddr, stop: Arc<AtomicBool>) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(async {
-        let spec = sc.platform.compress_timeline(sc.time_scale);
-        let server = start_platform(sc, &spec, bind, None).await?;
-        println!("listening on {}", server.url());
-        let _ = std::io::stdout().flush();
-        while !stop.load(Ordering::Relaxed) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        eprintln!(
-            "stopping: {} invocations served, {} requests refused",
-            server.invocations(),
-            server.rejected()
-        );
-        server.shutdown(STOP_GRACE).await;
-        Ok(())
-    })
 }

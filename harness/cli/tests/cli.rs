@@ -331,7 +331,10 @@ fn baseline_regression_exits_1_and_no_regression_exits_0() {
     assert_eq!(rep["verdict"], "fail");
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(summary.contains("Verdict: **FAIL**"), "{summary}");
-    assert!(summary.contains("| **latency_p99** | fraud-detection-prod |"), "{summary}");
+    assert!(
+        summary.contains("| **latency_p99** | fraud-detection-prod |"),
+        "{summary}"
+    );
     // A looser tolerance, from a flag, lets the same run pass.
     let loose = out_dir(&tmp, "loose");
     let o = gameday(&[
@@ -346,7 +349,10 @@ fn baseline_regression_exits_1_and_no_regression_exits_0() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     assert_eq!(report(&loose)["verdict"], "pass");
-    assert_eq!(report(&loose)["baseline"]["tolerances"]["latency_p99_pct"], 1000.0);
+    assert_eq!(
+        report(&loose)["baseline"]["tolerances"]["latency_p99_pct"],
+        1000.0
+    );
     // A baseline from another scenario is compared, loudly.
     r["scenario"]["name"] = serde_json::json!("something-else");
     let other = tmp.path().join("other.json");
@@ -360,11 +366,16 @@ fn baseline_regression_exits_1_and_no_regression_exits_0() {
         other.to_str().unwrap(),
     ]);
     assert!(
-        text(&o.stderr).contains("warning: the baseline comes from another scenario (something-else (seed 7))"),
+        text(&o.stderr).contains(
+            "warning: the baseline comes from another scenario (something-else (seed 7))"
+        ),
         "{}",
         text(&o.stderr)
     );
-    assert_eq!(report(&out_dir(&tmp, "other"))["baseline"]["other_scenario"], true);
+    assert_eq!(
+        report(&out_dir(&tmp, "other"))["baseline"]["other_scenario"],
+        true
+    );
     // Not a report at all: invalid input.
     let junk = tmp.path().join("junk.json");
     std::fs::write(&junk, "{}").unwrap();

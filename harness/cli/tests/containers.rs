@@ -89,7 +89,7 @@ fn post(addr: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String
     let mut s = TcpStream::connect(addr).unwrap();
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nx-gameday-token: {TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
@@ -101,6 +101,9 @@ fn post(addr: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String
     (status, head.to_lowercase(), body.to_string())
 }
 
+/// The control token the served platforms are started with.
+const TOKEN: &str = "test-token";
+
 fn serve(sc: &Path, time_scale: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gameday"))
         .args([
@@ -110,6 +113,11 @@ fn serve(sc: &Path, time_scale: &str) -> (Child, String) {
             "127.0.0.1:0",
             "--time-scale",
             time_scale,
+            "--control-token",
+            TOKEN,
+            "--quiet",
+            "--out",
+            sc.parent().unwrap().join("served").to_str().unwrap(),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -226,10 +234,25 @@ fn a_model_server_that_exits_before_ping_fails_the_start_fast() {
     let (sc, _) = scenario(tmp.path(), "");
     shell_command(&sc, "exit 3", "");
     let t = now();
-    let o = gameday(&["serve", sc.to_str().unwrap(), "--bind", "127.0.0.1:0"]);
+    let out = tmp.path().join("o");
+    let o = gameday(&[
+        "serve",
+        sc.to_str().unwrap(),
+        "--bind",
+        "127.0.0.1:0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(3));
     assert!(
         text(&o.stderr).contains("exited before answering GET /ping (exit status: 3"),
+        "{}",
+        text(&o.stderr)
+    );
+    // The console says where the process's output went.
+    let logs = out.join("containers/instance-");
+    assert!(
+        text(&o.stderr).contains(&format!("its log: {}", logs.display())),
         "{}",
         text(&o.stderr)
     );

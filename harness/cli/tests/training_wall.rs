@@ -159,7 +159,10 @@ fn a_failing_script_fails_the_job() {
     let logs = out.join("training/retrain/logs");
     let said = text(&o.stderr);
     assert!(
-        said.contains(&format!("training job retrain failed: its logs are in {}", logs.display())),
+        said.contains(&format!(
+            "training job retrain failed: its logs are in {}",
+            logs.display()
+        )),
         "{said}"
     );
 }

@@ -161,12 +161,17 @@ fn sigterm_mid_wall_run_stops_quickly_and_writes_an_incomplete_report() {
 
 #[test]
 fn serve_answers_the_http_target_and_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = tmp.path().join("served");
     let mut server = Command::new(env!("CARGO_BIN_EXE_gameday"))
         .args([
             "serve",
             "scenarios/quickstart.toml",
             "--bind",
             "127.0.0.1:0",
+            "--out",
+            served.to_str().unwrap(),
+            "--quiet",
         ])
         .current_dir(root())
         .stdout(Stdio::piped())
@@ -184,7 +189,6 @@ fn serve_answers_the_http_target_and_stops_on_sigterm() {
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     // A short fault-free scenario aimed at the served endpoint.
-    let tmp = tempfile::tempdir().unwrap();
     let sc = tmp.path().join("http.toml");
     let src = std::fs::read_to_string(root().join("scenarios/quickstart.toml")).unwrap();
     let src = src[..src.find("[[fault]]").unwrap()]
@@ -288,6 +292,15 @@ fn serve_answers_the_http_target_and_stops_on_sigterm() {
         .unwrap()
         .success());
     assert_eq!(server.wait().unwrap().code(), Some(0));
+    // The game day is on record, measured at the platform: both runs'
+    // requests, with the same files as a run.
+    let r = report(&served);
+    let ok = r["endpoints"][0]["ok"].as_u64().unwrap();
+    assert!(ok > 600, "{}", r["endpoints"][0]);
+    assert_eq!(r["complete"], true);
+    for f in ["summary.md", "timeline.csv", "events.csv", "run.json"] {
+        assert!(served.join(f).exists(), "{f}");
+    }
 }
 
 #[test]
@@ -326,4 +339,10 @@ fn the_wall_game_day_fails_on_purpose_with_both_clients_measured() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert!(failed.contains(&"error_rate"), "{failed:?}");
+    // Queueing is measured at the platform, as under the virtual clock:
+    // the summary's queue figures agree with the timeline's queues.
+    let qw = &ep["queue_wait_ms"];
+    assert!(qw["requests"].as_u64().unwrap() > 1000, "{qw}");
+    assert!(qw["waited_fraction"].as_f64().unwrap() > 0.0, "{qw}");
+    assert!(qw["mean"].as_f64().unwrap() > 0.0, "{qw}");
 }

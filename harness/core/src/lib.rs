@@ -107,7 +107,7 @@ pub use arrival::{ArrivalProcess, ArrivalSpec};
 pub use outcome::{
     Cause, EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge,
 };
-pub use platform::{Platform, Request, ServiceStart, Timer};
+pub use platform::{FaultState, Platform, Request, ServiceStart, Timer};
 pub use rng::{RngStreams, StreamRng};
 pub use time::SimTime;
 pub use training::{

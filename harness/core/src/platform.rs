@@ -183,12 +183,39 @@ impl EndpointState {
     }
 }
 
+/// Where a fault stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultState {
+    /// Its start time has not come.
+    Scheduled,
+    /// In force now.
+    Active,
+    /// Over: its window ended, or it was instantaneous (a crash).
+    Ended,
+    /// Ended early, or never started, by an operator's command.
+    Cancelled,
+}
+
+impl FaultState {
+    /// Lower-case name for APIs and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultState::Scheduled => "scheduled",
+            FaultState::Active => "active",
+            FaultState::Ended => "ended",
+            FaultState::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// The sans-IO platform model.
 #[derive(Debug)]
 pub struct Platform {
     endpoints: Vec<EndpointState>,
     instances: Vec<Instance>,
     faults: Vec<FaultSpec>,
+    /// Faults an operator ended early (a scheduled one then never starts).
+    cancelled: Vec<bool>,
     fault_rngs: Vec<StreamRng>,
     provisioning_rng: StreamRng,
     streams: RngStreams,
@@ -263,6 +290,7 @@ impl Platform {
                 .map(|i| streams.stream(&format!("fault/{i}")))
                 .collect(),
             faults: spec.faults.clone(),
+            cancelled: vec![false; spec.faults.len()],
             provisioning_rng: streams.stream("provisioning"),
             streams,
             timers,
@@ -528,8 +556,51 @@ impl Platform {
         self.fault_rngs
             .push(self.streams.stream(&format!("fault/live/{i}")));
         self.faults.push(fault);
+        self.cancelled.push(false);
         self.fault_start(now, i);
         i
+    }
+
+    /// Every fault, scheduled or injected, with where it stands at `now`.
+    pub fn faults(&self, now: SimTime) -> Vec<(u32, &FaultSpec, FaultState)> {
+        self.faults
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let active = self.endpoints[f.target.endpoint]
+                    .active_faults
+                    .contains(&(i as u32));
+                let state = if active {
+                    FaultState::Active
+                } else if self.cancelled[i] {
+                    FaultState::Cancelled
+                } else if SimTime::ZERO + f.at > now {
+                    FaultState::Scheduled
+                } else {
+                    FaultState::Ended
+                };
+                (i as u32, f, state)
+            })
+            .collect()
+    }
+
+    /// Ends fault `fault` now (an operator's command): an active one is
+    /// cleared, a scheduled one will not start. Returns false for an
+    /// unknown index or a fault that is already over.
+    pub fn end_fault(&mut self, now: SimTime, fault: u32) -> bool {
+        let i = fault as usize;
+        match self.faults(now).get(i).map(|f| f.2) {
+            Some(FaultState::Active) => {
+                self.cancelled[i] = true;
+                self.fault_end(now, fault);
+                true
+            }
+            Some(FaultState::Scheduled) => {
+                self.cancelled[i] = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The endpoint and variant names, for drivers that route by name.
@@ -771,6 +842,9 @@ impl Platform {
     }
 
     fn fault_start(&mut self, now: SimTime, fault: u32) {
+        if self.cancelled[fault as usize] {
+            return;
+        }
         let f = self.faults[fault as usize].clone();
         let e = f.target.endpoint;
         let detail = match &f.kind {
@@ -813,7 +887,11 @@ impl Platform {
         let f = &self.faults[fault as usize];
         let (e, v) = (f.target.endpoint, f.target.variant);
         let kind = f.kind.as_str().to_string();
-        self.endpoints[e].active_faults.retain(|&a| a != fault);
+        let active = &mut self.endpoints[e].active_faults;
+        if !active.contains(&fault) {
+            return; // ended early by an operator; its timer still fires
+        }
+        active.retain(|&a| a != fault);
         self.event(now, EventKind::FaultCleared, e, v, None, kind);
     }
 

@@ -678,3 +678,55 @@ fn a_healthy_process_waits_for_provisioning_and_a_failed_one_is_replaced() {
     );
     assert!(h.events.iter().any(|e| e.detail.contains("GET /ping")));
 }
+
+#[test]
+fn an_operator_ends_an_active_fault_early_and_cancels_a_scheduled_one() {
+    let fault = |at: u64, status: u16| FaultSpec {
+        at: Duration::from_secs(at),
+        duration: Some(Duration::from_secs(100)),
+        target: FaultTarget {
+            endpoint: 0,
+            variant: None,
+        },
+        kind: FaultKind::ErrorInjection { rate: 1.0, status },
+    };
+    let spec = one_endpoint(
+        vec![variant("a", 1, 1, ServiceDist::Constant { secs: 0.001 })],
+        Routing::Random,
+        vec![fault(10, 500), fault(50, 503)],
+    );
+    let mut h = Harness::new(&spec);
+    let t = |s: u64| SimTime::from_nanos(s * 1_000_000_000);
+    h.run_until(t(20));
+    let states =
+        |h: &Harness, now| -> Vec<FaultState> { h.p.faults(now).iter().map(|f| f.2).collect() };
+    assert_eq!(
+        states(&h, t(20)),
+        [FaultState::Active, FaultState::Scheduled]
+    );
+    assert!(h.p.end_fault(t(20), 0));
+    assert!(h.p.end_fault(t(20), 1));
+    assert!(!h.p.end_fault(t(20), 1), "already cancelled");
+    assert!(!h.p.end_fault(t(20), 7), "no such fault");
+    h.drain();
+    h.run_until(t(200));
+    assert_eq!(
+        states(&h, t(200)),
+        [FaultState::Cancelled, FaultState::Cancelled]
+    );
+    // One injection and one clearing, at the operator's time; the
+    // cancelled fault never starts, and the first one's timer is a no-op.
+    let kinds: Vec<(EventKind, SimTime)> = h
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::FaultInjected | EventKind::FaultCleared))
+        .map(|e| (e.kind, e.at))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (EventKind::FaultInjected, t(10)),
+            (EventKind::FaultCleared, t(20))
+        ]
+    );
+}

@@ -732,7 +732,8 @@ impl Training {
         let download = j.spec.download;
         let notice = match (j.spec.spot, j.spec.market.mtbi) {
             (true, Some(mtbi)) => {
-                let job_mtbi = crate::time::div_duration(mtbi, f64::from(j.spec.instance_count.max(1)));
+                let job_mtbi =
+                    crate::time::div_duration(mtbi, f64::from(j.spec.instance_count.max(1)));
                 Some(now.add_nanos(exp_ns(&mut j.rng, job_mtbi)))
             }
             _ => None,

@@ -37,6 +37,27 @@ pub struct Snapshot {
     pub mean_in_system: Vec<f64>,
 }
 
+/// One fault as `GET /_gameday/faults` lists it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct FaultInfo {
+    /// Its id (`DELETE /_gameday/faults/{id}` ends it).
+    pub id: u32,
+    /// The fault kind (`error_injection`, …).
+    pub kind: String,
+    /// `scheduled`, `active`, `ended` or `cancelled`.
+    pub state: String,
+    /// Endpoint name.
+    pub endpoint: String,
+    /// Variant name, when it targets one.
+    pub variant: Option<String>,
+    /// When it starts (or started), seconds since the platform started.
+    pub at_s: f64,
+    /// How long it lasts, seconds; `None`: until the end (or instantaneous).
+    pub for_s: Option<f64>,
+    /// True when it came from the scenario, false for an operator's.
+    pub scheduled_by_scenario: bool,
+}
+
 /// What the engine answers an invocation with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reply {
@@ -86,6 +107,8 @@ enum Command {
         oneshot::Sender<RequestResult>,
     ),
     Inject(Box<FaultSpec>, oneshot::Sender<u32>),
+    Faults(oneshot::Sender<Vec<FaultInfo>>),
+    EndFault(u32, oneshot::Sender<bool>),
     Snapshot {
         drain_events: bool,
         until: Option<SimTime>,
@@ -158,6 +181,23 @@ impl EngineHandle {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Command::Inject(Box::new(fault), tx))
+            .map_err(|_| EngineGone)?;
+        rx.await.map_err(|_| EngineGone)
+    }
+
+    /// Every fault, scheduled or injected, and where it stands.
+    pub async fn faults(&self) -> Result<Vec<FaultInfo>, EngineGone> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Command::Faults(tx)).map_err(|_| EngineGone)?;
+        rx.await.map_err(|_| EngineGone)
+    }
+
+    /// Ends fault `id` now; false when there is no such fault or it is
+    /// already over.
+    pub async fn end_fault(&self, id: u32) -> Result<bool, EngineGone> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::EndFault(id, tx))
             .map_err(|_| EngineGone)?;
         rx.await.map_err(|_| EngineGone)
     }
@@ -265,6 +305,8 @@ type Started = BTreeMap<u64, Option<RequestResult>>;
 type Watch = Option<(mpsc::Sender<Lifecycle>, Vec<Vec<bool>>)>;
 
 struct State {
+    /// Faults `0..scheduled_faults` came from the scenario.
+    scheduled_faults: usize,
     timers: BTreeMap<(SimTime, u64), Timer>,
     seq: u64,
     pending: BTreeMap<u64, oneshot::Sender<Reply>>,
@@ -332,8 +374,30 @@ impl State {
     }
 }
 
+fn fault_infos(platform: &Platform, now: SimTime, scheduled: usize) -> Vec<FaultInfo> {
+    let names: Vec<(&str, Vec<&str>)> = platform.names().collect();
+    platform
+        .faults(now)
+        .into_iter()
+        .map(|(id, f, state)| {
+            let (endpoint, variants) = &names[f.target.endpoint];
+            FaultInfo {
+                id,
+                kind: f.kind.as_str().into(),
+                state: state.as_str().into(),
+                endpoint: (*endpoint).into(),
+                variant: f.target.variant.map(|v| variants[v].to_string()),
+                at_s: f.at.as_secs_f64(),
+                for_s: f.duration.map(|d| d.as_secs_f64()),
+                scheduled_by_scenario: (id as usize) < scheduled,
+            }
+        })
+        .collect()
+}
+
 fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock, watch: Watch) {
     let mut st = State {
+        scheduled_faults: platform.faults(SimTime::ZERO).len(),
         timers: BTreeMap::new(),
         seq: 0,
         pending: BTreeMap::new(),
@@ -387,6 +451,12 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock, wa
                 Command::Shutdown => return,
                 Command::Inject(fault, reply) => {
                     let _ = reply.send(platform.inject_fault(now, *fault));
+                }
+                Command::Faults(reply) => {
+                    let _ = reply.send(fault_infos(&platform, now, st.scheduled_faults));
+                }
+                Command::EndFault(id, reply) => {
+                    let _ = reply.send(platform.end_fault(now, id));
                 }
                 Command::Snapshot {
                     drain_events,

@@ -11,7 +11,10 @@
 //! - [`child`]: child processes that die with the harness.
 //! - [`container`]: user model servers under SageMaker's container
 //!   contract, one process per instance.
+//! - [`control`]: who may use the control API (token, Host, Origin).
 //! - [`engine`]: the platform on its own thread, fed over a channel.
+//! - [`listener`]: the accept loop: timeouts, the connection cap, the
+//!   open-file limit.
 //! - [`protocol`]: headers, error codes, the outcome → error mapping.
 //! - [`model`]: built-in real models (logistic regression).
 //! - [`metrics`]: `/metrics` in Prometheus text format.
@@ -22,7 +25,10 @@
 pub mod child;
 pub mod clock;
 pub mod container;
+pub mod control;
+mod control_api;
 pub mod engine;
+pub mod listener;
 pub mod metrics;
 pub mod model;
 pub mod protocol;
@@ -30,5 +36,7 @@ pub mod server;
 pub mod training;
 
 pub use clock::WallClock;
+pub use control_api::ControlFault;
 pub use engine::{EngineHandle, Snapshot};
-pub use server::{ControlFault, ServeOptions, Server};
+pub use listener::Limits;
+pub use server::{ServeOptions, Server};

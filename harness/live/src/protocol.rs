@@ -43,6 +43,8 @@ pub enum SageMakerError {
     InternalDependency(String),
     /// 404: no such operation (a path SageMaker Runtime does not serve).
     UnknownOperation(String),
+    /// 403: the control API refused the caller (no token, foreign origin).
+    AccessDenied(String),
 }
 
 impl SageMakerError {
@@ -56,6 +58,7 @@ impl SageMakerError {
             SageMakerError::ServiceUnavailable(_) => "ServiceUnavailable",
             SageMakerError::InternalDependency(_) => "InternalDependencyException",
             SageMakerError::UnknownOperation(_) => "UnknownOperationException",
+            SageMakerError::AccessDenied(_) => "AccessDeniedException",
         }
     }
 
@@ -69,6 +72,7 @@ impl SageMakerError {
             SageMakerError::ServiceUnavailable(_) => 503,
             SageMakerError::InternalDependency(_) => 530,
             SageMakerError::UnknownOperation(_) => 404,
+            SageMakerError::AccessDenied(_) => 403,
         };
         StatusCode::from_u16(code).expect("valid status")
     }
@@ -92,7 +96,8 @@ impl SageMakerError {
             | SageMakerError::InternalFailure(m)
             | SageMakerError::ServiceUnavailable(m)
             | SageMakerError::InternalDependency(m)
-            | SageMakerError::UnknownOperation(m) => json!({ "Message": m }),
+            | SageMakerError::UnknownOperation(m)
+            | SageMakerError::AccessDenied(m) => json!({ "Message": m }),
         }
     }
 

@@ -4,26 +4,28 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use gameday_core::spec::{FaultKind, FaultSpec, FaultTarget, PlatformSpec};
-use gameday_core::{Cause, Outcome, Request, ServiceStart};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use gameday_core::spec::PlatformSpec;
+use gameday_core::{Cause, Outcome, Request, RequestResult, ServiceStart};
 use http_body_util::BodyExt;
-use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::clock::WallClock;
 use crate::container::{ModelServers, Ports};
+use crate::control::ControlAuth;
 use crate::engine::{Engine, EngineHandle, Reply};
+use crate::listener::Limits;
 use crate::metrics::{Class, Metrics};
 use crate::model::LogisticRegression;
 use crate::protocol::{
@@ -50,6 +52,14 @@ pub struct ServeOptions {
     /// Where model-server processes write their output (default: a
     /// folder in the system's temp directory).
     pub container_logs: Option<std::path::PathBuf>,
+    /// Connection limits: header, idle and body timeouts, the cap.
+    pub limits: Limits,
+    /// The control API's token; `None` makes a random one.
+    pub control_token: Option<String>,
+    /// Keep every invocation's result as the platform saw it (from its
+    /// arrival to its answer) for [`Server::drain_results`]: `gameday
+    /// serve` reports from them.
+    pub record: bool,
 }
 
 impl ServeOptions {
@@ -62,6 +72,9 @@ impl ServeOptions {
             models: Vec::new(),
             containers: Vec::new(),
             container_logs: None,
+            limits: Limits::default(),
+            control_token: None,
+            record: false,
         }
     }
 }
@@ -82,15 +95,55 @@ type HttpClient = hyper_util::client::legacy::Client<
     http_body_util::Full<bytes::Bytes>,
 >;
 
-struct AppState {
-    engine: EngineHandle,
+impl AppState {
+    /// The control API's gate.
+    pub(crate) fn control(&self) -> &ControlAuth {
+        &self.control
+    }
+
+    /// Longest time to read one request body.
+    pub(crate) fn body_read_timeout(&self) -> Duration {
+        self.limits.body_read_timeout
+    }
+
+    /// Marks the game day as stopping (`POST /_gameday/stop`).
+    pub(crate) fn request_stop(&self) {
+        self.stop_requested.store(true, Ordering::Relaxed);
+    }
+
+    /// Endpoint names → (index, variant names), for the control API.
+    pub(crate) fn endpoints(&self) -> BTreeMap<&str, (u16, Vec<&str>)> {
+        self.endpoints
+            .iter()
+            .map(|(n, e)| {
+                (
+                    n.as_str(),
+                    (
+                        e.index,
+                        e.variants.iter().map(|v| v.name.as_str()).collect(),
+                    ),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Results kept for a report, as the platform measured them.
+type ResultLog = Mutex<Vec<RequestResult>>;
+
+pub(crate) struct AppState {
+    pub(crate) engine: EngineHandle,
+    control: ControlAuth,
+    limits: Limits,
+    results: Option<ResultLog>,
+    stop_requested: AtomicBool,
     /// Model-server ports by instance, when any variant runs containers.
     ports: Option<Ports>,
     client: HttpClient,
     invocation_timeout: Duration,
-    clock: WallClock,
+    pub(crate) clock: WallClock,
     endpoints: BTreeMap<String, Endpoint>,
-    metrics: Metrics,
+    pub(crate) metrics: Metrics,
     next_id: AtomicU64,
     timeout_ns: u64,
     concurrency: Vec<u32>,
@@ -100,6 +153,8 @@ struct AppState {
 /// [`Server::shutdown`].
 pub struct Server {
     addr: SocketAddr,
+    open: Arc<AtomicUsize>,
+    max_connections: usize,
     engine: Option<Engine>,
     containers: Option<ModelServers>,
     state: Arc<AppState>,
@@ -117,6 +172,13 @@ impl Server {
     /// Binds, starts the platform's clock and engine, and serves in the
     /// background on the current tokio runtime.
     pub async fn start(spec: &PlatformSpec, opts: ServeOptions) -> std::io::Result<Server> {
+        let fd_limit = crate::listener::raise_fd_limit();
+        let mut limits = opts.limits;
+        limits.max_connections = crate::listener::effective_cap(limits.max_connections, fd_limit);
+        let token = match &opts.control_token {
+            Some(t) => t.clone(),
+            None => crate::control::new_token()?,
+        };
         let listener = TcpListener::bind(opts.bind).await?;
         let addr = listener.local_addr()?;
         let argv = |e: usize, v: usize| -> Option<&Vec<String>> {
@@ -199,6 +261,10 @@ impl Server {
             .collect();
         let state = Arc::new(AppState {
             engine: engine.handle(),
+            control: ControlAuth::new(token, addr),
+            limits,
+            results: opts.record.then(ResultLog::default),
+            stop_requested: AtomicBool::new(false),
             ports: containers.as_ref().map(ModelServers::ports),
             client: hyper_util::client::legacy::Client::builder(
                 hyper_util::rt::TokioExecutor::new(),
@@ -214,15 +280,18 @@ impl Server {
         });
         let app = router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let open = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(crate::listener::serve(
+            listener,
+            app,
+            limits,
+            open.clone(),
+            stopped,
+        ));
         Ok(Server {
             addr,
+            open,
+            max_connections: limits.max_connections,
             engine: Some(engine),
             containers,
             state,
@@ -239,6 +308,34 @@ impl Server {
     /// `http://ADDR`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The control API's token (`x-gameday-token`).
+    pub fn control_token(&self) -> &str {
+        self.state.control.token()
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// The connection cap in force (below the open-file limit).
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// True once an operator called `POST /_gameday/stop`.
+    pub fn stop_requested(&self) -> bool {
+        self.state.stop_requested.load(Ordering::Relaxed)
+    }
+
+    /// Moves the invocation results kept so far (with
+    /// [`ServeOptions::record`]) to the end of `out`.
+    pub fn drain_results(&self, out: &mut Vec<RequestResult>) {
+        if let Some(log) = &self.state.results {
+            out.append(&mut log.lock().expect("result log lock"));
+        }
     }
 
     /// The platform engine, for snapshots and live faults.
@@ -301,7 +398,17 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics).fallback(method_not_allowed))
         .route(
             "/_gameday/faults",
-            post(inject_fault).fallback(method_not_allowed),
+            post(crate::control_api::inject_fault)
+                .get(crate::control_api::list_faults)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/_gameday/faults/{id}",
+            delete(crate::control_api::end_fault).fallback(method_not_allowed),
+        )
+        .route(
+            "/_gameday/stop",
+            post(crate::control_api::stop).fallback(method_not_allowed),
         )
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::disable())
@@ -391,7 +498,7 @@ fn too_large() -> SageMakerError {
 
 async fn invoke(
     State(s): State<Arc<AppState>>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -401,6 +508,11 @@ async fn invoke(
     let reject = |e: SageMakerError| {
         s.metrics.reject();
         e.into_response_with(&rid)
+    };
+    let Ok(Path(name)) = name else {
+        return reject(SageMakerError::Validation(
+            "The endpoint name in the request path is not valid UTF-8 once percent-decoded.".into(),
+        ));
     };
     let Some(ep) = s.endpoints.get(&name) else {
         return reject(SageMakerError::Validation(format!(
@@ -422,9 +534,23 @@ async fn invoke(
         }
     };
     let declared_too_big = content_length(&headers).is_some_and(|l| l > MAX_BODY_BYTES as u64);
-    let body = match read_body(body, declared_too_big).await {
-        Ok(b) => b,
-        Err(e) => return reject(e),
+    let body = match tokio::time::timeout(
+        s.limits.body_read_timeout,
+        read_body(body, declared_too_big),
+    )
+    .await
+    {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => return reject(e),
+        Err(_) => {
+            let mut r = reject(SageMakerError::Validation(format!(
+                "The request body did not arrive within {} s.",
+                s.limits.body_read_timeout.as_secs_f64()
+            )));
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -476,27 +602,43 @@ async fn invoke(
     }
     let variant = &ep.variants[result.variant as usize];
     let model_ns = result.latency_ns.saturating_sub(result.queue_wait_ns);
-    let record = |class: Class| {
+    let record = |class: Class, outcome: Outcome| {
         let now = s.clock.now();
         let overhead = now.nanos_since(arrived).saturating_sub(model_ns);
         s.metrics
             .record(now, ep.index, result.variant, class, model_ns, overhead);
+        if let Some(log) = &s.results {
+            // As the platform saw it: from arrival to this answer.
+            let seen = RequestResult {
+                sent_at: arrived,
+                latency_ns: now.nanos_since(arrived),
+                outcome,
+                ..result
+            };
+            log.lock().expect("result log lock").push(seen);
+        }
     };
     if let (Cause::ModelError(status), Some(answer)) = (result.cause, &container) {
-        record(if status >= 500 {
-            Class::Server
-        } else {
-            Class::Client
-        });
+        record(
+            if status >= 500 {
+                Class::Server
+            } else {
+                Class::Client
+            },
+            result.outcome,
+        );
         let text = String::from_utf8_lossy(&answer.body[..answer.body.len().min(1024)]);
         return SageMakerError::model(status, text.trim(), &variant.name).into_response_with(&rid);
     }
     if let Some(err) = SageMakerError::from_cause(result.cause, &name, &variant.name) {
-        record(if err.status().is_server_error() {
-            Class::Server
-        } else {
-            Class::Client
-        });
+        record(
+            if err.status().is_server_error() {
+                Class::Server
+            } else {
+                Class::Client
+            },
+            result.outcome,
+        );
         return err.into_response_with(&rid);
     }
     debug_assert_eq!(result.outcome, Outcome::Ok);
@@ -505,7 +647,7 @@ async fn invoke(
         (None, Some(model)) => match model.predict(&content_type, &body) {
             Ok(bytes) => ("application/json", bytes),
             Err(bad) => {
-                record(Class::Client);
+                record(Class::Client, Outcome::Client4xx);
                 return SageMakerError::model(400, bad.0, &variant.name).into_response_with(&rid);
             }
         },
@@ -520,7 +662,7 @@ async fn invoke(
             .into_bytes(),
         ),
     };
-    record(Class::Ok);
+    record(Class::Ok, Outcome::Ok);
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -611,111 +753,4 @@ async fn forward(
     };
     let r = s.engine.complete(start, status).await.ok()?;
     Some((r, answer))
-}
-
-/// A fault an operator injects during a game day (`POST /_gameday/faults`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ControlFault {
-    /// `instance_crash`, `latency_injection`, `error_injection` or `blackhole`.
-    pub kind: String,
-    /// Endpoint name.
-    pub endpoint: String,
-    /// Variant name; every variant when absent.
-    pub variant: Option<String>,
-    /// How long it lasts, seconds; until the server stops when absent.
-    pub for_s: Option<f64>,
-    /// `instance_crash`: how many instances.
-    pub count: Option<u32>,
-    /// `instance_crash`: seconds until the dead instance leaves routing.
-    pub detect_after_s: Option<f64>,
-    /// `latency_injection`: extra service time, milliseconds.
-    pub delay_ms: Option<f64>,
-    /// `error_injection`: share of requests that fail.
-    pub rate: Option<f64>,
-    /// `error_injection`: the status answered (429, 500, 503, ...).
-    pub status: Option<u16>,
-}
-
-fn secs(x: f64, what: &str) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(x)
-        .map_err(|_| format!("{what} must be a non-negative number of seconds"))
-}
-
-impl ControlFault {
-    fn lower(&self, s: &AppState) -> Result<FaultSpec, String> {
-        let ep = s
-            .endpoints
-            .get(&self.endpoint)
-            .ok_or_else(|| format!("unknown endpoint {:?}", self.endpoint))?;
-        let variant = match &self.variant {
-            None => None,
-            Some(v) => Some(
-                ep.variants
-                    .iter()
-                    .position(|x| &x.name == v)
-                    .ok_or_else(|| format!("unknown variant {v:?}"))?,
-            ),
-        };
-        let kind = match self.kind.as_str() {
-            "instance_crash" => FaultKind::InstanceCrash {
-                count: self.count.unwrap_or(1),
-                detect_after: secs(self.detect_after_s.unwrap_or(2.0), "detect_after_s")?,
-            },
-            "latency_injection" => FaultKind::LatencyInjection {
-                delay: secs(
-                    self.delay_ms.ok_or("latency_injection needs delay_ms")? / 1e3,
-                    "delay_ms",
-                )?,
-            },
-            "error_injection" => {
-                let rate = self.rate.unwrap_or(1.0);
-                if !(0.0..=1.0).contains(&rate) {
-                    return Err("rate must be between 0 and 1".into());
-                }
-                let status = self.status.unwrap_or(500);
-                if !(400..=599).contains(&status) {
-                    return Err("status must be a 4xx or 5xx code".into());
-                }
-                FaultKind::ErrorInjection { rate, status }
-            }
-            "blackhole" => FaultKind::Blackhole,
-            other => {
-                return Err(format!(
-                    "unknown fault kind {other:?}; expected instance_crash, latency_injection, error_injection or blackhole"
-                ))
-            }
-        };
-        Ok(FaultSpec {
-            at: Duration::ZERO,
-            duration: self.for_s.map(|x| secs(x, "for_s")).transpose()?,
-            target: FaultTarget {
-                endpoint: ep.index as usize,
-                variant,
-            },
-            kind,
-        })
-    }
-}
-
-async fn inject_fault(State(s): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
-    let parsed: Result<ControlFault, String> =
-        serde_json::from_slice(&body).map_err(|e| format!("invalid fault: {e}"));
-    let spec = match parsed.and_then(|f| f.lower(&s)) {
-        Ok(spec) => spec,
-        Err(m) => {
-            s.metrics.reject();
-            return SageMakerError::Validation(m).into_response();
-        }
-    };
-    match s.engine.inject(spec).await {
-        Ok(i) => (
-            StatusCode::CREATED,
-            Json(serde_json::json!({ "fault": i, "started_at_s": s.clock.now().as_secs_f64() })),
-        )
-            .into_response(),
-        Err(_) => {
-            SageMakerError::InternalFailure("the platform engine stopped".into()).into_response()
-        }
-    }
 }

@@ -135,3 +135,153 @@ async fn a_client_that_hangs_up_while_queued_does_not_leak_or_stall() {
     assert_eq!(ok, "HTTP/1.1 200 OK");
     server.shutdown(Duration::from_secs(1)).await;
 }
+
+/// Sends raw bytes and returns the whole answer (headers and body).
+fn full(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The real clock (these tests time the server's own timeouts).
+#[allow(clippy::disallowed_methods)]
+fn now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+/// How long until the server closes `s` (reads until EOF), at most 5 s.
+fn closed_after(mut s: TcpStream) -> Duration {
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let t = now();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    t.elapsed()
+}
+
+fn with_limits(header_ms: u64, body_ms: u64, max_connections: usize) -> ServeOptions {
+    let mut o = ServeOptions::local(1);
+    o.limits = gameday_live::Limits {
+        header_read_timeout: Duration::from_millis(header_ms),
+        body_read_timeout: Duration::from_millis(body_ms),
+        max_connections,
+    };
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_percent_encoded_invalid_utf8_endpoint_gets_sagemakers_validation_error() {
+    let server = Server::start(&spec(), ServeOptions::local(1))
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let answer = tokio::task::spawn_blocking(move || {
+        full(addr, b"POST /endpoints/%ff%fe/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    })
+    .await
+    .unwrap();
+    let lower = answer.to_lowercase();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        lower.contains("x-amzn-errortype: validationerror"),
+        "{answer}"
+    );
+    assert!(lower.contains("content-type: application/json"), "{answer}");
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert!(v["Message"].as_str().unwrap().contains("UTF-8"), "{body}");
+    server.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_slow_bodies_and_idle_connections_are_closed() {
+    let server = Server::start(&spec(), with_limits(300, 300, 100))
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let (slow_head, idle, slow_body) = tokio::task::spawn_blocking(move || {
+        // Slowloris: a request head that never ends.
+        let mut a = TcpStream::connect(addr).unwrap();
+        a.write_all(b"POST /endpoints/ep/invocations HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+        let slow_head = closed_after(a);
+        // Keep-alive: one request served, then nothing.
+        let mut b = TcpStream::connect(addr).unwrap();
+        b.write_all(b"POST /endpoints/ep/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}").unwrap();
+        let idle = closed_after(b);
+        // A body that stops arriving.
+        let answer = full(addr, b"POST /endpoints/ep/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":");
+        (slow_head, idle, answer)
+    })
+    .await
+    .unwrap();
+    assert!(
+        slow_head < Duration::from_secs(3),
+        "slow head held {slow_head:?}"
+    );
+    assert!(
+        idle < Duration::from_secs(3),
+        "idle connection held {idle:?}"
+    );
+    assert!(slow_body.starts_with("HTTP/1.1 400"), "{slow_body}");
+    assert!(
+        slow_body.contains("did not arrive within 0.3 s"),
+        "{slow_body}"
+    );
+    assert_eq!(
+        tokio::task::spawn_blocking(move || good(addr))
+            .await
+            .unwrap(),
+        "HTTP/1.1 200 OK"
+    );
+    server.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_cap_new_connections_get_503_not_silence() {
+    let server = Server::start(&spec(), with_limits(10_000, 10_000, 4))
+        .await
+        .unwrap();
+    let addr = server.addr();
+    assert_eq!(server.max_connections(), 4);
+    let idle: Vec<TcpStream> = (0..4).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    // Wait until the server has taken all four.
+    for _ in 0..100 {
+        if server.open_connections() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.open_connections(), 4);
+    let refused = tokio::task::spawn_blocking(move || {
+        full(
+            addr,
+            b"POST /endpoints/ep/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+        )
+    })
+    .await
+    .unwrap();
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    assert!(
+        refused
+            .to_lowercase()
+            .contains("x-amzn-errortype: serviceunavailable"),
+        "{refused}"
+    );
+    drop(idle);
+    for _ in 0..100 {
+        if server.open_connections() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        tokio::task::spawn_blocking(move || good(addr))
+            .await
+            .unwrap(),
+        "HTTP/1.1 200 OK",
+        "served again once connections closed"
+    );
+    server.shutdown(Duration::from_secs(1)).await;
+}

@@ -181,6 +181,6 @@ impl Target for HttpTarget {
     }
 
     fn describe(&self) -> String {
-        format!("http {}", self.inner.base)
+        format!("http {}", crate::redact::url(&self.inner.base))
     }
 }

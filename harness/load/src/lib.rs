@@ -15,6 +15,7 @@
 pub mod closed_loop;
 pub mod http;
 pub mod open_loop;
+pub mod redact;
 pub mod target;
 
 pub use http::HttpTarget;

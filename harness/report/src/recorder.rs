@@ -218,6 +218,24 @@ pub struct Recorder {
     rows: Vec<TimelineRow>,
     events: Vec<EventRow>,
     late_results: u64,
+    /// Queue waits come from the platform ([`Recorder::platform_queue_wait`]),
+    /// not from the results [`Recorder::record`] sees (a client over HTTP
+    /// cannot see how long its request queued).
+    platform_queue_waits: bool,
+}
+
+impl EndpointRec {
+    /// Queue wait is measured over successful requests (Erlang C's
+    /// population: those that reached an instance and were served).
+    #[inline]
+    fn queue_wait_of(&mut self, r: &RequestResult) {
+        if matches!(r.outcome, Outcome::Ok) {
+            self.queue_wait.record(r.queue_wait_ns);
+            if r.queue_wait_ns > 0 {
+                self.waited += 1;
+            }
+        }
+    }
 }
 
 impl Recorder {
@@ -264,7 +282,21 @@ impl Recorder {
             rows: Vec::new(),
             events: Vec::new(),
             late_results: 0,
+            platform_queue_waits: false,
         }
+    }
+
+    /// From now on, queue waits are taken only from
+    /// [`Recorder::platform_queue_wait`]: a wall run's results come from
+    /// the load generator, which cannot see queueing, so the platform's own
+    /// measure is used (the same one the virtual clock's results carry).
+    pub fn queue_waits_from_platform(&mut self) {
+        self.platform_queue_waits = true;
+    }
+
+    /// Records a request's queue wait as the platform measured it.
+    pub fn platform_queue_wait(&mut self, r: &RequestResult) {
+        self.endpoints[r.endpoint as usize].queue_wait_of(r);
     }
 
     #[inline]
@@ -300,13 +332,8 @@ impl Recorder {
         if r.outcome == Outcome::Ok {
             ep.ok_latency.record(r.latency_ns);
         }
-        // Queue wait is measured over requests that reached an instance:
-        // successes and timeouts that waited or ran there.
-        if matches!(r.outcome, Outcome::Ok) {
-            ep.queue_wait.record(r.queue_wait_ns);
-            if r.queue_wait_ns > 0 {
-                ep.waited += 1;
-            }
+        if !self.platform_queue_waits {
+            ep.queue_wait_of(r);
         }
         let v = &mut ep.variants[r.variant as usize];
         v.counts.add(r.outcome);

@@ -153,8 +153,15 @@ pub fn human_duration(secs: f64) -> String {
         return "0s".into();
     }
     let ms = (secs * 1000.0).round();
-    for (unit, len) in [("d", 86_400_000.0), ("h", 3_600_000.0), ("m", 60_000.0), ("s", 1000.0)] {
-        if ms >= len && ms % len == 0.0 {
+    // The largest unit that gives a whole number under 1000 (`36h`,
+    // `90s`); `1230m` is better read as `20.5h`, below.
+    for (unit, len) in [
+        ("d", 86_400_000.0),
+        ("h", 3_600_000.0),
+        ("m", 60_000.0),
+        ("s", 1000.0),
+    ] {
+        if ms >= len && ms % len == 0.0 && ms / len < 1000.0 {
             return format!("{}{unit}", ms / len);
         }
     }
@@ -195,7 +202,7 @@ mod tests {
         assert_eq!(human_duration(300.0), "5m");
         assert_eq!(human_duration(0.25), "250ms");
         assert_eq!(human_duration(73_800.0), "20.5h");
-        assert_eq!(human_duration(61.5), "1.03m");
+        assert_eq!(human_duration(61.5), "1.02m");
         assert_eq!(human_duration(0.0), "0s");
     }
     use crate::model::*;

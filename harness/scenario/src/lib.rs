@@ -20,6 +20,7 @@
 //! - [`validate`]: the semantic pass.
 
 pub mod catalog;
+mod collect;
 pub mod diag;
 pub mod raw;
 pub mod units;
@@ -186,9 +187,15 @@ pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
 /// resolves relative paths.
 pub fn parse(file: &str, src: &str, base_dir: &Path) -> Result<Scenario, ScenarioError> {
     let loc = Locator::new(file, src);
-    let raw: raw::RawScenario =
-        toml::from_str(src).map_err(|e| ScenarioError::Invalid(vec![toml_error(&loc, &e)]))?;
-    validate::validate(raw, &loc, base_dir, file).map_err(ScenarioError::Invalid)
+    let (raw, mut diags) = collect::raw_scenario(&loc, src).map_err(ScenarioError::Invalid)?;
+    if diags.is_empty() {
+        return validate::validate(raw, &loc, base_dir, file).map_err(ScenarioError::Invalid);
+    }
+    // Past a misspelt or bad entry the semantic pass would judge a file
+    // the user did not write (a `duraton` makes every fault late): the
+    // file's serde-level problems are listed alone, every one of them.
+    diags.sort_by_key(|d| (d.line, d.col));
+    Err(ScenarioError::Invalid(diags))
 }
 
 /// Turns a TOML or serde error into a diagnostic with a field path and, for

@@ -68,7 +68,9 @@ impl Cx<'_> {
         candidates: impl IntoIterator<Item = &'c str>,
     ) {
         let list: Vec<&str> = candidates.into_iter().collect();
-        let mut d = self.loc.at(at, format!("unknown {what} {}", crate::diag::quote(name)));
+        let mut d = self
+            .loc
+            .at(at, format!("unknown {what} {}", crate::diag::quote(name)));
         d.suggestion = suggest(name, list.iter().copied());
         if d.suggestion.is_none() && !list.is_empty() && list.len() <= 8 {
             d.message
@@ -323,7 +325,10 @@ pub fn validate(
         if ep.variant.is_empty() {
             cx.err(
                 &at,
-                format!("endpoint {} has no [[endpoint.variant]]", crate::diag::quote(&ep.name)),
+                format!(
+                    "endpoint {} has no [[endpoint.variant]]",
+                    crate::diag::quote(&ep.name)
+                ),
             );
         }
         let mut variants = Vec::new();
@@ -401,7 +406,13 @@ pub fn validate(
             });
         }
         if !ep.variant.is_empty() && weight_sum <= 0.0 {
-            cx.err(&at.key("variant").index(0).key("weight"), format!("the variant weights of endpoint {} sum to zero: no traffic could be routed", crate::diag::quote(&ep.name)));
+            cx.err(
+                &at.key("variant").index(0).key("weight"),
+                format!(
+                    "the variant weights of endpoint {} sum to zero: no traffic could be routed",
+                    crate::diag::quote(&ep.name)
+                ),
+            );
         }
         endpoints.push(EndpointSpec {
             name: ep.name.clone(),

@@ -218,7 +218,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "[[model]]",
         "[[modle]]",
-        &["t.toml:6:3: modle: unknown field `modle`, expected one of `scenario`, `target`, `instance_type`, `model`, `endpoint`, `workload`, `fault`, `training_job`, `spot_market`, `slo`; did you mean \"model\"?"],
+        &["t.toml:6:3: modle: unknown field `modle`, expected one of `scenario`, `target`, `instance_type`, `model`, `endpoint`, `workload`, `fault`, `training_job`, `spot_market`, `slo`, `baseline`; did you mean \"model\"?"],
     ),
     (
         "seed = 3",
@@ -322,5 +322,136 @@ fn every_shipped_scenario_is_valid() {
     assert!(
         n >= 4,
         "expected quickstart plus at least three more scenarios, found {n}"
+    );
+}
+
+#[test]
+fn every_unknown_field_and_bad_value_of_a_file_is_listed_in_one_run() {
+    // Three typos in three sections: all three in one run, in file order.
+    let src = with_in(
+        &with_in(
+            &with("concurrency = 4", "concurency = 4"),
+            "timeout = \"2s\"",
+            "timout = \"2s\"",
+        ),
+        "error_rate = 0.001",
+        "eror_rate = 0.001",
+    );
+    let got = check(&src);
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(
+        got[0].starts_with(
+            "t.toml:17:1: endpoint[0].variant[0].concurency: unknown field `concurency`"
+        ),
+        "{}",
+        got[0]
+    );
+    assert!(
+        got[0].contains("did you mean \"concurrency\"?"),
+        "{}",
+        got[0]
+    );
+    assert!(
+        got[1].starts_with("t.toml:23:1: workload[0].timout: unknown field `timout`"),
+        "{}",
+        got[1]
+    );
+    assert!(
+        got[2].contains("slo.eror_rate: unknown field `eror_rate`"),
+        "{}",
+        got[2]
+    );
+
+    // Semantic problems are listed all together too.
+    let src = with_in(
+        &with("instance_count = 2", "instance_count = 0"),
+        "error_rate = 0.001",
+        "error_rate = 7",
+    );
+    let got = check(&src);
+    assert_eq!(got.len(), 2, "{got:#?}");
+
+    // Bad values in two sections are both listed too (the semantic pass
+    // is skipped then: the file is not what the user meant).
+    let src = with_in(
+        &with("instance_count = 2", "instance_count = \"two\""),
+        "arrival = { kind = \"poisson\", rate = 150 }",
+        "arrival = { kind = \"poison\", rate = 150 }",
+    );
+    let got = check(&src);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(
+        got[0].contains("endpoint[0].variant[0].instance_count"),
+        "{}",
+        got[0]
+    );
+    assert!(got[1].contains("unknown variant `poison`"), "{}", got[1]);
+    assert!(got[1].contains("did you mean \"poisson\"?"), "{}", got[1]);
+}
+
+#[test]
+fn a_huge_value_is_checked_fast_and_quoted_short() {
+    let long = "x".repeat(10 * 1024 * 1024);
+    let src = with(
+        "instance_type = \"ml.m5.xlarge\"",
+        &format!("instance_type = \"{long}\""),
+    );
+    let got = check(&src);
+    assert_eq!(got.len(), 1, "{}", got.join("\n").len());
+    assert!(got[0].len() < 400, "{}", &got[0][..400.min(got[0].len())]);
+    assert!(got[0].contains("(10485760 characters)"), "{}", got[0]);
+}
+
+#[test]
+fn work_that_cannot_fit_is_refused_before_running() {
+    for rate in ["1e7", "1e308"] {
+        let src = with(
+            "arrival = { kind = \"poisson\", rate = 150 }",
+            &format!("arrival = {{ kind = \"poisson\", rate = {rate} }}"),
+        );
+        let got = check(&src);
+        assert_eq!(got.len(), 1, "{rate}: {got:#?}");
+        assert!(
+            got[0].starts_with("t.toml:22:11: workload[0].arrival:"),
+            "{}",
+            got[0]
+        );
+        assert!(
+            got[0].contains("more than the 1e7 that fit in memory")
+                || got[0].contains("gameday runs at most 2e10"),
+            "{}",
+            got[0]
+        );
+    }
+    let src = with(
+        "duration = \"10m\"",
+        "duration = \"3d\"\ntimeline_interval = \"1ms\"",
+    );
+    let got = check(&src);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(
+        got[0].contains("scenario.timeline_interval: the timeline would have about 2.6e8 rows"),
+        "{}",
+        got[0]
+    );
+}
+
+#[test]
+fn time_scale_and_baseline_tolerances_are_range_checked() {
+    let got = check(&with("seed = 3", "seed = 3\ntime_scale = 1e-308"));
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(
+        got[0].starts_with(
+            "t.toml:5:14: scenario.time_scale: time_scale must be between 0.001 and 1000000, got "
+        ),
+        "{}",
+        got[0]
+    );
+    let got = check(&format!("{BASE}\n[baseline]\nlatency_p99_pct = -5\n"));
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(
+        got[0].contains("baseline.latency_p99_pct: latency_p99_pct must be zero or more, got -5"),
+        "{}",
+        got[0]
     );
 }

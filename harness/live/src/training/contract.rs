@@ -266,7 +266,9 @@ mod tests {
         // The process runs inside the job folder: a path relative to where
         // gameday started would point nowhere from there.
         let tmp = tempfile::tempdir_in(".").unwrap();
-        let rel = Path::new(".").join(tmp.path().file_name().unwrap()).join("job");
+        let rel = Path::new(".")
+            .join(tmp.path().file_name().unwrap())
+            .join("job");
         assert!(rel.is_relative());
         let (hps, channels) = (BTreeMap::new(), BTreeMap::new());
         let c = JobContract {

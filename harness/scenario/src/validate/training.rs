@@ -194,7 +194,10 @@ pub(super) fn build_jobs(
         if !names.insert(j.name.as_str()) {
             cx.err(
                 &at.key("name"),
-                format!("duplicate training job name {}", crate::diag::quote(&j.name)),
+                format!(
+                    "duplicate training job name {}",
+                    crate::diag::quote(&j.name)
+                ),
             );
         }
         let itype = catalog.types.get(&j.instance_type);
