@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use gameday_core::time::duration_nanos;
 use gameday_core::{PlatformEvent, RequestResult, SimTime};
 use gameday_live::{Limits, ServeOptions};
@@ -74,14 +74,7 @@ fn event_line(sc: &Scenario, e: &PlatformEvent) -> String {
 /// Serves `sc` until `stop` (or the control API's stop); returns the
 /// game day's record.
 pub fn serve(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> Result<RunRecord> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let out = rt.block_on(serve_async(sc, cfg, stop));
-    rt.shutdown_timeout(Duration::from_millis(200));
-    out
+    crate::wall::block_on(serve_async(sc, cfg, stop))
 }
 
 async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> Result<RunRecord> {

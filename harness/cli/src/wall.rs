@@ -127,16 +127,22 @@ fn training_config(
     })
 }
 
-/// Runs `sc` under the wall clock; `stop` ends it early (incomplete).
-pub fn run(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> Result<WallOutcome> {
+/// Runs `fut` to its end on a two-thread runtime of its own (the wall
+/// run and `serve` both live on one).
+pub fn block_on<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let out = rt.block_on(run_async(sc, stop, opts));
+    let out = rt.block_on(fut);
     rt.shutdown_timeout(Duration::from_millis(200));
     out
+}
+
+/// Runs `sc` under the wall clock; `stop` ends it early (incomplete).
+pub fn run(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> Result<WallOutcome> {
+    block_on(run_async(sc, stop, opts))
 }
 
 async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> Result<WallOutcome> {

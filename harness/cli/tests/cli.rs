@@ -48,6 +48,10 @@ fn quickstart_passes_and_writes_every_file() {
     // report.json holds nothing machine- or time-specific; run.json does.
     let raw = std::fs::read_to_string(out.join("report.json")).unwrap();
     assert!(!raw.contains(out.to_str().unwrap()) && !raw.contains("wall"));
+    // No negative zero anywhere (an empty f64 sum is -0.0): the quickstart
+    // has no training, and `training_usd` used to print as -0.0.
+    assert!(!raw.contains("-0.0") && !raw.contains("-0,"), "{raw}");
+    assert_eq!(report["cost"]["training_usd"].to_string(), "0.0");
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert!(run["wall_time_s"].as_f64().unwrap() > 0.0);
@@ -421,4 +425,127 @@ fn sigint_mid_run_still_writes_an_incomplete_report() {
     assert!(r["endpoints"][0]["requests"].as_u64().unwrap() > 0);
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(summary.contains("INCOMPLETE"));
+}
+
+#[test]
+fn summary_lists_each_variant_with_its_errors_and_service_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp, "canary");
+    let o = gameday(&[
+        "run",
+        &scenario("canary-rollout.toml"),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let r = report(&out);
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("## Variants"), "{summary}");
+    for v in r["endpoints"][0]["variants"].as_array().unwrap() {
+        let name = v["name"].as_str().unwrap();
+        let row = summary
+            .lines()
+            .find(|l| l.starts_with(&format!("| recs-prod / {name} | ")) && l.contains(" × "))
+            .unwrap_or_else(|| panic!("no variant row for {name}:\n{summary}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[5], v["requests"].to_string(), "{row}");
+        assert_eq!(cells[6], v["ok"].to_string(), "{row}");
+        assert_eq!(cells[8], v["errors"]["server_5xx"].to_string(), "{row}");
+        let p50 = v["service_time_ms"]["p50"].as_f64().unwrap();
+        assert!(p50 > 0.0, "{v}");
+        assert!(cells[4].starts_with(&format!("{} / ", p50)), "{row}");
+    }
+    // The canary's injected errors show on its own row.
+    let canary = &r["endpoints"][0]["variants"][1];
+    assert_eq!(canary["name"], "canary");
+    assert!(canary["errors"]["server_5xx"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn the_console_says_what_happened_to_training_jobs_in_plain_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = gameday(&[
+        "run",
+        &scenario("spot-capacity-shortage.toml"),
+        "--out",
+        out_dir(&tmp, "short").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    // The deadline as the scenario gives it, and the failure in words.
+    let line = out
+        .lines()
+        .find(|l| l.contains("training_deadline"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("[FAIL]"), "{line}");
+    assert!(line.contains("(objective Completed within 18h)"), "{line}");
+    assert!(line.contains("MaxWaitTimeExceeded at "), "{line}");
+    let o = gameday(&[
+        "run",
+        &scenario("spot-training.toml"),
+        "--out",
+        out_dir(&tmp, "spot").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("(objective Completed within 36h)"), "{out}");
+    assert!(out.contains("3 interruptions"), "{out}");
+    assert!(
+        !out.contains("1 interruptions") && !out.contains("cost 0 USD"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_tiny_time_scale_flag_is_invalid_input_not_a_panic() {
+    for x in ["1e-308", "0", "-3", "1e9"] {
+        let o = gameday(&[
+            "run",
+            &scenario("quickstart.toml"),
+            "--clock",
+            "wall",
+            "--time-scale",
+            x,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{x}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("--time-scale must be between 0.001 and 1000000"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn secrets_in_the_endpoint_url_are_not_written_anywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = short_quickstart(tmp.path(), "s.toml", "1s", "");
+    let out = out_dir(&tmp, "o");
+    // Nothing listens on port 9: every call fails, and the run still ends.
+    let o = gameday(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--clock",
+        "wall",
+        "--target",
+        "http",
+        "--endpoint-url",
+        "http://KEY:SECRET@127.0.0.1:9",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        matches!(o.status.code(), Some(0 | 1 | 3)),
+        "{}",
+        text(&o.stderr)
+    );
+    for f in ["report.json", "run.json", "summary.md"] {
+        let t = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(!t.contains("SECRET") && !t.contains("KEY:"), "{f}: {t}");
+    }
+    let run = std::fs::read_to_string(out.join("run.json")).unwrap();
+    assert!(run.contains("http://REDACTED@127.0.0.1:9"), "{run}");
+    assert!(!text(&o.stderr).contains("SECRET"), "{}", text(&o.stderr));
 }

@@ -189,12 +189,7 @@ fn serve_answers_the_http_target_and_stops_on_sigterm() {
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     // A short fault-free scenario aimed at the served endpoint.
-    let sc = tmp.path().join("http.toml");
-    let src = std::fs::read_to_string(root().join("scenarios/quickstart.toml")).unwrap();
-    let src = src[..src.find("[[fault]]").unwrap()]
-        .replace("duration = \"10m\"", "duration = \"3s\"")
-        + "[slo]\nerror_rate = 0.0\n";
-    std::fs::write(&sc, src).unwrap();
+    let sc = short_quickstart(tmp.path(), "http.toml", "3s", "[slo]\nerror_rate = 0.0\n");
     let out = tmp.path().join("out");
     let o = gameday(&[
         "run",

@@ -161,6 +161,21 @@ impl ServiceDist {
         }
     }
 
+    /// The `q`-quantile (`q` in `(0, 1)`), seconds: what a report shows as
+    /// a variant's effective service time.
+    pub fn quantile(&self, q: f64) -> f64 {
+        let q = q.clamp(1e-12, 1.0 - 1e-12);
+        match self {
+            ServiceDist::Constant { secs } => *secs,
+            ServiceDist::Exponential { mean } => -mean * (1.0 - q).ln(),
+            ServiceDist::LogNormal { mu, sigma } => (mu + sigma * normal_quantile(q)).exp(),
+            ServiceDist::Empirical { cumulative, values } => {
+                let i = cumulative.partition_point(|&c| c < q);
+                values[i.min(values.len() - 1)]
+            }
+        }
+    }
+
     /// The distribution's mean, seconds.
     pub fn mean(&self) -> f64 {
         match self {
@@ -183,6 +198,55 @@ impl ServiceDist {
     }
 }
 
+/// The standard normal's quantile function (Acklam's rational
+/// approximation, relative error below 1.2e-9).
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    let tail = |q: f64| {
+        let q = (-2.0 * q.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < 0.02425 {
+        tail(p)
+    } else if p > 1.0 - 0.02425 {
+        -tail(1.0 - p)
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
 /// A uniform draw in `[0, 1)` with 53 bits of precision.
 #[inline]
 pub fn unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
@@ -192,6 +256,19 @@ pub fn unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantiles_give_back_what_was_fitted() {
+        assert!((normal_quantile(0.5)).abs() < 1e-9);
+        assert!((normal_quantile(0.99) - 2.326_347_874).abs() < 1e-8);
+        assert!((normal_quantile(0.01) + 2.326_347_874).abs() < 1e-8);
+        let d = ServiceDist::lognormal_from_p50_p99(0.012, 0.045).unwrap();
+        assert!((d.quantile(0.5) - 0.012).abs() < 1e-9);
+        assert!((d.quantile(0.99) - 0.045).abs() < 1e-9);
+        let e = ServiceDist::exponential(2.0).unwrap();
+        assert!((e.quantile(0.5) - 2.0 * std::f64::consts::LN_2).abs() < 1e-12);
+        assert_eq!(ServiceDist::constant(0.3).unwrap().quantile(0.99), 0.3);
+    }
     use crate::rng::RngStreams;
 
     fn sample_sorted(d: &ServiceDist, n: usize) -> Vec<f64> {

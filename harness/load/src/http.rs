@@ -46,20 +46,27 @@ impl HttpTarget {
     /// A target at `base` (`http://host:port`, no trailing path).
     pub fn new(base: &str) -> Result<Self, TargetError> {
         let base = base.trim_end_matches('/').to_string();
+        // Messages quote the URL without its secrets.
+        let shown = crate::redact::url(&base);
         let uri: Uri = base
             .parse()
-            .map_err(|e| TargetError::Transport(format!("invalid URL {base:?}: {e}")))?;
+            .map_err(|e| TargetError::Transport(format!("invalid URL {shown:?}: {e}")))?;
         if uri.scheme_str() != Some("http") {
             return Err(TargetError::Transport(format!(
-                "{base:?}: only http:// URLs are supported by the http target (use --target sagemaker for https)"
+                "{shown:?}: only http:// URLs are supported by the http target (use --target sagemaker for https)"
             )));
         }
         let authority = uri
             .authority()
-            .ok_or_else(|| TargetError::Transport(format!("{base:?} has no host")))?;
+            .ok_or_else(|| TargetError::Transport(format!("{shown:?} has no host")))?;
         let port = authority.port_u16().unwrap_or(80);
-        let host = HeaderValue::from_str(authority.as_str())
-            .map_err(|e| TargetError::Transport(e.to_string()))?;
+        // `Host` names the server only: never the URL's user and password.
+        let host = match authority.port() {
+            Some(p) => format!("{}:{p}", authority.host()),
+            None => authority.host().to_string(),
+        };
+        let host =
+            HeaderValue::from_str(&host).map_err(|e| TargetError::Transport(e.to_string()))?;
         Ok(HttpTarget {
             inner: Arc::new(Inner {
                 authority: format!("{}:{port}", authority.host()),

@@ -199,10 +199,37 @@ pub struct VariantReport {
     pub errors: ErrorCounts,
     /// Latency of requests routed here.
     pub latency_ms: LatencySummary,
+    /// The model's service time on this variant's instance type, as the
+    /// platform draws it: the model's latency (given on `ml.m5.xlarge`)
+    /// scaled by the type's speed, or its own figure for this type.
+    #[serde(default)]
+    pub service_time_ms: ServiceTimeSummary,
     /// Instance lifetime billed, seconds.
     pub instance_seconds: f64,
     /// Instance cost.
     pub cost_usd: f64,
+}
+
+/// A service-time distribution in three numbers, milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceTimeSummary {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+impl ServiceTimeSummary {
+    /// The summary of `d`.
+    pub fn of(d: &gameday_core::dist::ServiceDist) -> Self {
+        ServiceTimeSummary {
+            mean: round3(d.mean() * 1e3),
+            p50: round3(d.quantile(0.5) * 1e3),
+            p99: round3(d.quantile(0.99) * 1e3),
+        }
+    }
 }
 
 /// Cost roll-up.

@@ -494,6 +494,7 @@ impl Recorder {
                     ok: vr.counts.ok,
                     errors: vr.counts.errors,
                     latency_ms: vr.latency.summary(),
+                    service_time_ms: ServiceTimeSummary::of(&vs.service),
                     instance_seconds: round3(cost.instance_seconds),
                     cost_usd: round6(cost.cost_usd),
                 });

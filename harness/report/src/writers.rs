@@ -121,6 +121,7 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
     }
     if !r.endpoints.is_empty() {
         write_endpoints(r, &mut w)?;
+        write_variants(r, &mut w)?;
     }
     if !r.training_jobs.is_empty() {
         write_training(r, &mut w)?;
@@ -270,6 +271,50 @@ fn write_endpoints<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
             fmt_num(e.queue_wait_ms.waited_fraction),
             fmt_num(e.queue_wait_ms.mean)
         )?;
+    }
+    Ok(())
+}
+
+/// The per-variant table of `summary.md`: where each request went and how
+/// it ended, next to the service time the variant's instances draw.
+fn write_variants<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
+    writeln!(w)?;
+    writeln!(w, "## Variants")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Service time is the model's latency on `ml.m5.xlarge` scaled by the instance type's speed (or the model's own figure for that type)."
+    )?;
+    writeln!(w)?;
+    writeln!(w, "| endpoint / variant | model | instances | service p50 / p99 ms | requests | ok | 4xx | 5xx | timeout | throttled | error rate |")?;
+    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|")?;
+    for e in &r.endpoints {
+        for v in &e.variants {
+            let x = &v.errors;
+            let rate = if v.requests == 0 {
+                0.0
+            } else {
+                (v.requests - v.ok) as f64 / v.requests as f64
+            };
+            writeln!(
+                w,
+                "| {} / {} | {} | {} × {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
+                e.name,
+                v.name,
+                v.model,
+                v.instance_count,
+                v.instance_type,
+                fmt_num(v.service_time_ms.p50),
+                fmt_num(v.service_time_ms.p99),
+                v.requests,
+                v.ok,
+                x.client_4xx,
+                x.server_5xx,
+                x.timeout,
+                x.throttled,
+                fmt_num(crate::model::round6(rate))
+            )?;
+        }
     }
     Ok(())
 }

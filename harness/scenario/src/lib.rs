@@ -18,11 +18,13 @@
 //! - [`raw`]: the file as written.
 //! - [`catalog`]: instance types and prices (`fixtures/instances.toml`).
 //! - [`validate`]: the semantic pass.
+//! - [`reference`]: `docs/scenario.md`, generated from [`raw`].
 
 pub mod catalog;
 mod collect;
 pub mod diag;
 pub mod raw;
+pub mod reference;
 pub mod units;
 pub mod validate;
 

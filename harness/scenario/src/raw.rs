@@ -58,7 +58,8 @@ pub struct RawBaseline {
     pub cost_pct: Option<f64>,
 }
 
-/// `[scenario]`.
+/// `[scenario]`: what the run is called, how long traffic runs, its seed
+/// and its clock.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMeta {
@@ -71,11 +72,12 @@ pub struct RawMeta {
     pub duration: Option<DurationStr>,
     /// Master seed (default 1); `--seed` overrides it.
     pub seed: Option<u64>,
-    /// `"virtual"` (default) or `"wall"`.
+    /// `"virtual"` or `"wall"` (default `"virtual"`).
     pub clock: Option<ClockKind>,
     /// Width of a timeline row (default `"10s"`).
     pub timeline_interval: Option<DurationStr>,
-    /// Wall clock only: compress the scenario's timeline this many times.
+    /// Wall clock only: compress the scenario's timeline this many times,
+    /// 0.001 to 1,000,000 (default 1).
     pub time_scale: Option<f64>,
     /// Instance catalog to use instead of the built-in one (path relative
     /// to the scenario file).
@@ -92,7 +94,8 @@ pub enum ClockKind {
     Wall,
 }
 
-/// `[target]`.
+/// `[target]`: what the traffic is sent to (default: the embedded
+/// platform).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
@@ -102,8 +105,8 @@ pub struct RawTarget {
     pub endpoint_url: Option<String>,
     /// AWS region for `sagemaker`.
     pub region: Option<String>,
-    /// `sagemaker`: SDK attempts per call (default 1: retries off, so
-    /// faults are not hidden; above 1 the report counts attempts).
+    /// `sagemaker`: SDK attempts per call (default 1). 1 turns retries
+    /// off so faults are not hidden; above 1 the report counts attempts.
     pub max_attempts: Option<u32>,
 }
 
@@ -163,7 +166,8 @@ pub struct RawAccelerator {
     pub memory: Size,
 }
 
-/// `[[model]]`.
+/// `[[model]]`: a model and its service time (or a real model for the
+/// wall clock).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawModel {
@@ -193,7 +197,7 @@ pub struct RawModel {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLatency {
-    /// `"lognormal"` (default, from `p50` and `p99`), `"exponential"`
+    /// `"lognormal"` (from `p50` and `p99`; the default), `"exponential"`
     /// (`mean`), `"constant"` (`value`) or `"empirical"` (`file`).
     pub dist: Option<DistKind>,
     /// Median.
@@ -222,13 +226,14 @@ pub enum DistKind {
     Empirical,
 }
 
-/// `[[endpoint]]`.
+/// `[[endpoint]]`: a real-time endpoint and how it routes to its
+/// instances.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEndpoint {
     /// Endpoint name.
     pub name: String,
-    /// `"random"` (default) or `"least_outstanding_requests"`.
+    /// `"random"` or `"least_outstanding_requests"` (default `"random"`).
     pub routing: Option<RoutingKind>,
     /// `[[endpoint.variant]]`: production variants.
     #[serde(default)]
@@ -245,7 +250,8 @@ pub enum RoutingKind {
     LeastOutstandingRequests,
 }
 
-/// `[[endpoint.variant]]`.
+/// `[[endpoint.variant]]`: a production variant: a model on a fleet of
+/// instances, and its share of the endpoint's traffic.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawVariant {
@@ -263,7 +269,7 @@ pub struct RawVariant {
     pub weight: Option<f64>,
 }
 
-/// `[[workload]]`.
+/// `[[workload]]`: traffic aimed at one endpoint.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkload {
@@ -375,7 +381,8 @@ pub struct RawStep {
     pub rate: f64,
 }
 
-/// `[[fault]]`. Which fields apply depends on `kind`.
+/// `[[fault]]`: something that goes wrong at `at`, for `for`. Which fields
+/// apply depends on `kind`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFault {
@@ -470,7 +477,8 @@ impl FaultKindRaw {
     }
 }
 
-/// `[slo]`.
+/// `[slo]`: the objectives the run must hold; a miss exits 1. Latency,
+/// error-rate and availability objectives apply to every endpoint.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSlo {
@@ -496,7 +504,8 @@ pub struct RawSlo {
     pub training_success_rate: Option<f64>,
 }
 
-/// `[[training_job]]`.
+/// `[[training_job]]`: a SageMaker training job, on-demand or on spot
+/// capacity.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTrainingJob {

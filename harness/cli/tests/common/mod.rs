@@ -59,3 +59,15 @@ pub fn processes(matches: impl Fn(&Path) -> bool) -> Vec<u32> {
     }
     out
 }
+
+/// The quickstart, cut before its faults and shortened to `duration`, with
+/// `extra` appended, written to `dir/name`: a short fault-free wall run.
+pub fn short_quickstart(dir: &Path, name: &str, duration: &str, extra: &str) -> PathBuf {
+    let src = std::fs::read_to_string(root().join("scenarios/quickstart.toml")).unwrap();
+    let src = src[..src.find("[[fault]]").unwrap()]
+        .replace("duration = \"10m\"", &format!("duration = \"{duration}\""))
+        + extra;
+    let p = dir.join(name);
+    std::fs::write(&p, src).unwrap();
+    p
+}
