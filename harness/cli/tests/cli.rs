@@ -505,8 +505,7 @@ fn a_tiny_time_scale_flag_is_invalid_input_not_a_panic() {
             &scenario("quickstart.toml"),
             "--clock",
             "wall",
-            "--time-scale",
-            x,
+            &format!("--time-scale={x}"),
         ]);
         assert_eq!(o.status.code(), Some(2), "{x}: {}", text(&o.stderr));
         assert!(

@@ -50,8 +50,27 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn denied(msg: impl Into<String>) -> Response {
-    SageMakerError::AccessDenied(msg.into()).into_response()
+/// Why the control API turned a call away; answers as a SageMaker-style
+/// error with its status.
+#[derive(Debug)]
+pub struct Refused {
+    error: SageMakerError,
+    status: StatusCode,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let mut r = self.error.into_response();
+        *r.status_mut() = self.status;
+        r
+    }
+}
+
+fn denied(msg: impl Into<String>) -> Refused {
+    Refused {
+        error: SageMakerError::AccessDenied(msg.into()),
+        status: StatusCode::FORBIDDEN,
+    }
 }
 
 impl ControlAuth {
@@ -88,7 +107,7 @@ impl ControlAuth {
 
     /// Checks a control call's headers; `Err` is the answer to send.
     /// `json_body`: the call sends a body, which must be JSON.
-    pub fn check(&self, headers: &HeaderMap, json_body: bool) -> Result<(), Response> {
+    pub fn check(&self, headers: &HeaderMap, json_body: bool) -> Result<(), Refused> {
         let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         match text(header::HOST.as_str()) {
             Some(h) if self.is_own_host(h) => {}
@@ -127,12 +146,12 @@ impl ControlAuth {
             let json = text(header::CONTENT_TYPE.as_str())
                 .is_some_and(|c| c.trim_start().starts_with("application/json"));
             if !json {
-                let mut r = SageMakerError::Validation(
-                    "the control API takes Content-Type: application/json".into(),
-                )
-                .into_response();
-                *r.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-                return Err(r);
+                return Err(Refused {
+                    error: SageMakerError::Validation(
+                        "the control API takes Content-Type: application/json".into(),
+                    ),
+                    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                });
             }
         }
         Ok(())
@@ -152,8 +171,8 @@ mod tests {
         h
     }
 
-    fn status(r: Result<(), Response>) -> u16 {
-        r.map_or_else(|r| r.status().as_u16(), |()| 200)
+    fn status(r: Result<(), Refused>) -> u16 {
+        r.map_or_else(|r| r.into_response().status().as_u16(), |()| 200)
     }
 
     #[test]

@@ -135,7 +135,7 @@ pub(crate) async fn inject_fault(
 ) -> Response {
     if let Err(r) = s.control().check(&headers, true) {
         s.metrics.reject();
-        return r;
+        return r.into_response();
     }
     let body = match read_small(&s, body).await {
         Ok(b) => b,
@@ -161,7 +161,7 @@ pub(crate) async fn inject_fault(
 pub(crate) async fn list_faults(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Err(r) = s.control().check(&headers, false) {
         s.metrics.reject();
-        return r;
+        return r.into_response();
     }
     match s.engine.faults().await {
         Ok(list) => Json(serde_json::json!({ "faults": list })).into_response(),
@@ -177,7 +177,7 @@ pub(crate) async fn end_fault(
 ) -> Response {
     if let Err(r) = s.control().check(&headers, false) {
         s.metrics.reject();
-        return r;
+        return r.into_response();
     }
     let Ok(Path(id)) = id else {
         return refuse(
@@ -200,7 +200,7 @@ pub(crate) async fn end_fault(
 pub(crate) async fn stop(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Err(r) = s.control().check(&headers, false) {
         s.metrics.reject();
-        return r;
+        return r.into_response();
     }
     s.request_stop();
     (

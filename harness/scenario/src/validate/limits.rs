@@ -35,7 +35,9 @@ pub(super) fn check_workload(
     let horizon = duration.as_secs_f64();
     let total = arrival.mean_rate(horizon) * horizon;
     let held = arrival.peak_rate(horizon) * timeout.as_secs_f64();
-    if !(total <= MAX_REQUESTS) {
+    // NaN (an infinite rate times zero) counts as too much.
+    let fits = |x: f64, max: f64| x.is_finite() && x <= max;
+    if !fits(total, MAX_REQUESTS) {
         cx.err(
             at,
             format!(
@@ -45,7 +47,7 @@ pub(super) fn check_workload(
                 sci(MAX_REQUESTS)
             ),
         );
-    } else if !(held <= MAX_IN_FLIGHT) {
+    } else if !fits(held, MAX_IN_FLIGHT) {
         cx.err(
             at,
             format!(
