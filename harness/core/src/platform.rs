@@ -597,6 +597,10 @@ impl Platform {
             }
             Some(FaultState::Scheduled) => {
                 self.cancelled[i] = true;
+                let f = &self.faults[i];
+                let (e, v) = (f.target.endpoint, f.target.variant);
+                let detail = format!("{} cancelled before it started", f.kind.as_str());
+                self.event(now, EventKind::FaultCleared, e, v, None, detail);
                 true
             }
             _ => false,

@@ -714,8 +714,13 @@ fn an_operator_ends_an_active_fault_early_and_cancels_a_scheduled_one() {
         states(&h, t(200)),
         [FaultState::Cancelled, FaultState::Cancelled]
     );
-    // One injection and one clearing, at the operator's time; the
-    // cancelled fault never starts, and the first one's timer is a no-op.
+    assert!(h
+        .events
+        .iter()
+        .any(|e| e.detail == "error_injection cancelled before it started"));
+    // One injection, then both cleared at the operator's time (the
+    // scheduled one on record as cancelled); the cancelled fault never
+    // starts, and the first one's own end timer is a no-op.
     let kinds: Vec<(EventKind, SimTime)> = h
         .events
         .iter()
@@ -726,6 +731,7 @@ fn an_operator_ends_an_active_fault_early_and_cancels_a_scheduled_one() {
         kinds,
         [
             (EventKind::FaultInjected, t(10)),
+            (EventKind::FaultCleared, t(20)),
             (EventKind::FaultCleared, t(20))
         ]
     );
