@@ -548,3 +548,23 @@ fn secrets_in_the_endpoint_url_are_not_written_anywhere() {
     assert!(run.contains("http://REDACTED@127.0.0.1:9"), "{run}");
     assert!(!text(&o.stderr).contains("SECRET"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn the_quickstart_is_byte_identical_to_its_baseline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp, "qs");
+    let o = gameday(&[
+        "run",
+        &scenario("quickstart.toml"),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let now = std::fs::read(out.join("report.json")).unwrap();
+    let base = std::fs::read(root().join("reports/baselines/quickstart.json")).unwrap();
+    assert!(
+        now == base,
+        "the quickstart's report.json changed: if that is meant, refresh reports/baselines/quickstart.json in its own commit (see its README)"
+    );
+}
