@@ -155,7 +155,7 @@ async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> 
         .map_err(|e| anyhow::anyhow!(e))?;
     collect(&mut recorder, &final_snap.events);
     server.shutdown(STOP_GRACE).await;
-    Ok(recorder.finish(Finish {
+    let mut record = recorder.finish(Finish {
         scenario: ScenarioInfo {
             name: sc.name.clone(),
             seed: sc.seed,
@@ -168,5 +168,7 @@ async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> 
         mean_in_system: final_snap.mean_in_system,
         training: Vec::new(),
         slo: &sc.slo,
-    }))
+    });
+    record.report.measured_at = Some("platform".into());
+    Ok(record)
 }

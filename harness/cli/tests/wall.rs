@@ -293,6 +293,12 @@ fn serve_answers_the_http_target_and_stops_on_sigterm() {
     let ok = r["endpoints"][0]["ok"].as_u64().unwrap();
     assert!(ok > 600, "{}", r["endpoints"][0]);
     assert_eq!(r["complete"], true);
+    assert_eq!(r["measured_at"], "platform");
+    let summary = std::fs::read_to_string(served.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("at the platform: from each request's arrival"),
+        "{summary}"
+    );
     for f in ["summary.md", "timeline.csv", "events.csv", "run.json"] {
         assert!(served.join(f).exists(), "{f}");
     }

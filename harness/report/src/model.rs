@@ -40,6 +40,11 @@ pub struct Report {
     /// Wall clock only: how well the load generator kept its schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_generator: Option<LoadGeneratorReport>,
+    /// Where latency was measured when not from each request's intended
+    /// send time: `"platform"` for `gameday serve` (from a request's
+    /// arrival at the platform to its answer, since real clients send).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_at: Option<String>,
 }
 
 /// How well a wall-clock run's load generator kept its schedule. Latency is

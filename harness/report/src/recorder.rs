@@ -575,6 +575,7 @@ impl Recorder {
             drained_at_s: round6(f.drained_at_s),
             baseline: None,
             load_generator: None,
+            measured_at: None,
         };
         RunRecord {
             report,

@@ -222,7 +222,14 @@ fn write_baseline<W: Write>(b: &BaselineComparison, w: &mut W) -> Result<(), Wri
 /// The latency and error tables of `summary.md`.
 fn write_endpoints<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
     writeln!(w)?;
-    writeln!(w, "## Latency (ms, from intended send time)")?;
+    if r.measured_at.as_deref() == Some("platform") {
+        writeln!(
+            w,
+            "## Latency (ms, at the platform: from each request's arrival to its answer)"
+        )?;
+    } else {
+        writeln!(w, "## Latency (ms, from intended send time)")?;
+    }
     writeln!(w)?;
     writeln!(
         w,
