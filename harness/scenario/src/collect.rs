@@ -21,40 +21,24 @@ use crate::raw::RawScenario;
 /// Most errors collected from one file.
 const MAX_ERRORS: usize = 50;
 
-/// What a tree held at the span an error pointed to.
-enum Taken {
-    /// A key (and its value) was taken out of a table, or an item out of
-    /// an array.
-    Key(String),
-    /// Nothing was found there.
-    Nothing,
-}
-
 /// Takes out the entry whose key or value spans exactly `span` (or, for a
-/// table's own span, the whole table) anywhere in `t`.
-fn take(t: &mut DeTable<'_>, span: &Range<usize>) -> Taken {
-    let mut hit = None;
-    for (k, v) in t.iter() {
-        if k.span() == *span || v.span() == *span {
-            hit = Some(k.get_ref().to_string());
-            break;
-        }
-    }
+/// table's own span, the whole table) anywhere in `t`; answers the key (or
+/// `[i]` for an array item) taken out, `None` when nothing is there.
+fn take(t: &mut DeTable<'_>, span: &Range<usize>) -> Option<String> {
+    let hit = t
+        .iter()
+        .find(|(k, v)| k.span() == *span || v.span() == *span)
+        .map(|(k, _)| k.get_ref().to_string());
     if let Some(name) = hit {
         t.remove(name.as_str());
-        return Taken::Key(name);
+        return Some(name);
     }
     // Spans of tables and arrays of tables need not cover their entries
     // (a `[[section]]` spans its header), so every value is looked into.
-    for (_, v) in t.iter_mut() {
-        if let Taken::Key(k) = take_in(v, span) {
-            return Taken::Key(k);
-        }
-    }
-    Taken::Nothing
+    t.iter_mut().find_map(|(_, v)| take_in(v, span))
 }
 
-fn take_in(v: &mut Spanned<DeValue<'_>>, span: &Range<usize>) -> Taken {
+fn take_in(v: &mut Spanned<DeValue<'_>>, span: &Range<usize>) -> Option<String> {
     match v.get_mut() {
         DeValue::Table(t) => take(t, span),
         DeValue::Array(items) => {
@@ -68,16 +52,11 @@ fn take_in(v: &mut Spanned<DeValue<'_>>, span: &Range<usize>) -> Taken {
                     }
                 }
                 *items = rest;
-                return Taken::Key(format!("[{i}]"));
+                return Some(format!("[{i}]"));
             }
-            for x in items.iter_mut() {
-                if let Taken::Key(k) = take_in(x, span) {
-                    return Taken::Key(k);
-                }
-            }
-            Taken::Nothing
+            items.iter_mut().find_map(|x| take_in(x, span))
         }
-        _ => Taken::Nothing,
+        _ => None,
     }
 }
 
@@ -120,8 +99,8 @@ pub fn raw_scenario(
         // A bad entry's span is its key or value; a missing field's is the
         // table that misses it, which then goes whole.
         match take(root.get_mut(), &span) {
-            Taken::Key(k) => taken_keys.push(k),
-            Taken::Nothing => return Err(diags),
+            Some(k) => taken_keys.push(k),
+            None => return Err(diags),
         }
     }
 }
