@@ -93,7 +93,12 @@ async fn a_stall_shows_in_p99_and_max_and_a_closed_loop_hides_it() {
         assert_eq!(r.outcome, Outcome::Ok);
         open.record(r.latency_ns / 1_000).unwrap();
     }
-    assert!(!stats.suspect(), "the generator itself kept up: {stats:?}");
+    // The generator itself kept up: no call waited for a worker, and no
+    // send waited on the stall. The lag bound is far below the 1 s stall
+    // but loose enough for a busy CI machine.
+    assert_eq!(stats.in_flight_waits, 0, "{stats:?}");
+    let p99_lag = stats.lag_us.value_at_quantile(0.99);
+    assert!(p99_lag < 100_000, "p99 send lag {p99_lag} us: {stats:?}");
     let n = open.len();
     assert_eq!(n, (RUN_FOR.as_secs_f64() * RATE) as u64);
     let stalled = n - open.count_between(0, 100_000);

@@ -135,13 +135,19 @@ async fn the_pool_grows_to_a_slow_targets_demand_with_one_connection_per_worker(
     assert_eq!(results.len(), 1_500);
     assert!(results.iter().all(|r| r.outcome == Outcome::Ok));
     assert_eq!(stats.sent, 1_500);
+    // The pool never ran out: every call found a worker or started one.
+    assert_eq!(stats.in_flight_waits, 0, "the pool kept up: {stats:?}");
+    // The pacer never waited on the slow target. A pacer that did would
+    // fall seconds behind (1,500 calls of 150 ms); a busy machine alone
+    // delays a send by tens of milliseconds, which is what the run's own
+    // `suspect` flag reports, so the bound here is loose on purpose.
+    let p99_lag = stats.lag_us.value_at_quantile(0.99);
     assert!(
-        !stats.suspect(),
-        "the generator kept its schedule: p99 lag {} us",
-        stats.lag_us.value_at_quantile(0.99)
+        p99_lag < 150_000,
+        "the pacer kept its schedule: p99 lag {p99_lag} us"
     );
     println!(
-        "workers {}, connections {}",
+        "workers {}, connections {}, p99 send lag {p99_lag} us",
         stats.peak_workers,
         ports.lock().unwrap().len()
     );
