@@ -15,32 +15,43 @@
 //! - [`arrival`]: arrival processes (constant, Poisson, ramp, steps, spike,
 //!   diurnal, trace replay) that give each request its intended send time.
 //! - [`spec`]: plain-data platform, fault and workload descriptions.
-//! - [`platform`]: the state machine: routing, instance slots and FIFO
-//!   queues, timeouts, faults, fleet replacement, cost metering.
-//! - [`outcome`]: what comes out: request results, events, gauges, cost.
+//! - [`timers`]: the one timer queue, ordered by time then insertion.
+//! - [`platform`]: the composed state machine: it owns the timer queue
+//!   and routes inputs, wake-ups and outputs between its components.
+//! - [`hosting`]: endpoints, variants, instances: routing, slots and FIFO
+//!   queues, timeouts, per-request faults, fleet replacement, cost.
+//! - [`outcome`]: what comes out: request results, events, gauges, cost,
+//!   and actions for the driver.
 //! - [`training`]: training jobs on spot or on-demand capacity: lifecycle,
 //!   interruptions, checkpoints, capacity waits, billable time.
 //!
 //! # Driving a [`Platform`]
 //!
-//! A driver owns the clock and a timer queue; the platform owns state. The
-//! contract is the one `quinn-proto` uses for a QUIC connection:
+//! The driver owns the clock; the platform owns its state **and its
+//! timers**. The contract is the one `quinn-proto` uses for a QUIC
+//! connection:
 //!
-//! 1. Build it with [`Platform::new`]. Then drain [`Platform::poll_timer`]:
-//!    scheduled faults are already waiting there.
-//! 2. When a request arrives (the driver's arrival process fired, or an HTTP
-//!    request came in) call [`Platform::handle_request`] with the current
-//!    time and the request's *intended* send time.
-//! 3. When a timer the platform asked for comes due, call
-//!    [`Platform::handle_timer`]. Timers due at the same instant must be
-//!    handed back in the order they were polled (the simulator orders by
-//!    time, then by insertion).
-//! 4. After **every** `handle_*` call, drain all three outputs:
-//!    - [`Platform::poll_timer`]: wake-ups to schedule;
+//! 1. Build it with [`Platform::new`] (or [`Platform::with_training`]) and,
+//!    for a bounded run, [`Platform::set_end`].
+//! 2. Feed it inputs through `handle_*` with the current time: a request
+//!    arrived ([`Platform::handle_request`], with its *intended* send
+//!    time), a real model server answered ([`Platform::handle_completion`])
+//!    or became healthy or exited, a training process reported a step or
+//!    exited, an operator injected or ended a fault.
+//! 3. Ask [`Platform::poll_timeout`] when the platform next needs time to
+//!    pass, and call [`Platform::handle_timeout`] once the clock reaches
+//!    it (a virtual clock jumps there; a wall clock sleeps until then or
+//!    until the next input, whichever is first).
+//! 4. After **every** `handle_*` call, drain the outputs:
 //!    - [`Platform::poll_result`]: finished requests (latency is measured
 //!      from the intended send time, so a late generator cannot hide a
 //!      stall);
-//!    - [`Platform::poll_event`]: discrete events for the timeline.
+//!    - [`Platform::poll_event`] and [`Platform::poll_training_event`]:
+//!      discrete events for the timeline;
+//!    - [`Platform::poll_start`]: requests to forward to a real model
+//!      server;
+//!    - [`Platform::poll_action`]: processes to start, signal or stop.
+//!      The platform decides; the driver only carries out.
 //! 5. Whenever it likes (the simulator does it once per report interval),
 //!    read [`Platform::gauges`]; at the end read [`Platform::cost`] and
 //!    [`Platform::mean_in_system`].
@@ -53,7 +64,6 @@
 //! A minimal driver:
 //!
 //! ```
-//! use std::collections::BTreeMap;
 //! use gameday_core::{Platform, Request, RngStreams, SimTime, spec::*, dist::ServiceDist};
 //!
 //! let spec = PlatformSpec {
@@ -79,37 +89,39 @@
 //!     faults: vec![],
 //! };
 //! let mut p = Platform::new(&spec, RngStreams::new(7));
-//! let mut timers = BTreeMap::new(); // (time, insertion) -> timer
-//! let mut seq = 0u64;
 //! let req = Request { id: 0, endpoint: 0, target_variant: None, sent_at: SimTime::ZERO, timeout_ns: 1_000_000_000 };
 //! p.handle_request(SimTime::ZERO, req);
-//! loop {
-//!     while let Some((at, t)) = p.poll_timer() { timers.insert((at, seq), t); seq += 1; }
-//!     if let Some(r) = p.poll_result() { assert_eq!(r.latency_ns, 10_000_000); break; }
-//!     let ((now, _), t) = timers.pop_first().expect("a timer is pending");
-//!     p.handle_timer(now, t);
-//! }
+//! let result = loop {
+//!     if let Some(r) = p.poll_result() { break r; }
+//!     let now = p.poll_timeout().expect("a timer is pending");
+//!     p.handle_timeout(now);
+//! };
+//! assert_eq!(result.latency_ns, 10_000_000);
 //! ```
 
 pub mod arrival;
 pub mod dist;
+pub mod hosting;
 pub mod outcome;
 pub mod platform;
 pub mod rng;
 pub mod spec;
 pub mod time;
+pub mod timers;
 pub mod training;
 
 #[cfg(test)]
 mod tests;
 
 pub use arrival::{ArrivalProcess, ArrivalSpec};
+pub use hosting::{FaultState, Request, ServiceStart, Timer};
 pub use outcome::{
-    Cause, EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge,
+    Action, Cause, EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge,
 };
-pub use platform::{FaultState, Platform, Request, ServiceStart, Timer};
+pub use platform::Platform;
 pub use rng::{RngStreams, StreamRng};
 pub use time::SimTime;
+pub use timers::{TimerId, TimerQueue};
 pub use training::{
     JobStatus, SecondaryStatus, Training, TrainingAction, TrainingEvent, TrainingEventKind,
     TrainingOutcome, TrainingSpec, TrainingTimer,

@@ -160,3 +160,26 @@ pub struct VariantCost {
     /// Instance lifetime × hourly price, US dollars.
     pub cost_usd: f64,
 }
+
+/// What the driver must do to a real process. The platform decides; the
+/// driver only carries it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Start the model server of an instance of a real-model variant, and
+    /// report it healthy once it answers `GET /ping`.
+    StartModelServer {
+        /// Instance id.
+        instance: u32,
+        /// Endpoint index.
+        endpoint: u16,
+        /// Variant index.
+        variant: u16,
+    },
+    /// The instance crashed or was terminated: stop its model server.
+    StopModelServer {
+        /// Instance id.
+        instance: u32,
+    },
+    /// Start, signal or kill a training job's process.
+    Training(crate::training::TrainingAction),
+}

@@ -1,1149 +1,302 @@
-//! The platform state machine: endpoints, variants, instances, queues,
-//! faults and the cost meter. See the crate docs for how to drive it.
+//! The composed platform: the components (hosting, training) and the one
+//! timer queue they share. Components own their state and RNG streams and
+//! never hold references to each other; each asks for wake-ups and emits
+//! outputs through an outbox, and [`Platform`] routes those: wake-ups into
+//! its [`TimerQueue`], outputs to the driver. See the crate docs for the
+//! driving contract.
 
 use std::collections::VecDeque;
 
-use rand::Rng;
-
-use crate::dist::unit;
-use crate::outcome::{
-    Cause, EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge,
+use crate::hosting::{FaultState, Hosting, Request, ServiceStart, Timer};
+use crate::outcome::{Action, PlatformEvent, RequestResult, VariantCost, VariantGauge};
+use crate::rng::RngStreams;
+use crate::spec::{FaultSpec, PlatformSpec};
+use crate::time::SimTime;
+use crate::timers::TimerQueue;
+use crate::training::{
+    JobProgress, Training, TrainingEvent, TrainingOutcome, TrainingSpec, TrainingTimer,
 };
-use crate::rng::{RngStreams, StreamRng};
-use crate::spec::{FaultKind, FaultSpec, PlatformSpec, Routing, VariantSpec};
-use crate::time::{duration_nanos, secs_to_nanos, SimTime};
 
-/// A request arriving at the platform.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Request {
-    /// The driver's tag for this request, copied into its result so a
-    /// wall-clock driver can answer the right connection (the simulator
-    /// leaves it 0).
-    pub id: u64,
-    /// Endpoint index.
-    pub endpoint: u16,
-    /// Route to this variant instead of by weight (`TargetVariant`).
-    pub target_variant: Option<u16>,
-    /// When the client scheduled it (latency is measured from here).
-    pub sent_at: SimTime,
-    /// Client timeout, nanoseconds.
-    pub timeout_ns: u64,
-}
-
-/// A request whose service started on an instance of an external
-/// (real-process) variant: the driver forwards it to that instance's
-/// process and reports back with [`Platform::complete`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ServiceStart {
-    /// The request's id.
-    pub id: u64,
-    /// Instance id.
-    pub instance: u32,
-    /// Slot index.
-    pub slot: u32,
-}
-
-/// A wake-up the platform asked its driver for. Hand it back through
-/// [`Platform::handle_timer`] at (or, for a wall clock, just after) its time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Timer {
-    /// A request in `slot` of `instance` finishes service.
-    ServiceDone {
-        /// Instance id.
-        instance: u32,
-        /// Slot index.
-        slot: u32,
-    },
-    /// A queued request on `instance` reaches its deadline.
-    QueueExpiry {
-        /// Instance id.
-        instance: u32,
-    },
-    /// Scheduled fault starts.
-    FaultStart {
-        /// Fault index.
-        fault: u32,
-    },
-    /// Scheduled fault ends.
-    FaultEnd {
-        /// Fault index.
-        fault: u32,
-    },
-    /// The health check notices a dead instance.
-    CrashDetected {
-        /// Instance id.
-        instance: u32,
-    },
-    /// A provisioning instance is ready to serve.
-    InstanceReady {
-        /// Instance id.
-        instance: u32,
-    },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum InstanceState {
-    Provisioning,
-    InService,
-    /// Dead, but the endpoint has not noticed: still receives traffic.
-    Crashed,
-    Terminated,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct Slot {
-    busy: bool,
-    /// The client already got its answer (a timeout); the work goes on.
-    reported: bool,
-    id: u64,
-    sent_at: SimTime,
-    started_at: SimTime,
-    timeout_ns: u64,
-}
-
+/// A wake-up of one component.
 #[derive(Clone, Copy, Debug)]
-struct Queued {
-    id: u64,
-    sent_at: SimTime,
-    deadline: SimTime,
-    timeout_ns: u64,
-    extra_ns: u64,
+enum Due {
+    Hosting(Timer),
+    Training(TrainingTimer),
 }
 
-#[derive(Debug)]
-struct Instance {
-    endpoint: u16,
-    variant: u16,
-    state: InstanceState,
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    queue: VecDeque<Queued>,
-    outstanding: u32,
-    launched_at: SimTime,
-    ended_at: Option<SimTime>,
-    /// For a launched instance of an external variant: where its model
-    /// process is in starting up. Goes in service only when both its
-    /// provisioning time has passed and its process answers health checks.
-    container: Container,
-}
-
-/// A launched external instance's model process, as its driver reported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Container {
-    /// Not external, or in service from the start (the driver waited for
-    /// those before serving): nothing to wait for.
-    NotWaited,
-    /// Started, not yet healthy.
-    Starting {
-        /// The provisioning time has passed.
-        provisioned: bool,
-    },
-    /// Answered its health check.
-    Healthy,
-    /// Exited before it was healthy.
-    Failed,
-}
-
-#[derive(Debug)]
-struct VariantState {
-    spec: VariantSpec,
-    /// Instances that receive traffic: in service, or dead and undetected.
-    routable: Vec<u32>,
-    in_service: u32,
-    queue_depth: u32,
-    max_queue_depth: u32,
-    busy_slots: u32,
-    rng: StreamRng,
-}
-
-#[derive(Debug)]
-struct EndpointState {
-    name: String,
-    routing: Routing,
-    variants: Vec<VariantState>,
-    cumulative_weights: Vec<f64>,
-    /// Active per-request fault rules, in scenario order.
-    active_faults: Vec<u32>,
-    rng: StreamRng,
-    lor_cursor: usize,
-    in_system: u64,
-    in_system_area: f64,
-    last_change: SimTime,
-}
-
-impl EndpointState {
-    fn change_in_system(&mut self, now: SimTime, up: bool) {
-        self.in_system_area += self.in_system as f64 * now.nanos_since(self.last_change) as f64;
-        self.last_change = now;
-        if up {
-            self.in_system += 1;
-        } else {
-            self.in_system -= 1;
-        }
-    }
-}
-
-/// Where a fault stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FaultState {
-    /// Its start time has not come.
-    Scheduled,
-    /// In force now.
-    Active,
-    /// Over: its window ended, or it was instantaneous (a crash).
-    Ended,
-    /// Ended early, or never started, by an operator's command.
-    Cancelled,
-}
-
-impl FaultState {
-    /// Lower-case name for APIs and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FaultState::Scheduled => "scheduled",
-            FaultState::Active => "active",
-            FaultState::Ended => "ended",
-            FaultState::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// The sans-IO platform model.
+/// The sans-IO platform: endpoints and training jobs behind one clock
+/// contract.
 #[derive(Debug)]
 pub struct Platform {
-    endpoints: Vec<EndpointState>,
-    instances: Vec<Instance>,
-    faults: Vec<FaultSpec>,
-    /// Faults an operator ended early (a scheduled one then never starts).
-    cancelled: Vec<bool>,
-    fault_rngs: Vec<StreamRng>,
-    provisioning_rng: StreamRng,
-    streams: RngStreams,
-    timers: VecDeque<(SimTime, Timer)>,
-    results: VecDeque<RequestResult>,
-    events: VecDeque<PlatformEvent>,
-    starts: VecDeque<ServiceStart>,
-}
-
-/// A uniform index in `0..len` (Lemire's multiply-shift; bias < 2⁻⁶⁰).
-#[inline]
-fn index<R: Rng + ?Sized>(rng: &mut R, len: usize) -> usize {
-    ((u128::from(rng.next_u64()) * len as u128) >> 64) as usize
+    hosting: Hosting,
+    training: Training,
+    timers: TimerQueue<Due>,
+    /// Past this, only request work (service ends, queue deadlines) and
+    /// training run; scheduled faults and fleet changes do not.
+    end: Option<SimTime>,
+    actions: VecDeque<Action>,
 }
 
 impl Platform {
-    /// Builds the platform at time zero, every initial instance in service.
-    /// Call [`Platform::poll_timer`] right away: the scheduled faults are
-    /// already waiting there.
+    /// Builds the platform at time zero, every initial instance in service,
+    /// with no training jobs.
     pub fn new(spec: &PlatformSpec, streams: RngStreams) -> Self {
-        let mut instances = Vec::new();
-        let mut endpoints = Vec::with_capacity(spec.endpoints.len());
-        for (e, ep) in spec.endpoints.iter().enumerate() {
-            let mut variants = Vec::with_capacity(ep.variants.len());
-            let mut acc = 0.0;
-            let mut cumulative_weights = Vec::with_capacity(ep.variants.len());
-            for (v, vs) in ep.variants.iter().enumerate() {
-                acc += vs.weight.max(0.0);
-                cumulative_weights.push(acc);
-                let mut routable = Vec::new();
-                for _ in 0..vs.instance_count {
-                    routable.push(instances.len() as u32);
-                    instances.push(Instance::new(
-                        e as u16,
-                        v as u16,
-                        vs.concurrency,
-                        SimTime::ZERO,
-                        InstanceState::InService,
-                    ));
-                }
-                variants.push(VariantState {
-                    spec: vs.clone(),
-                    in_service: vs.instance_count,
-                    routable,
-                    queue_depth: 0,
-                    max_queue_depth: 0,
-                    busy_slots: 0,
-                    rng: streams.stream(&format!("service/{}/{}", ep.name, vs.name)),
-                });
+        Platform::with_training(spec, &TrainingSpec::default(), streams)
+    }
+
+    /// Builds the platform and its training jobs at time zero. Scheduled
+    /// faults and the jobs' first steps are already on the timer queue;
+    /// external instances in service now are already in
+    /// [`Platform::poll_action`].
+    pub fn with_training(
+        spec: &PlatformSpec,
+        training: &TrainingSpec,
+        streams: RngStreams,
+    ) -> Self {
+        let mut p = Platform {
+            hosting: Hosting::new(spec, streams),
+            training: Training::new(training, &streams),
+            timers: TimerQueue::default(),
+            end: None,
+            actions: VecDeque::new(),
+        };
+        p.route();
+        p
+    }
+
+    /// Sets the end of the run: scheduled faults and fleet changes due
+    /// after `end` are not run (requests already inside still finish, and
+    /// training jobs run to their own end). Cost is billed up to `end`.
+    /// Both clocks use this one rule.
+    pub fn set_end(&mut self, end: SimTime) {
+        self.end = Some(end);
+    }
+
+    /// The end set with [`Platform::set_end`].
+    pub fn end(&self) -> Option<SimTime> {
+        self.end
+    }
+
+    /// Moves every component's wake-ups onto the one queue, and their
+    /// actions to the driver's.
+    fn route(&mut self) {
+        while let Some((at, t)) = self.hosting.poll_timer() {
+            self.timers.push(at, Due::Hosting(t));
+        }
+        while let Some((at, t)) = self.training.poll_timer() {
+            self.timers.push(at, Due::Training(t));
+        }
+        while let Some(a) = self.hosting.poll_action() {
+            self.actions.push_back(a);
+        }
+        while let Some(a) = self.training.poll_action() {
+            self.actions.push_back(Action::Training(a));
+        }
+    }
+
+    /// Drops timers that can no longer do anything: fleet changes past
+    /// the end, and leftover limits of training jobs that all ended.
+    fn skip_dead(&mut self) {
+        while let Some((at, due)) = self.timers.peek() {
+            let dead = match due {
+                Due::Hosting(t) => self.end.is_some_and(|e| at > e) && !t.is_request_work(),
+                Due::Training(_) => self.training.all_done(),
+            };
+            if !dead {
+                return;
             }
-            endpoints.push(EndpointState {
-                name: ep.name.clone(),
-                routing: ep.routing,
-                variants,
-                cumulative_weights,
-                active_faults: Vec::new(),
-                rng: streams.stream(&format!("routing/{}", ep.name)),
-                lor_cursor: 0,
-                in_system: 0,
-                in_system_area: 0.0,
-                last_change: SimTime::ZERO,
-            });
-        }
-        let mut timers = VecDeque::new();
-        for (i, f) in spec.faults.iter().enumerate() {
-            timers.push_back((SimTime::ZERO + f.at, Timer::FaultStart { fault: i as u32 }));
-        }
-        Platform {
-            endpoints,
-            instances,
-            fault_rngs: (0..spec.faults.len())
-                .map(|i| streams.stream(&format!("fault/{i}")))
-                .collect(),
-            faults: spec.faults.clone(),
-            cancelled: vec![false; spec.faults.len()],
-            provisioning_rng: streams.stream("provisioning"),
-            streams,
-            timers,
-            results: VecDeque::new(),
-            events: VecDeque::new(),
-            starts: VecDeque::new(),
+            self.timers.pop();
         }
     }
 
-    /// Every instance: `(id, endpoint, variant, in service or
-    /// provisioning)`; dead ones are left out. For drivers that run a
-    /// process per instance.
-    pub fn instances(&self) -> Vec<(u32, u16, u16)> {
-        self.instances
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| {
-                matches!(
-                    i.state,
-                    InstanceState::InService | InstanceState::Provisioning
-                )
-            })
-            .map(|(id, i)| (id as u32, i.endpoint, i.variant))
-            .collect()
+    /// When the platform next needs [`Platform::handle_timeout`], if ever.
+    pub fn poll_timeout(&mut self) -> Option<SimTime> {
+        self.skip_dead();
+        self.timers.peek_time()
     }
 
-    // ----- outputs -------------------------------------------------------
-
-    /// The next wake-up to schedule, in the order they were asked for.
-    #[inline]
-    pub fn poll_timer(&mut self) -> Option<(SimTime, Timer)> {
-        self.timers.pop_front()
+    /// Runs every timer due by `now`, in (time, insertion) order, each at
+    /// `now` (a wall clock wakes a little late; the virtual clock calls at
+    /// exactly [`Platform::poll_timeout`]). Timers a handler sets for `now`
+    /// or earlier run in the same call. Returns how many ran.
+    pub fn handle_timeout(&mut self, now: SimTime) -> usize {
+        let mut ran = 0;
+        loop {
+            self.skip_dead();
+            let Some((_, due)) = self.timers.pop_due(now) else {
+                return ran;
+            };
+            match due {
+                Due::Hosting(t) => self.hosting.handle_timer(now, t),
+                Due::Training(t) => self.training.handle_timer(now, t),
+            }
+            self.route();
+            ran += 1;
+        }
     }
 
-    /// The next finished request.
-    #[inline]
-    pub fn poll_result(&mut self) -> Option<RequestResult> {
-        self.results.pop_front()
-    }
+    // ----- hosting inputs ------------------------------------------------
 
-    /// The next discrete event.
-    pub fn poll_event(&mut self) -> Option<PlatformEvent> {
-        self.events.pop_front()
-    }
-
-    /// The next request to forward to a real model process (external
-    /// variants only).
-    pub fn poll_start(&mut self) -> Option<ServiceStart> {
-        self.starts.pop_front()
+    /// A request arrives at `now` (see [`Request`] for its send time).
+    pub fn handle_request(&mut self, now: SimTime, req: Request) {
+        self.hosting.handle_request(now, req);
+        self.route();
     }
 
     /// A real model process finished request `id` in `slot` of
     /// `instance`: `Ok` if it answered 200, `Err(status)` otherwise (0:
-    /// no answer). Frees the slot and reports the result, unless the
-    /// instance died meanwhile (its crash already failed the request) or
-    /// the slot no longer holds `id`.
-    pub fn complete(
+    /// no answer). Ignored if the instance died meanwhile or the slot no
+    /// longer holds `id`.
+    pub fn handle_completion(
         &mut self,
         now: SimTime,
-        instance: u32,
-        slot: u32,
-        id: u64,
+        start: ServiceStart,
         answer: Result<(), u16>,
     ) {
-        let Some(inst) = self.instances.get_mut(instance as usize) else {
-            return;
-        };
-        let held = inst
-            .slots
-            .get(slot as usize)
-            .is_some_and(|s| s.busy && s.id == id);
-        if inst.state != InstanceState::InService || !held {
-            return;
-        }
-        let s = std::mem::take(&mut inst.slots[slot as usize]);
-        inst.free.push(slot);
-        inst.outstanding -= 1;
-        let (e, v) = (inst.endpoint as usize, inst.variant as usize);
-        let latency_ns = now.nanos_since(s.sent_at);
-        let (outcome, cause) = match answer {
-            _ if latency_ns > s.timeout_ns => (Outcome::Timeout, Cause::Timeout),
-            Ok(()) => (Outcome::Ok, Cause::Served),
-            Err(0) => (Outcome::Timeout, Cause::Timeout),
-            Err(status) => (Outcome::from_status(status), Cause::ModelError(status)),
-        };
-        self.results.push_back(RequestResult {
-            id,
-            endpoint: e as u16,
-            variant: v as u16,
-            sent_at: s.sent_at,
-            latency_ns: if outcome == Outcome::Timeout {
-                latency_ns.min(s.timeout_ns)
-            } else {
-                latency_ns
-            },
-            queue_wait_ns: s.started_at.nanos_since(s.sent_at),
-            outcome,
-            cause,
-        });
-        self.endpoints[e].variants[v].busy_slots -= 1;
-        self.endpoints[e].change_in_system(now, false);
-        self.dequeue(now, instance);
+        self.hosting
+            .complete(now, start.instance, start.slot, start.id, answer);
+        self.route();
     }
+
+    /// The model process of external instance `inst` answered `GET
+    /// /ping`: it goes in service once provisioned.
+    pub fn handle_container_healthy(&mut self, now: SimTime, inst: u32) {
+        self.hosting.container_healthy(now, inst);
+        self.route();
+    }
+
+    /// The model process of external instance `inst` exited on its own.
+    /// The driver watches its processes, so the exit is seen at once: an
+    /// instance in service is crashed now and its replacement launched
+    /// without a further detection delay (gameday's assumption; SageMaker
+    /// documents no figure for how fast it notices a dead container).
+    pub fn handle_container_exit(&mut self, now: SimTime, inst: u32) {
+        self.hosting
+            .container_exited(now, inst, std::time::Duration::ZERO);
+        self.route();
+    }
+
+    /// A fault an operator injects now; returns its id.
+    pub fn handle_fault(&mut self, now: SimTime, fault: FaultSpec) -> u32 {
+        let id = self.hosting.inject_fault(now, fault);
+        self.route();
+        id
+    }
+
+    /// Ends fault `id` now (an operator's command); false for an unknown
+    /// id or a fault already over.
+    pub fn handle_end_fault(&mut self, now: SimTime, id: u32) -> bool {
+        let ended = self.hosting.end_fault(now, id);
+        self.route();
+        ended
+    }
+
+    // ----- training inputs -----------------------------------------------
+
+    /// An external training job's process reported finishing `step`.
+    pub fn handle_training_step(&mut self, now: SimTime, job: usize, step: u64) {
+        self.training.external_step(now, job, step);
+        self.route();
+    }
+
+    /// An external training job's process wrote a checkpoint at `step`.
+    pub fn handle_training_checkpoint(&mut self, now: SimTime, job: usize, step: u64) {
+        self.training.external_checkpoint(now, job, step);
+        self.route();
+    }
+
+    /// An external training job's process exited on its own.
+    pub fn handle_training_exit(&mut self, now: SimTime, job: usize, success: bool) {
+        self.training.external_exit(now, job, success);
+        self.route();
+    }
+
+    /// Stops every training job still in progress (the run was stopped).
+    pub fn stop_training(&mut self, now: SimTime) {
+        self.training.stop_all(now);
+        self.route();
+    }
+
+    // ----- outputs -------------------------------------------------------
+
+    /// The next finished request.
+    #[inline]
+    pub fn poll_result(&mut self) -> Option<RequestResult> {
+        self.hosting.poll_result()
+    }
+
+    /// The next endpoint event.
+    pub fn poll_event(&mut self) -> Option<PlatformEvent> {
+        self.hosting.poll_event()
+    }
+
+    /// The next training event.
+    pub fn poll_training_event(&mut self) -> Option<TrainingEvent> {
+        self.training.poll_event()
+    }
+
+    /// The next request to forward to a real model process (external
+    /// variants only); answer it with [`Platform::handle_completion`].
+    pub fn poll_start(&mut self) -> Option<ServiceStart> {
+        self.hosting.poll_start()
+    }
+
+    /// The next thing the driver must do to a real process.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    // ----- reading state ---------------------------------------------------
 
     /// Snapshots every variant's fleet and queues, resetting the
     /// max-queue-depth watermark.
     pub fn gauges(&mut self, out: &mut Vec<VariantGauge>) {
-        for (e, ep) in self.endpoints.iter_mut().enumerate() {
-            for (v, vs) in ep.variants.iter_mut().enumerate() {
-                out.push(VariantGauge {
-                    endpoint: e as u16,
-                    variant: v as u16,
-                    instances_in_service: vs.in_service,
-                    queue_depth: vs.queue_depth,
-                    max_queue_depth: vs.max_queue_depth,
-                    busy_slots: vs.busy_slots,
-                });
-                vs.max_queue_depth = vs.queue_depth;
-            }
-        }
+        self.hosting.gauges(out);
     }
 
-    /// Instance lifetime and cost per variant, billing every instance from
-    /// launch until it was terminated or `end`, whichever is first.
-    pub fn cost(&self, end: SimTime) -> Vec<VariantCost> {
-        let mut out = Vec::new();
-        for (e, ep) in self.endpoints.iter().enumerate() {
-            for (v, vs) in ep.variants.iter().enumerate() {
-                let nanos: u64 = self
-                    .instances
-                    .iter()
-                    .filter(|i| i.endpoint as usize == e && i.variant as usize == v)
-                    .map(|i| {
-                        i.ended_at
-                            .unwrap_or(end)
-                            .min(end)
-                            .nanos_since(i.launched_at)
-                    })
-                    .sum();
-                let secs = nanos as f64 / 1e9;
-                out.push(VariantCost {
-                    endpoint: e as u16,
-                    variant: v as u16,
-                    instance_seconds: secs,
-                    cost_usd: secs / 3600.0 * vs.spec.instance.price_per_hour,
-                });
-            }
-        }
-        out
+    /// Instance lifetime and cost per variant up to `until` (and never
+    /// past the end, when one is set).
+    pub fn cost(&self, until: SimTime) -> Vec<VariantCost> {
+        self.hosting.cost(self.end.map_or(until, |e| e.min(until)))
     }
 
-    /// Time-average number of requests inside `endpoint` (queued or in
-    /// service) over `[0, until]`, measured from the platform's own state
-    /// changes. Little's law says it equals throughput × mean latency.
+    /// Time-average number of requests inside `endpoint` over `[0, until]`.
     pub fn mean_in_system(&self, endpoint: usize, until: SimTime) -> f64 {
-        let ep = &self.endpoints[endpoint];
-        let area =
-            ep.in_system_area + ep.in_system as f64 * until.nanos_since(ep.last_change) as f64;
-        area / until.as_nanos().max(1) as f64
-    }
-
-    // ----- inputs --------------------------------------------------------
-
-    /// A request arrives at `now`.
-    pub fn handle_request(&mut self, now: SimTime, req: Request) {
-        let e = req.endpoint as usize;
-        let v = match req.target_variant {
-            Some(v) => v as usize,
-            None => self.pick_variant(e),
-        };
-        let base = RequestResult {
-            id: req.id,
-            endpoint: req.endpoint,
-            variant: v as u16,
-            sent_at: req.sent_at,
-            latency_ns: now.nanos_since(req.sent_at),
-            queue_wait_ns: 0,
-            outcome: Outcome::Ok,
-            cause: Cause::Served,
-        };
-
-        // Fault rules in scenario order; the first that does not pass wins.
-        let mut extra_ns = 0;
-        for i in 0..self.endpoints[e].active_faults.len() {
-            let f = self.endpoints[e].active_faults[i] as usize;
-            let fault = &self.faults[f];
-            if fault.target.variant.is_some_and(|fv| fv != v) {
-                continue;
-            }
-            match fault.kind {
-                FaultKind::ErrorInjection { rate, status } => {
-                    if unit(&mut self.fault_rngs[f]) < rate {
-                        self.results.push_back(RequestResult {
-                            outcome: Outcome::from_status(status),
-                            cause: Cause::Injected(status),
-                            ..base
-                        });
-                        return;
-                    }
-                }
-                FaultKind::Blackhole => {
-                    self.results.push_back(RequestResult {
-                        outcome: Outcome::Timeout,
-                        latency_ns: req.timeout_ns,
-                        cause: Cause::Timeout,
-                        ..base
-                    });
-                    return;
-                }
-                FaultKind::LatencyInjection { delay } => {
-                    extra_ns = duration_nanos(delay);
-                    break;
-                }
-                FaultKind::InstanceCrash { .. } => {}
-            }
-        }
-
-        let Some(inst) = self.pick_instance(e, v) else {
-            // Nothing in service: SageMaker answers 5xx at once.
-            self.results.push_back(RequestResult {
-                outcome: Outcome::Server5xx,
-                cause: Cause::NoCapacity,
-                ..base
-            });
-            return;
-        };
-        if self.instances[inst as usize].state == InstanceState::Crashed {
-            self.results.push_back(RequestResult {
-                outcome: Outcome::Server5xx,
-                cause: Cause::InstanceDown,
-                ..base
-            });
-            return;
-        }
-        let q = Queued {
-            id: req.id,
-            sent_at: req.sent_at,
-            deadline: req.sent_at.add_nanos(req.timeout_ns),
-            timeout_ns: req.timeout_ns,
-            extra_ns,
-        };
-        self.endpoints[e].change_in_system(now, true);
-        let instance = &mut self.instances[inst as usize];
-        instance.outstanding += 1;
-        if let Some(slot) = instance.free.pop() {
-            self.start(now, inst, slot, q);
-        } else {
-            instance.queue.push_back(q);
-            let vs = &mut self.endpoints[e].variants[v];
-            vs.queue_depth += 1;
-            vs.max_queue_depth = vs.max_queue_depth.max(vs.queue_depth);
-            self.timers
-                .push_back((q.deadline, Timer::QueueExpiry { instance: inst }));
-        }
-    }
-
-    /// A fault injected while the platform runs (a game-day operator's
-    /// command). It starts at `now`, whatever its `at` says, and its `for`
-    /// window counts from `now`. Returns its index among the faults.
-    pub fn inject_fault(&mut self, now: SimTime, mut fault: FaultSpec) -> u32 {
-        let i = self.faults.len() as u32;
-        fault.at = std::time::Duration::from_nanos(now.as_nanos());
-        self.fault_rngs
-            .push(self.streams.stream(&format!("fault/live/{i}")));
-        self.faults.push(fault);
-        self.cancelled.push(false);
-        self.fault_start(now, i);
-        i
+        self.hosting.mean_in_system(endpoint, until)
     }
 
     /// Every fault, scheduled or injected, with where it stands at `now`.
     pub fn faults(&self, now: SimTime) -> Vec<(u32, &FaultSpec, FaultState)> {
-        self.faults
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let active = self.endpoints[f.target.endpoint]
-                    .active_faults
-                    .contains(&(i as u32));
-                let state = if active {
-                    FaultState::Active
-                } else if self.cancelled[i] {
-                    FaultState::Cancelled
-                } else if SimTime::ZERO + f.at > now {
-                    FaultState::Scheduled
-                } else {
-                    FaultState::Ended
-                };
-                (i as u32, f, state)
-            })
-            .collect()
-    }
-
-    /// Ends fault `fault` now (an operator's command): an active one is
-    /// cleared, a scheduled one will not start. Returns false for an
-    /// unknown index or a fault that is already over.
-    pub fn end_fault(&mut self, now: SimTime, fault: u32) -> bool {
-        let i = fault as usize;
-        match self.faults(now).get(i).map(|f| f.2) {
-            Some(FaultState::Active) => {
-                self.cancelled[i] = true;
-                self.fault_end(now, fault);
-                true
-            }
-            Some(FaultState::Scheduled) => {
-                self.cancelled[i] = true;
-                let f = &self.faults[i];
-                let (e, v) = (f.target.endpoint, f.target.variant);
-                let detail = format!("{} cancelled before it started", f.kind.as_str());
-                self.event(now, EventKind::FaultCleared, e, v, None, detail);
-                true
-            }
-            _ => false,
-        }
+        self.hosting.faults(now)
     }
 
     /// The endpoint and variant names, for drivers that route by name.
     pub fn names(&self) -> impl Iterator<Item = (&str, Vec<&str>)> {
-        self.endpoints.iter().map(|ep| {
-            (
-                ep.name.as_str(),
-                ep.variants.iter().map(|v| v.spec.name.as_str()).collect(),
-            )
-        })
+        self.hosting.names()
     }
 
-    /// A timer asked for earlier has come due.
-    pub fn handle_timer(&mut self, now: SimTime, timer: Timer) {
-        match timer {
-            Timer::ServiceDone { instance, slot } => self.service_done(now, instance, slot),
-            Timer::QueueExpiry { instance } => self.expire_queue(now, instance),
-            Timer::FaultStart { fault } => self.fault_start(now, fault),
-            Timer::FaultEnd { fault } => self.fault_end(now, fault),
-            Timer::CrashDetected { instance } => self.crash_detected(now, instance),
-            Timer::InstanceReady { instance } => self.instance_provisioned(now, instance),
-        }
+    /// Training job names, in scenario order.
+    pub fn training_names(&self) -> impl Iterator<Item = &str> {
+        self.training.names()
     }
 
-    // ----- routing -------------------------------------------------------
-
-    fn pick_variant(&mut self, e: usize) -> usize {
-        let ep = &mut self.endpoints[e];
-        let n = ep.cumulative_weights.len();
-        if n == 1 {
-            return 0;
-        }
-        let total = ep.cumulative_weights[n - 1];
-        let u = unit(&mut ep.rng) * total;
-        ep.cumulative_weights
-            .partition_point(|&c| c <= u)
-            .min(n - 1)
+    /// True when every training job has ended (or there are none).
+    pub fn training_done(&self) -> bool {
+        self.training.all_done()
     }
 
-    fn pick_instance(&mut self, e: usize, v: usize) -> Option<u32> {
-        let ep = &mut self.endpoints[e];
-        let routable = &ep.variants[v].routable;
-        let n = routable.len();
-        match (n, ep.routing) {
-            (0, _) => None,
-            (1, _) => Some(routable[0]),
-            (_, Routing::Random) => Some(routable[index(&mut ep.rng, n)]),
-            (_, Routing::LeastOutstandingRequests) => {
-                // Fewest outstanding; ties go to the first after a rotating
-                // cursor so equal instances share the load.
-                let start = ep.lor_cursor % n;
-                ep.lor_cursor = ep.lor_cursor.wrapping_add(1);
-                let mut best = routable[start];
-                let mut best_load = self.instances[best as usize].outstanding;
-                for k in 1..n {
-                    let id = routable[(start + k) % n];
-                    let load = self.instances[id as usize].outstanding;
-                    if load < best_load {
-                        best = id;
-                        best_load = load;
-                    }
-                }
-                Some(best)
-            }
-        }
+    /// Where training job `job` stands at `now`.
+    pub fn training_progress(&self, job: usize, now: SimTime) -> JobProgress {
+        self.training.progress(job, now)
     }
 
-    // ----- service -------------------------------------------------------
-
-    fn start(&mut self, now: SimTime, inst: u32, slot: u32, q: Queued) {
-        let instance = &mut self.instances[inst as usize];
-        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
-        let vs = &mut self.endpoints[e].variants[v];
-        vs.busy_slots += 1;
-        if vs.spec.external {
-            // A real process serves it: no draw, no timer; the driver
-            // forwards it and calls `complete`.
-            instance.slots[slot as usize] = Slot {
-                busy: true,
-                reported: false,
-                id: q.id,
-                sent_at: q.sent_at,
-                started_at: now,
-                timeout_ns: q.timeout_ns,
-            };
-            self.starts.push_back(ServiceStart {
-                id: q.id,
-                instance: inst,
-                slot,
-            });
-            return;
-        }
-        let service_ns =
-            secs_to_nanos(vs.spec.service.sample(&mut vs.rng)).saturating_add(q.extra_ns);
-        let done = now.add_nanos(service_ns);
-        let wait = now.nanos_since(q.sent_at);
-        let late = done > q.deadline;
-        instance.slots[slot as usize] = Slot {
-            busy: true,
-            reported: late,
-            id: q.id,
-            sent_at: q.sent_at,
-            started_at: now,
-            timeout_ns: q.timeout_ns,
-        };
-        if late {
-            // The client gives up at its deadline; the instance keeps working.
-            self.finish_request(e, v, q.id, q.sent_at, q.timeout_ns, wait, Outcome::Timeout);
-        }
-        self.timers.push_back((
-            done,
-            Timer::ServiceDone {
-                instance: inst,
-                slot,
-            },
-        ));
+    /// When job `job`'s pending spot reclaim is due, if one is.
+    pub fn pending_reclaim(&self, job: usize) -> Option<SimTime> {
+        self.training.pending_reclaim(job)
     }
 
-    fn service_done(&mut self, now: SimTime, inst: u32, slot: u32) {
-        let instance = &mut self.instances[inst as usize];
-        if instance.state != InstanceState::InService {
-            return; // died mid-request; the crash already failed it
-        }
-        let s = std::mem::take(&mut instance.slots[slot as usize]);
-        instance.free.push(slot);
-        instance.outstanding -= 1;
-        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
-        if !s.reported {
-            self.finish_request(
-                e,
-                v,
-                s.id,
-                s.sent_at,
-                now.nanos_since(s.sent_at),
-                s.started_at.nanos_since(s.sent_at),
-                Outcome::Ok,
-            );
-        }
-        self.endpoints[e].variants[v].busy_slots -= 1;
-        self.endpoints[e].change_in_system(now, false);
-        self.dequeue(now, inst);
-    }
-
-    fn dequeue(&mut self, now: SimTime, inst: u32) {
-        loop {
-            let instance = &mut self.instances[inst as usize];
-            let Some(&slot) = instance.free.last() else {
-                return;
-            };
-            let Some(q) = instance.queue.pop_front() else {
-                return;
-            };
-            let (e, v) = (instance.endpoint as usize, instance.variant as usize);
-            self.endpoints[e].variants[v].queue_depth -= 1;
-            if now >= q.deadline {
-                instance.outstanding -= 1;
-                self.timeout_queued(now, e, v, q);
-                continue;
-            }
-            instance.free.pop();
-            self.start(now, inst, slot, q);
-        }
-    }
-
-    fn expire_queue(&mut self, now: SimTime, inst: u32) {
-        let instance = &mut self.instances[inst as usize];
-        if instance.state != InstanceState::InService {
-            return;
-        }
-        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
-        loop {
-            let instance = &mut self.instances[inst as usize];
-            if instance.queue.front().is_none_or(|q| q.deadline > now) {
-                return;
-            }
-            let q = instance.queue.pop_front().expect("front exists");
-            instance.outstanding -= 1;
-            self.endpoints[e].variants[v].queue_depth -= 1;
-            self.timeout_queued(now, e, v, q);
-        }
-    }
-
-    fn timeout_queued(&mut self, now: SimTime, e: usize, v: usize, q: Queued) {
-        self.finish_request(
-            e,
-            v,
-            q.id,
-            q.sent_at,
-            q.timeout_ns,
-            q.timeout_ns,
-            Outcome::Timeout,
-        );
-        self.endpoints[e].change_in_system(now, false);
-    }
-
-    /// Reports a finished request of endpoint `e`, variant `v`.
-    #[allow(clippy::too_many_arguments)]
-    fn finish_request(
-        &mut self,
-        e: usize,
-        v: usize,
-        id: u64,
-        sent_at: SimTime,
-        latency_ns: u64,
-        queue_wait_ns: u64,
-        outcome: Outcome,
-    ) {
-        self.results.push_back(RequestResult {
-            id,
-            endpoint: e as u16,
-            variant: v as u16,
-            sent_at,
-            latency_ns,
-            queue_wait_ns,
-            outcome,
-            cause: Cause::of(outcome),
-        });
-    }
-
-    // ----- faults and fleet ----------------------------------------------
-
-    fn event(
-        &mut self,
-        at: SimTime,
-        kind: EventKind,
-        e: usize,
-        v: Option<usize>,
-        inst: Option<u32>,
-        detail: String,
-    ) {
-        self.events.push_back(PlatformEvent {
-            at,
-            kind,
-            endpoint: e as u16,
-            variant: v.map(|v| v as u16),
-            instance: inst,
-            detail,
-        });
-    }
-
-    fn fault_start(&mut self, now: SimTime, fault: u32) {
-        if self.cancelled[fault as usize] {
-            return;
-        }
-        let f = self.faults[fault as usize].clone();
-        let e = f.target.endpoint;
-        let detail = match &f.kind {
-            FaultKind::InstanceCrash { count, .. } => format!("instance_crash count={count}"),
-            FaultKind::LatencyInjection { delay } => {
-                format!("latency_injection delay={}ms", delay.as_secs_f64() * 1e3)
-            }
-            FaultKind::ErrorInjection { rate, status } => {
-                format!("error_injection rate={rate} status={status}")
-            }
-            FaultKind::Blackhole => "blackhole".to_string(),
-        };
-        self.event(
-            now,
-            EventKind::FaultInjected,
-            e,
-            f.target.variant,
-            None,
-            detail,
-        );
-        match f.kind {
-            FaultKind::InstanceCrash {
-                count,
-                detect_after,
-            } => {
-                self.crash_instances(now, fault as usize, count, detect_after);
-            }
-            _ => {
-                let active = &mut self.endpoints[e].active_faults;
-                let at = active.partition_point(|&a| a < fault);
-                active.insert(at, fault);
-                if let Some(d) = f.duration {
-                    self.timers.push_back((now + d, Timer::FaultEnd { fault }));
-                }
-            }
-        }
-    }
-
-    fn fault_end(&mut self, now: SimTime, fault: u32) {
-        let f = &self.faults[fault as usize];
-        let (e, v) = (f.target.endpoint, f.target.variant);
-        let kind = f.kind.as_str().to_string();
-        let active = &mut self.endpoints[e].active_faults;
-        if !active.contains(&fault) {
-            return; // ended early by an operator; its timer still fires
-        }
-        active.retain(|&a| a != fault);
-        self.event(now, EventKind::FaultCleared, e, v, None, kind);
-    }
-
-    fn crash_instances(
-        &mut self,
-        now: SimTime,
-        fault: usize,
-        count: u32,
-        detect_after: std::time::Duration,
-    ) {
-        let target = self.faults[fault].target;
-        let mut candidates: Vec<u32> = self
-            .instances
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| {
-                i.state == InstanceState::InService
-                    && i.endpoint as usize == target.endpoint
-                    && target.variant.is_none_or(|v| v == i.variant as usize)
-            })
-            .map(|(id, _)| id as u32)
-            .collect();
-        let n = (count as usize).min(candidates.len());
-        for k in 0..n {
-            let j = k + index(&mut self.fault_rngs[fault], candidates.len() - k);
-            candidates.swap(k, j);
-        }
-        let mut victims = candidates[..n].to_vec();
-        victims.sort_unstable();
-        for inst in victims {
-            self.crash(now, inst, detect_after);
-        }
-    }
-
-    fn crash(&mut self, now: SimTime, inst: u32, detect_after: std::time::Duration) {
-        let instance = &mut self.instances[inst as usize];
-        instance.state = InstanceState::Crashed;
-        instance.outstanding = 0;
-        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
-        let slots = std::mem::take(&mut instance.slots);
-        let queued = std::mem::take(&mut instance.queue);
-        let mut failed = 0u32;
-        for s in slots.iter().filter(|s| s.busy) {
-            if !s.reported {
-                failed += 1;
-                self.finish_request(
-                    e,
-                    v,
-                    s.id,
-                    s.sent_at,
-                    now.nanos_since(s.sent_at),
-                    s.started_at.nanos_since(s.sent_at),
-                    Outcome::Server5xx,
-                );
-            }
-            self.endpoints[e].variants[v].busy_slots -= 1;
-            self.endpoints[e].change_in_system(now, false);
-        }
-        for q in &queued {
-            failed += 1;
-            self.finish_request(
-                e,
-                v,
-                q.id,
-                q.sent_at,
-                now.nanos_since(q.sent_at),
-                now.nanos_since(q.sent_at),
-                Outcome::Server5xx,
-            );
-            self.endpoints[e].change_in_system(now, false);
-        }
-        let vs = &mut self.endpoints[e].variants[v];
-        vs.queue_depth -= queued.len() as u32;
-        vs.in_service -= 1;
-        self.event(
-            now,
-            EventKind::InstanceCrashed,
-            e,
-            Some(v),
-            Some(inst),
-            format!("{failed} requests in flight or queued failed"),
-        );
-        self.timers
-            .push_back((now + detect_after, Timer::CrashDetected { instance: inst }));
-    }
-
-    fn crash_detected(&mut self, now: SimTime, inst: u32) {
-        let instance = &mut self.instances[inst as usize];
-        instance.state = InstanceState::Terminated;
-        instance.ended_at = Some(now);
-        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
-        self.endpoints[e].variants[v]
-            .routable
-            .retain(|&i| i != inst);
-        self.event(
-            now,
-            EventKind::InstanceTerminated,
-            e,
-            Some(v),
-            Some(inst),
-            "health check failed; replacing".into(),
-        );
-        self.launch(now, e, v);
-    }
-
-    fn launch(&mut self, now: SimTime, e: usize, v: usize) {
-        let vs = &self.endpoints[e].variants[v];
-        let lo = duration_nanos(vs.spec.instance.provisioning_min);
-        let hi = duration_nanos(vs.spec.instance.provisioning_max).max(lo);
-        let delay = lo + (unit(&mut self.provisioning_rng) * (hi - lo) as f64) as u64;
-        let id = self.instances.len() as u32;
-        let mut instance = Instance::new(
-            e as u16,
-            v as u16,
-            vs.spec.concurrency,
-            now,
-            InstanceState::Provisioning,
-        );
-        if vs.spec.external {
-            instance.container = Container::Starting { provisioned: false };
-        }
-        self.instances.push(instance);
-        let detail = format!(
-            "{} provisioning for {:.1}s",
-            vs.spec.instance.name,
-            delay as f64 / 1e9
-        );
-        self.event(
-            now,
-            EventKind::InstanceLaunched,
-            e,
-            Some(v),
-            Some(id),
-            detail,
-        );
-        self.timers
-            .push_back((now.add_nanos(delay), Timer::InstanceReady { instance: id }));
-    }
-
-    /// The provisioning time of `inst` has passed.
-    fn instance_provisioned(&mut self, now: SimTime, inst: u32) {
-        let instance = &mut self.instances[inst as usize];
-        if instance.state != InstanceState::Provisioning {
-            return;
-        }
-        match instance.container {
-            Container::Starting { .. } => {
-                instance.container = Container::Starting { provisioned: true };
-            }
-            Container::Failed => self.replace_unhealthy(now, inst),
-            Container::NotWaited | Container::Healthy => self.instance_ready(now, inst),
-        }
-    }
-
-    /// The model process of external instance `inst` answered its health
-    /// check: the instance goes in service once provisioned (at once, if
-    /// it already is). Other instances, and repeated reports, are ignored.
-    pub fn container_healthy(&mut self, now: SimTime, inst: u32) {
-        let Some(instance) = self.instances.get_mut(inst as usize) else {
-            return;
-        };
-        if let Container::Starting { provisioned } = instance.container {
-            instance.container = Container::Healthy;
-            if provisioned && instance.state == InstanceState::Provisioning {
-                self.instance_ready(now, inst);
-            }
-        }
-    }
-
-    /// The model process of external instance `inst` exited on its own.
-    /// In service, the instance has crashed: what it was serving fails,
-    /// and after `detect_after` it is replaced. Still starting, it fails
-    /// its health check when its provisioning time is up and is replaced
-    /// then (so a process that cannot start is retried once per
-    /// provisioning time, not in a tight loop).
-    pub fn container_exited(&mut self, now: SimTime, inst: u32, detect_after: std::time::Duration) {
-        let Some(instance) = self.instances.get_mut(inst as usize) else {
-            return;
-        };
-        match (instance.state, instance.container) {
-            (InstanceState::InService, _) => self.crash(now, inst, detect_after),
-            (InstanceState::Provisioning, Container::Starting { provisioned }) => {
-                instance.container = Container::Failed;
-                if provisioned {
-                    self.replace_unhealthy(now, inst);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// A launched instance whose process never became healthy is
-    /// terminated and a new one launched.
-    fn replace_unhealthy(&mut self, now: SimTime, inst: u32) {
-        let instance = &mut self.instances[inst as usize];
-        instance.state = InstanceState::Terminated;
-        instance.ended_at = Some(now);
-        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
-        self.event(
-            now,
-            EventKind::InstanceTerminated,
-            e,
-            Some(v),
-            Some(inst),
-            "model server exited before answering GET /ping; replacing".into(),
-        );
-        self.launch(now, e, v);
-    }
-
-    fn instance_ready(&mut self, now: SimTime, inst: u32) {
-        let instance = &mut self.instances[inst as usize];
-        instance.state = InstanceState::InService;
-        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
-        let vs = &mut self.endpoints[e].variants[v];
-        vs.routable.push(inst);
-        vs.in_service += 1;
-        let detail = format!("{} in service", vs.spec.instance.name);
-        self.event(
-            now,
-            EventKind::InstanceInService,
-            e,
-            Some(v),
-            Some(inst),
-            detail,
-        );
-    }
-}
-
-impl Instance {
-    fn new(
-        endpoint: u16,
-        variant: u16,
-        concurrency: u32,
-        now: SimTime,
-        state: InstanceState,
-    ) -> Self {
-        let concurrency = concurrency.max(1);
-        Instance {
-            endpoint,
-            variant,
-            state,
-            slots: vec![Slot::default(); concurrency as usize],
-            free: (0..concurrency).rev().collect(),
-            queue: VecDeque::new(),
-            outstanding: 0,
-            launched_at: now,
-            ended_at: None,
-            container: Container::NotWaited,
-        }
+    /// Every training job's outcome at `now`.
+    pub fn training_outcomes(&self, now: SimTime) -> Vec<TrainingOutcome> {
+        self.training.outcomes(now)
     }
 }

@@ -1,7 +1,6 @@
 //! Behaviour tests: build a platform, feed it requests and timers in
 //! virtual time, and check what comes out. No sockets, no sleeps.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::dist::ServiceDist;
@@ -44,8 +43,6 @@ fn one_endpoint(
 /// A tiny event loop: feeds requests at the given times and runs timers.
 struct Harness {
     p: Platform,
-    timers: BTreeMap<(SimTime, u64), Timer>,
-    seq: u64,
     results: Vec<RequestResult>,
     events: Vec<PlatformEvent>,
 }
@@ -54,8 +51,6 @@ impl Harness {
     fn new(spec: &PlatformSpec) -> Self {
         let mut h = Harness {
             p: Platform::new(spec, RngStreams::new(11)),
-            timers: BTreeMap::new(),
-            seq: 0,
             results: vec![],
             events: vec![],
         };
@@ -64,10 +59,6 @@ impl Harness {
     }
 
     fn drain(&mut self) {
-        while let Some((at, t)) = self.p.poll_timer() {
-            self.timers.insert((at, self.seq), t);
-            self.seq += 1;
-        }
         self.results
             .extend(std::iter::from_fn(|| self.p.poll_result()));
         self.events
@@ -75,12 +66,8 @@ impl Harness {
     }
 
     fn run_until(&mut self, t: SimTime) {
-        while let Some(entry) = self.timers.first_entry() {
-            if entry.key().0 > t {
-                break;
-            }
-            let ((now, _), timer) = entry.remove_entry();
-            self.p.handle_timer(now, timer);
+        while let Some(now) = self.p.poll_timeout().filter(|&at| at <= t) {
+            self.p.handle_timeout(now);
             self.drain();
         }
     }
@@ -107,6 +94,11 @@ impl Harness {
             .map(|r| (r.outcome, r.latency_ns / 1_000_000))
             .collect()
     }
+}
+
+/// The service start of request `id` in `slot` of `instance`.
+fn start(id: u64, instance: u32, slot: u32) -> ServiceStart {
+    ServiceStart { id, instance, slot }
 }
 
 fn constant(ms: u64) -> ServiceDist {
@@ -444,7 +436,7 @@ fn live_faults_start_now_and_results_carry_their_request_id_and_cause() {
     );
     let mut p = Platform::new(&spec, RngStreams::new(1));
     let now = SimTime::from_nanos(5_000_000_000);
-    let f = p.inject_fault(
+    let f = p.handle_fault(
         now,
         FaultSpec {
             at: Duration::from_secs(999),
@@ -492,21 +484,26 @@ fn external_variants_hold_the_slot_until_the_driver_completes() {
         sent_at: ms(at),
         timeout_ns: 100_000_000,
     };
-    assert_eq!(p.instances(), [(0, 0, 0)]);
+    assert_eq!(
+        p.poll_action(),
+        Some(Action::StartModelServer {
+            instance: 0,
+            endpoint: 0,
+            variant: 0
+        })
+    );
     p.handle_request(ms(0), req(1, 0));
     p.handle_request(ms(1), req(2, 1));
     p.handle_request(ms(2), req(3, 2));
     let first = p.poll_start().unwrap();
     assert_eq!((first.id, first.instance, first.slot), (1, 0, 0));
     assert!(p.poll_start().is_none(), "one slot: the others queue");
-    assert!(p
-        .poll_timer()
-        .is_some_and(|t| matches!(t.1, Timer::QueueExpiry { .. })));
+    assert_eq!(p.poll_timeout(), Some(ms(101)), "the second's deadline");
     // A stale completion (wrong id) changes nothing.
-    p.complete(ms(4), 0, 0, 99, Ok(()));
+    p.handle_completion(ms(4), start(99, 0, 0), Ok(()));
     assert!(p.poll_result().is_none());
 
-    p.complete(ms(5), 0, 0, 1, Ok(()));
+    p.handle_completion(ms(5), start(1, 0, 0), Ok(()));
     let r = p.poll_result().unwrap();
     assert_eq!(
         (r.id, r.outcome, r.cause, r.latency_ns),
@@ -514,7 +511,7 @@ fn external_variants_hold_the_slot_until_the_driver_completes() {
     );
     let second = p.poll_start().unwrap();
     assert_eq!(second.id, 2);
-    p.complete(ms(7), 0, 0, 2, Err(500));
+    p.handle_completion(ms(7), start(2, 0, 0), Err(500));
     let r = p.poll_result().unwrap();
     assert_eq!(
         (r.outcome, r.cause),
@@ -523,11 +520,11 @@ fn external_variants_hold_the_slot_until_the_driver_completes() {
     assert_eq!(r.queue_wait_ns, 4_000_000);
     // The third answers after its 100 ms deadline: a timeout at 100 ms.
     assert_eq!(p.poll_start().unwrap().id, 3);
-    p.complete(ms(150), 0, 0, 3, Ok(()));
+    p.handle_completion(ms(150), start(3, 0, 0), Ok(()));
     let r = p.poll_result().unwrap();
     assert_eq!((r.outcome, r.latency_ns), (Outcome::Timeout, 100_000_000));
     // Completing twice does nothing.
-    p.complete(ms(151), 0, 0, 3, Ok(()));
+    p.handle_completion(ms(151), start(3, 0, 0), Ok(()));
     assert!(p.poll_result().is_none());
 }
 
@@ -549,7 +546,7 @@ fn a_crash_fails_external_requests_and_late_completions_are_ignored() {
     };
     let spec = one_endpoint(vec![v], Routing::Random, vec![crash]);
     let mut p = Platform::new(&spec, RngStreams::new(1));
-    let (at, t) = p.poll_timer().unwrap();
+    let at = p.poll_timeout().unwrap();
     p.handle_request(
         SimTime::ZERO,
         Request {
@@ -561,17 +558,19 @@ fn a_crash_fails_external_requests_and_late_completions_are_ignored() {
         },
     );
     let s = p.poll_start().unwrap();
-    p.handle_timer(at, t);
+    p.handle_timeout(at);
     let r = p.poll_result().unwrap();
     assert_eq!(
         (r.id, r.outcome, r.cause),
         (7, Outcome::Server5xx, Cause::InstanceDown)
     );
-    p.complete(at, s.instance, s.slot, 7, Ok(()));
+    p.handle_completion(at, s, Ok(()));
     assert!(p.poll_result().is_none());
-    assert!(
-        p.instances().iter().all(|i| i.0 != 0),
-        "the dead instance is not listed"
+    let actions: Vec<Action> = std::iter::from_fn(|| p.poll_action()).collect();
+    assert_eq!(
+        actions.last(),
+        Some(&Action::StopModelServer { instance: 0 }),
+        "the dead instance's server is stopped: {actions:?}"
     );
 }
 
@@ -599,7 +598,7 @@ fn an_external_replacement_serves_only_once_provisioned_and_healthy() {
     let mut h = Harness::new(&one_endpoint(vec![v], Routing::Random, vec![]));
     let s = |secs: u64| SimTime::from_nanos(secs * 1_000_000_000);
     // The process of instance 0 (in service from the start) dies.
-    h.p.container_exited(s(1), 0, Duration::from_secs(2));
+    h.p.handle_container_exit(s(1), 0);
     h.drain();
     h.run_until(s(3));
     assert_eq!(
@@ -616,7 +615,7 @@ fn an_external_replacement_serves_only_once_provisioned_and_healthy() {
     h.send(100_000, 1_000, None);
     assert_eq!(h.results.last().unwrap().outcome, Outcome::Server5xx);
     assert!(h.p.poll_start().is_none(), "nothing routed to it");
-    h.p.container_healthy(s(101), 1);
+    h.p.handle_container_healthy(s(101), 1);
     h.drain();
     assert_eq!(
         lifecycle(&h).last(),
@@ -625,9 +624,9 @@ fn an_external_replacement_serves_only_once_provisioned_and_healthy() {
     h.send(102_000, 1_000, None);
     assert_eq!(h.p.poll_start().map(|st| st.instance), Some(1));
     // Reports about instances that are not waiting change nothing.
-    h.p.container_healthy(s(103), 1);
-    h.p.container_healthy(s(103), 99);
-    h.p.container_exited(s(103), 99, Duration::ZERO);
+    h.p.handle_container_healthy(s(103), 1);
+    h.p.handle_container_healthy(s(103), 99);
+    h.p.handle_container_exit(s(103), 99);
     h.drain();
     assert_eq!(lifecycle(&h).len(), 4);
 }
@@ -638,11 +637,11 @@ fn a_healthy_process_waits_for_provisioning_and_a_failed_one_is_replaced() {
     v.external = true;
     let mut h = Harness::new(&one_endpoint(vec![v], Routing::Random, vec![]));
     let s = |secs: u64| SimTime::from_nanos(secs * 1_000_000_000);
-    h.p.container_exited(s(0), 0, Duration::ZERO);
+    h.p.handle_container_exit(s(0), 0);
     h.drain();
     h.run_until(s(1));
     // Instance 1 launched at 0 s; healthy at 10 s, in service at 60 s.
-    h.p.container_healthy(s(10), 1);
+    h.p.handle_container_healthy(s(10), 1);
     h.drain();
     h.run_until(s(59));
     assert_eq!(
@@ -657,10 +656,10 @@ fn a_healthy_process_waits_for_provisioning_and_a_failed_one_is_replaced() {
 
     // Instance 2's process exits while it provisions: at the end of its
     // provisioning it fails its health check and is replaced, once.
-    h.p.container_exited(s(70), 1, Duration::ZERO);
+    h.p.handle_container_exit(s(70), 1);
     h.drain();
     h.run_until(s(71));
-    h.p.container_exited(s(75), 2, Duration::ZERO);
+    h.p.handle_container_exit(s(75), 2);
     h.drain();
     h.run_until(s(129));
     assert_eq!(
@@ -704,10 +703,10 @@ fn an_operator_ends_an_active_fault_early_and_cancels_a_scheduled_one() {
         states(&h, t(20)),
         [FaultState::Active, FaultState::Scheduled]
     );
-    assert!(h.p.end_fault(t(20), 0));
-    assert!(h.p.end_fault(t(20), 1));
-    assert!(!h.p.end_fault(t(20), 1), "already cancelled");
-    assert!(!h.p.end_fault(t(20), 7), "no such fault");
+    assert!(h.p.handle_end_fault(t(20), 0));
+    assert!(h.p.handle_end_fault(t(20), 1));
+    assert!(!h.p.handle_end_fault(t(20), 1), "already cancelled");
+    assert!(!h.p.handle_end_fault(t(20), 7), "no such fault");
     h.drain();
     h.run_until(t(200));
     assert_eq!(

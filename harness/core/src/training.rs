@@ -1060,30 +1060,19 @@ pub fn run_alone(
     streams: &RngStreams,
     horizon: SimTime,
 ) -> Vec<TrainingOutcome> {
-    let mut t = Training::new(spec, streams);
-    let mut timers = std::collections::BTreeMap::new();
-    let mut seq = 0u64;
+    let no_endpoints = crate::spec::PlatformSpec::default();
+    let mut p = crate::Platform::with_training(&no_endpoints, spec, *streams);
     let mut now = SimTime::ZERO;
-    loop {
-        while let Some((at, timer)) = t.poll_timer() {
-            timers.insert((at, seq), timer);
-            seq += 1;
-        }
-        while t.poll_event().is_some() {}
-        let Some(((at, _), timer)) = timers.pop_first() else {
-            break;
-        };
-        if at > horizon {
-            break;
-        }
+    while let Some(at) = p.poll_timeout().filter(|&at| at <= horizon) {
         now = at;
-        t.handle_timer(now, timer);
+        p.handle_timeout(at);
+        while p.poll_training_event().is_some() {}
     }
-    if !t.all_done() {
+    if !p.training_done() {
         now = horizon.max(now);
-        t.stop_all(now);
+        p.stop_training(now);
     }
-    t.outcomes(now)
+    p.training_outcomes(now)
 }
 
 #[cfg(test)]

@@ -249,28 +249,25 @@ fn a_spot_job_waits_out_a_shortage_then_trains() {
     assert_eq!(o.training_time_s, 100.0);
 }
 
-/// A tiny driver: runs due timers up to `now` seconds, collects actions.
+/// A tiny driver: runs due timers up to `now` seconds, each at its own
+/// time, and collects the training actions.
 #[derive(Default)]
 struct Driver {
-    timers: std::collections::BTreeMap<(SimTime, u64), TrainingTimer>,
-    seq: u64,
     actions: Vec<TrainingAction>,
 }
 
 impl Driver {
-    fn advance(&mut self, t: &mut Training, now: u64) {
+    fn advance(&mut self, p: &mut crate::Platform, now: u64) {
+        let until = SimTime::from_nanos(now * 1_000_000_000);
         loop {
-            while let Some((at, tm)) = t.poll_timer() {
-                self.timers.insert((at, self.seq), tm);
-                self.seq += 1;
+            while let Some(a) = p.poll_action() {
+                if let crate::Action::Training(a) = a {
+                    self.actions.push(a);
+                }
             }
-            while let Some(a) = t.poll_action() {
-                self.actions.push(a);
-            }
-            match self.timers.first_key_value() {
-                Some((&(at, _), _)) if at.as_nanos() <= now * 1_000_000_000 => {
-                    let (_, tm) = self.timers.pop_first().expect("a timer");
-                    t.handle_timer(at, tm);
+            match p.poll_timeout() {
+                Some(at) if at <= until => {
+                    p.handle_timeout(at);
                 }
                 _ => break,
             }
@@ -286,15 +283,16 @@ fn external_jobs_ask_the_driver_and_learn_resume_points() {
         jobs: vec![j],
         faults: vec![interrupt_at(100)],
     };
-    let mut t = Training::new(&spec, &RngStreams::new(1));
+    let no_endpoints = crate::spec::PlatformSpec::default();
+    let mut t = crate::Platform::with_training(&no_endpoints, &spec, RngStreams::new(1));
     let mut d = Driver::default();
     d.advance(&mut t, 0);
     assert_eq!(d.actions, [TrainingAction::Start { job: 0, attempt: 0 }]);
     let at = |s: u64| SimTime::from_nanos(s * 1_000_000_000);
     for s in 1..=50 {
-        t.external_step(at(s), 0, s);
+        t.handle_training_step(at(s), 0, s);
     }
-    t.external_checkpoint(at(40), 0, 40);
+    t.handle_training_checkpoint(at(40), 0, 40);
     d.advance(&mut t, 100);
     assert_eq!(
         d.actions[1],
@@ -304,21 +302,21 @@ fn external_jobs_ask_the_driver_and_learn_resume_points() {
         }
     );
     assert_eq!(t.pending_reclaim(0), Some(at(220)));
-    t.external_exit(at(101), 0, false); // SIGTERM: expected, ignored
+    t.handle_training_exit(at(101), 0, false); // SIGTERM: expected, ignored
     d.advance(&mut t, 220);
     assert_eq!(d.actions[2], TrainingAction::Kill { job: 0 });
     assert_eq!(d.actions[3], TrainingAction::Start { job: 0, attempt: 1 });
     // The script resumes at step 41: 10 steps (41..=50) are redone.
-    let p = t.progress(0, at(220));
+    let p = t.training_progress(0, at(220));
     assert_eq!(
         (p.status, p.step, p.interruptions),
         (SecondaryStatus::Training, 50, 1)
     );
-    t.external_step(at(221), 0, 41);
-    t.external_step(at(230), 0, 60);
-    t.external_exit(at(231), 0, true);
+    t.handle_training_step(at(221), 0, 41);
+    t.handle_training_step(at(230), 0, 60);
+    t.handle_training_exit(at(231), 0, true);
     d.advance(&mut t, 1000);
-    let o = &t.outcomes(at(1000))[0];
+    let o = &t.training_outcomes(at(1000))[0];
     assert_eq!(o.status, JobStatus::Completed);
     assert_eq!(o.resumed_from, [0, 40]);
     assert_eq!(o.steps_lost, 10);

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use gameday_core::spec::{FaultSpec, PlatformSpec};
 use gameday_core::{
-    EventKind, Platform, PlatformEvent, Request, RequestResult, RngStreams, ServiceStart, SimTime,
-    Timer, VariantCost, VariantGauge,
+    Action, Platform, PlatformEvent, Request, RequestResult, RngStreams, ServiceStart, SimTime,
+    VariantCost, VariantGauge,
 };
 use tokio::sync::oneshot;
 
@@ -251,26 +251,9 @@ impl Engine {
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
         let platform = Platform::new(spec, RngStreams::new(seed));
-        let external: Vec<Vec<bool>> = spec
-            .endpoints
-            .iter()
-            .map(|e| e.variants.iter().map(|v| v.external).collect())
-            .collect();
-        if let Some(l) = &lifecycle {
-            for (instance, endpoint, variant) in platform.instances() {
-                if external[endpoint as usize][variant as usize] {
-                    let _ = l.send(Lifecycle::Up {
-                        instance,
-                        endpoint,
-                        variant,
-                    });
-                }
-            }
-        }
-        let watch = lifecycle.map(|l| (l, external));
         let thread = std::thread::Builder::new()
             .name("gameday-engine".into())
-            .spawn(move || run(platform, rx, clock, watch))?;
+            .spawn(move || run(platform, rx, clock, lifecycle))?;
         Ok(Engine {
             handle: EngineHandle { tx, clock },
             thread: Some(thread),
@@ -302,13 +285,11 @@ const BATCH: usize = 256;
 type Started = BTreeMap<u64, Option<RequestResult>>;
 
 /// Instances of external variants are announced here.
-type Watch = Option<(mpsc::Sender<Lifecycle>, Vec<Vec<bool>>)>;
+type Watch = Option<mpsc::Sender<Lifecycle>>;
 
 struct State {
     /// Faults `0..scheduled_faults` came from the scenario.
     scheduled_faults: usize,
-    timers: BTreeMap<(SimTime, u64), Timer>,
-    seq: u64,
     pending: BTreeMap<u64, oneshot::Sender<Reply>>,
     started: Started,
     events: Vec<PlatformEvent>,
@@ -318,9 +299,8 @@ struct State {
 impl State {
     fn drain(&mut self, platform: &mut Platform, now: SimTime) {
         loop {
-            while let Some((at, t)) = platform.poll_timer() {
-                self.timers.insert((at, self.seq), t);
-                self.seq += 1;
+            while let Some(a) = platform.poll_action() {
+                self.act(a);
             }
             while let Some(r) = platform.poll_result() {
                 if let Some(tx) = self.pending.remove(&r.id) {
@@ -330,7 +310,6 @@ impl State {
                 }
             }
             while let Some(e) = platform.poll_event() {
-                self.announce(&e);
                 self.events.push(e);
             }
             let Some(st) = platform.poll_start() else {
@@ -344,31 +323,28 @@ impl State {
                 self.started.insert(st.id, None);
             } else {
                 // Nobody is waiting any more: free the slot at once.
-                platform.complete(now, st.instance, st.slot, st.id, Err(0));
+                platform.handle_completion(now, st, Err(0));
             }
         }
     }
 
-    fn announce(&self, e: &PlatformEvent) {
-        let Some((tx, external)) = &self.watch else {
+    /// Carries out what the platform decided about a model server.
+    fn act(&self, a: Action) {
+        let Some(tx) = &self.watch else {
             return;
         };
-        let (Some(instance), Some(variant)) = (e.instance, e.variant) else {
-            return;
-        };
-        if !external[e.endpoint as usize][variant as usize] {
-            return;
-        }
-        let msg = match e.kind {
-            EventKind::InstanceLaunched => Lifecycle::Up {
+        let msg = match a {
+            Action::StartModelServer {
                 instance,
-                endpoint: e.endpoint,
+                endpoint,
+                variant,
+            } => Lifecycle::Up {
+                instance,
+                endpoint,
                 variant,
             },
-            EventKind::InstanceCrashed | EventKind::InstanceTerminated => {
-                Lifecycle::Down { instance }
-            }
-            _ => return,
+            Action::StopModelServer { instance } => Lifecycle::Down { instance },
+            Action::Training(_) => return, // this engine runs no training jobs
         };
         let _ = tx.send(msg);
     }
@@ -398,8 +374,6 @@ fn fault_infos(platform: &Platform, now: SimTime, scheduled: usize) -> Vec<Fault
 fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock, watch: Watch) {
     let mut st = State {
         scheduled_faults: platform.faults(SimTime::ZERO).len(),
-        timers: BTreeMap::new(),
-        seq: 0,
         pending: BTreeMap::new(),
         started: BTreeMap::new(),
         events: Vec::new(),
@@ -408,8 +382,8 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock, wa
     st.drain(&mut platform, clock.now());
 
     loop {
-        let first = match st.timers.first_key_value() {
-            Some((&(at, _), _)) => {
+        let first = match platform.poll_timeout() {
+            Some(at) => {
                 let now = clock.now();
                 if at <= now {
                     None
@@ -436,27 +410,27 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock, wa
                     platform.handle_request(now, req);
                 }
                 Command::Complete(start, answer, reply) => {
-                    platform.complete(now, start.instance, start.slot, start.id, answer);
+                    platform.handle_completion(now, start, answer);
                     st.drain(&mut platform, now);
                     if let Some(r) = st.started.remove(&start.id).flatten() {
                         let _ = reply.send(r);
                     }
                 }
                 Command::Container(instance, ContainerHealth::Healthy) => {
-                    platform.container_healthy(now, instance);
+                    platform.handle_container_healthy(now, instance);
                 }
                 Command::Container(instance, ContainerHealth::Exited) => {
-                    platform.container_exited(now, instance, Duration::ZERO);
+                    platform.handle_container_exit(now, instance);
                 }
                 Command::Shutdown => return,
                 Command::Inject(fault, reply) => {
-                    let _ = reply.send(platform.inject_fault(now, *fault));
+                    let _ = reply.send(platform.handle_fault(now, *fault));
                 }
                 Command::Faults(reply) => {
                     let _ = reply.send(fault_infos(&platform, now, st.scheduled_faults));
                 }
                 Command::EndFault(id, reply) => {
-                    let _ = reply.send(platform.end_fault(now, id));
+                    let _ = reply.send(platform.handle_end_fault(now, id));
                 }
                 Command::Snapshot {
                     drain_events,
@@ -489,12 +463,8 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock, wa
         }
         // Everything due by now, in (time, insertion) order.
         let now = clock.now();
-        while let Some(entry) = st.timers.first_entry() {
-            if entry.key().0 > now {
-                break;
-            }
-            let t = entry.remove();
-            platform.handle_timer(now, t);
+        if platform.poll_timeout().is_some_and(|at| at <= now) {
+            platform.handle_timeout(now);
             st.drain(&mut platform, now);
         }
         if st.events.len() > 100_000 {

@@ -1,31 +1,32 @@
 //! The virtual-clock driver: runs the sans-IO core as a discrete-event
 //! simulation, jumping from one event to the next as fast as the CPU allows.
 //!
-//! [`simulate`] owns an [`EventQueue`] of three kinds of event: a workload's
-//! next arrival, a timer the platform asked for, and a report tick. It feeds
-//! them to [`Platform`] in `(time, insertion)` order and hands every result,
-//! event and gauge to a [`Recorder`]. Same inputs, same seed, same bytes.
+//! [`simulate`] is a thin loop over the core's driving contract. It keeps a
+//! [`TimerQueue`] of its own for the two things the driver owns, a
+//! workload's next arrival and a report tick, and asks the [`Platform`]
+//! when it next needs [`Platform::handle_timeout`]; whichever is earlier
+//! runs (the platform's timers first when both are due at the same
+//! instant). Every result, event and gauge goes to a [`Recorder`]. Same
+//! inputs, same seed, same bytes.
 //!
 //! Arrivals stop at the scenario's duration; requests still in flight then
 //! are drained (each finishes or times out) so every sent request has an
-//! outcome. Faults and fleet changes due after the duration are not run.
+//! outcome. Faults and fleet changes due after the duration are not run
+//! (the core's end-of-run rule, [`Platform::set_end`]).
 //! Training jobs are not bounded by the duration: they run to their own
 //! end (completion, failure, `max_run` or `max_wait`).
 
 pub mod plan;
-pub mod queue;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use gameday_core::spec::{PlatformSpec, WorkloadSpec};
 use gameday_core::time::duration_nanos;
-use gameday_core::training::{Training, TrainingSpec, TrainingTimer};
-use gameday_core::{ArrivalProcess, Platform, Request, RngStreams, SimTime, StreamRng, Timer};
+use gameday_core::training::TrainingSpec;
+use gameday_core::{ArrivalProcess, Platform, Request, RngStreams, SimTime, StreamRng, TimerQueue};
 use gameday_report::model::ScenarioInfo;
 use gameday_report::{Finish, Recorder, RunRecord, SloSpec, TrainingJobReport};
-
-pub use queue::EventQueue;
 
 /// What to simulate.
 #[derive(Clone, Copy, Debug)]
@@ -91,8 +92,6 @@ impl SimOutput {
 #[derive(Clone, Copy, Debug)]
 enum Event {
     Arrival(u16),
-    Platform(Timer),
-    Training(TrainingTimer),
     Tick,
 }
 
@@ -119,11 +118,11 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
         .max()
         .unwrap_or(0);
 
-    let mut platform = Platform::new(cfg.platform, streams);
-    let mut training = Training::new(cfg.training, &streams);
-    let job_names: Vec<String> = training.names().map(String::from).collect();
+    let mut platform = Platform::with_training(cfg.platform, cfg.training, streams);
+    platform.set_end(end);
+    let job_names: Vec<String> = platform.training_names().map(String::from).collect();
     let mut recorder = Recorder::new(cfg.platform, interval.as_nanos(), max_timeout);
-    let mut queue: EventQueue<Event> = EventQueue::default();
+    let mut queue: TimerQueue<Event> = TimerQueue::default();
 
     let mut workloads: Vec<Workload> = cfg
         .workloads
@@ -148,71 +147,56 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
         }
     }
     queue.push(interval.min(end), Event::Tick);
-    while let Some((at, t)) = platform.poll_timer() {
-        queue.push(at, Event::Platform(t));
-    }
-    while let Some((at, t)) = training.poll_timer() {
-        queue.push(at, Event::Training(t));
-    }
 
     let mut gauges = Vec::new();
     let mut processed = 0u64;
+    let mut steps = 0u64;
     let mut complete = true;
     let mut now = SimTime::ZERO;
-    while let Some((at, event)) = queue.pop() {
-        if matches!(event, Event::Training(_)) && training.all_done() {
-            continue; // leftover limits of finished jobs
+    loop {
+        let ours = queue.peek_time();
+        match platform.poll_timeout() {
+            // The platform's timers first at a tie.
+            Some(at) if ours.is_none_or(|o| at <= o) => {
+                now = at;
+                processed += platform.handle_timeout(at) as u64;
+            }
+            _ => {
+                let Some((at, event)) = queue.pop() else {
+                    break;
+                };
+                now = at;
+                processed += 1;
+                match event {
+                    Event::Arrival(i) => {
+                        let w = &mut workloads[i as usize];
+                        platform.handle_request(
+                            now,
+                            Request {
+                                sent_at: now,
+                                ..w.request
+                            },
+                        );
+                        if let Some(t) = w.process.next_arrival(&mut w.rng).filter(|&t| t < end) {
+                            queue.push(t, Event::Arrival(i));
+                        }
+                    }
+                    Event::Tick => {
+                        gauges.clear();
+                        platform.gauges(&mut gauges);
+                        recorder.gauges(now.as_nanos(), &gauges);
+                        recorder.advance(now.as_nanos());
+                        if now < end {
+                            queue.push(now.add_nanos(interval.as_nanos()).min(end), Event::Tick);
+                        }
+                    }
+                }
+            }
         }
-        now = at;
-        processed += 1;
-        if processed % STOP_CHECK_EVERY == 0 && cfg.stop.is_some_and(|s| s.load(Ordering::Relaxed))
-        {
+        steps += 1;
+        if steps % STOP_CHECK_EVERY == 0 && cfg.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
             complete = false;
             break;
-        }
-        match event {
-            Event::Arrival(i) => {
-                let w = &mut workloads[i as usize];
-                platform.handle_request(
-                    now,
-                    Request {
-                        sent_at: now,
-                        ..w.request
-                    },
-                );
-                if let Some(t) = w.process.next_arrival(&mut w.rng).filter(|&t| t < end) {
-                    queue.push(t, Event::Arrival(i));
-                }
-            }
-            Event::Platform(timer) => {
-                let request_work =
-                    matches!(timer, Timer::ServiceDone { .. } | Timer::QueueExpiry { .. });
-                if now > end && !request_work {
-                    continue; // fleet changes after the run are not simulated
-                }
-                platform.handle_timer(now, timer);
-            }
-            Event::Training(timer) => {
-                training.handle_timer(now, timer);
-                while let Some((at, t)) = training.poll_timer() {
-                    queue.push(at, Event::Training(t));
-                }
-                while let Some(e) = training.poll_event() {
-                    recorder.training_event(&e, &job_names[e.job]);
-                }
-            }
-            Event::Tick => {
-                gauges.clear();
-                platform.gauges(&mut gauges);
-                recorder.gauges(now.as_nanos(), &gauges);
-                recorder.advance(now.as_nanos());
-                if now < end {
-                    queue.push(now.add_nanos(interval.as_nanos()).min(end), Event::Tick);
-                }
-            }
-        }
-        while let Some((at, t)) = platform.poll_timer() {
-            queue.push(at, Event::Platform(t));
         }
         while let Some(r) = platform.poll_result() {
             recorder.record(&r);
@@ -228,12 +212,15 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
         while let Some(e) = platform.poll_event() {
             recorder.event(&e);
         }
+        while let Some(e) = platform.poll_training_event() {
+            recorder.training_event(&e, &job_names[e.job]);
+        }
     }
 
     let billed_until = if complete { end } else { now.min(end) };
     let duration_s = billed_until.as_secs_f64();
-    let training = training
-        .outcomes(now)
+    let training = platform
+        .training_outcomes(now)
         .iter()
         .zip(&cfg.training.jobs)
         .map(|(o, spec)| TrainingJobReport::new(o, spec))

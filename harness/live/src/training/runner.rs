@@ -17,9 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use gameday_core::spec::PlatformSpec;
 use gameday_core::training::JobProgress;
-use gameday_core::training::{Training, TrainingAction, TrainingSpec, TrainingTimer};
-use gameday_core::{RngStreams, SimTime, TrainingEvent, TrainingOutcome};
+use gameday_core::training::{TrainingAction, TrainingSpec};
+use gameday_core::{Action, Platform, RngStreams, SimTime, TrainingEvent, TrainingOutcome};
 
 use super::contract::{JobContract, JobDir};
 use super::imds::Imds;
@@ -175,9 +176,7 @@ fn contract<'a>(
 struct Driver {
     cfg: TrainingRunConfig,
     clock: WallClock,
-    core: Training,
-    timers: BTreeMap<(SimTime, u64), TrainingTimer>,
-    seq: u64,
+    core: Platform,
     dirs: Vec<Option<JobDir>>,
     imds: Vec<Option<Imds>>,
     procs: Vec<Option<Attempt>>,
@@ -206,9 +205,11 @@ impl Driver {
         let (tx, rx) = mpsc::channel();
         Driver {
             clock: WallClock::at(cfg.zero),
-            core: Training::new(&cfg.spec, &RngStreams::new(cfg.seed)),
-            timers: BTreeMap::new(),
-            seq: 0,
+            core: Platform::with_training(
+                &PlatformSpec::default(),
+                &cfg.spec,
+                RngStreams::new(cfg.seed),
+            ),
             dirs,
             imds,
             procs: (0..n).map(|_| None).collect(),
@@ -230,19 +231,17 @@ impl Driver {
             self.drain(now);
             self.publish(now);
             let live = self.procs.iter().any(Option::is_some);
-            if self.core.all_done() && !live {
+            if self.core.training_done() && !live {
                 break;
             }
             if self.stop.load(Ordering::Relaxed) && !stopping {
                 stopping = true;
-                self.core.stop_all(now);
+                self.core.stop_training(now);
                 continue;
             }
             let next = self
-                .timers
-                .keys()
-                .next()
-                .map(|k| k.0)
+                .core
+                .poll_timeout()
                 .into_iter()
                 .chain(self.kill_at.iter().flatten().copied())
                 .min()
@@ -255,13 +254,9 @@ impl Driver {
             }
             let now = self.clock.now();
             self.reap(now);
-            while let Some((&(at, seq), _)) = self.timers.first_key_value() {
-                if at > now {
-                    break;
-                }
-                let t = self.timers.remove(&(at, seq)).expect("first timer");
-                self.core.handle_timer(at, t);
-                self.drain(at);
+            if self.core.poll_timeout().is_some_and(|at| at <= now) {
+                self.core.handle_timeout(now);
+                self.drain(now);
             }
             for job in 0..self.kill_at.len() {
                 if self.kill_at[job].is_some_and(|t| t <= now) {
@@ -273,7 +268,7 @@ impl Driver {
         let mut events = std::mem::take(&mut self.events);
         events.sort_by_key(|e| e.at);
         Ok(TrainingRunOutput {
-            outcomes: self.core.outcomes(ended_at),
+            outcomes: self.core.training_outcomes(ended_at),
             events,
             ended_at,
             job_dirs: self
@@ -288,24 +283,22 @@ impl Driver {
     fn publish(&self, now: SimTime) {
         let mut st = self.status.lock().expect("status lock");
         for (job, slot) in st.iter_mut().enumerate() {
-            *slot = Some(self.core.progress(job, now));
+            *slot = Some(self.core.training_progress(job, now));
         }
     }
 
     /// Collects timers, carries out actions, keeps events.
     fn drain(&mut self, now: SimTime) {
         loop {
-            while let Some((at, t)) = self.core.poll_timer() {
-                self.timers.insert((at, self.seq), t);
-                self.seq += 1;
-            }
-            while let Some(e) = self.core.poll_event() {
+            while let Some(e) = self.core.poll_training_event() {
                 self.events.push(e);
             }
             let Some(a) = self.core.poll_action() else {
                 break;
             };
-            self.act(now, a);
+            if let Action::Training(a) = a {
+                self.act(now, a);
+            }
         }
     }
 
@@ -368,7 +361,7 @@ impl Driver {
                     dir.log_dir().join(format!("attempt-{attempt}.spawn-error")),
                     e.to_string(),
                 );
-                self.core.external_exit(now, job, false);
+                self.core.handle_training_exit(now, job, false);
             }
         }
     }
@@ -377,12 +370,12 @@ impl Driver {
         let now = self.clock.now();
         match ev {
             ProcessEvent::Step { job, attempt, step } if self.current[job] == Some(attempt) => {
-                self.core.external_step(now, job, step);
+                self.core.handle_training_step(now, job, step);
             }
             ProcessEvent::Checkpoint { job, attempt, step }
                 if self.current[job] == Some(attempt) =>
             {
-                self.core.external_checkpoint(now, job, step);
+                self.core.handle_training_checkpoint(now, job, step);
             }
             _ => {}
         }
@@ -406,7 +399,7 @@ impl Driver {
                 }
                 self.procs[job] = None;
                 self.kill_at[job] = None;
-                self.core.external_exit(now, job, ok);
+                self.core.handle_training_exit(now, job, ok);
                 self.drain(now);
             }
         }

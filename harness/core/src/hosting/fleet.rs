@@ -1,0 +1,206 @@
+//! The fleet: crashes, health checks, launches, provisioning and the
+//! container health gate of real model servers.
+
+use super::{Container, Hosting, Instance, InstanceState, Timer};
+use crate::dist::unit;
+use crate::outcome::{EventKind, Outcome};
+use crate::time::{duration_nanos, SimTime};
+
+impl Hosting {
+    pub(super) fn crash(&mut self, now: SimTime, inst: u32, detect_after: std::time::Duration) {
+        let instance = &mut self.instances[inst as usize];
+        instance.state = InstanceState::Crashed;
+        instance.outstanding = 0;
+        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
+        let slots = std::mem::take(&mut instance.slots);
+        let queued = std::mem::take(&mut instance.queue);
+        let mut failed = 0u32;
+        for s in slots.iter().filter(|s| s.busy) {
+            if !s.reported {
+                failed += 1;
+                self.finish_request(
+                    e,
+                    v,
+                    s.id,
+                    s.sent_at,
+                    now.nanos_since(s.sent_at),
+                    s.started_at.nanos_since(s.sent_at),
+                    Outcome::Server5xx,
+                );
+            }
+            self.endpoints[e].variants[v].busy_slots -= 1;
+            self.endpoints[e].change_in_system(now, false);
+        }
+        for q in &queued {
+            failed += 1;
+            self.finish_request(
+                e,
+                v,
+                q.id,
+                q.sent_at,
+                now.nanos_since(q.sent_at),
+                now.nanos_since(q.sent_at),
+                Outcome::Server5xx,
+            );
+            self.endpoints[e].change_in_system(now, false);
+        }
+        let vs = &mut self.endpoints[e].variants[v];
+        vs.queue_depth -= queued.len() as u32;
+        vs.in_service -= 1;
+        self.event(
+            now,
+            EventKind::InstanceCrashed,
+            e,
+            Some(v),
+            Some(inst),
+            format!("{failed} requests in flight or queued failed"),
+        );
+        self.model_server_down(inst);
+        self.timers
+            .push_back((now + detect_after, Timer::CrashDetected { instance: inst }));
+    }
+
+    pub(super) fn crash_detected(&mut self, now: SimTime, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
+        instance.state = InstanceState::Terminated;
+        instance.ended_at = Some(now);
+        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
+        self.endpoints[e].variants[v]
+            .routable
+            .retain(|&i| i != inst);
+        self.event(
+            now,
+            EventKind::InstanceTerminated,
+            e,
+            Some(v),
+            Some(inst),
+            "health check failed; replacing".into(),
+        );
+        self.model_server_down(inst);
+        self.launch(now, e, v);
+    }
+
+    pub(super) fn launch(&mut self, now: SimTime, e: usize, v: usize) {
+        let vs = &self.endpoints[e].variants[v];
+        let lo = duration_nanos(vs.spec.instance.provisioning_min);
+        let hi = duration_nanos(vs.spec.instance.provisioning_max).max(lo);
+        let delay = lo + (unit(&mut self.provisioning_rng) * (hi - lo) as f64) as u64;
+        let id = self.instances.len() as u32;
+        let mut instance = Instance::new(
+            e as u16,
+            v as u16,
+            vs.spec.concurrency,
+            now,
+            InstanceState::Provisioning,
+        );
+        if vs.spec.external {
+            instance.container = Container::Starting { provisioned: false };
+        }
+        self.instances.push(instance);
+        let detail = format!(
+            "{} provisioning for {:.1}s",
+            vs.spec.instance.name,
+            delay as f64 / 1e9
+        );
+        self.event(
+            now,
+            EventKind::InstanceLaunched,
+            e,
+            Some(v),
+            Some(id),
+            detail,
+        );
+        self.model_server_up(id);
+        self.timers
+            .push_back((now.add_nanos(delay), Timer::InstanceReady { instance: id }));
+    }
+
+    /// The provisioning time of `inst` has passed.
+    pub(super) fn instance_provisioned(&mut self, now: SimTime, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
+        if instance.state != InstanceState::Provisioning {
+            return;
+        }
+        match instance.container {
+            Container::Starting { .. } => {
+                instance.container = Container::Starting { provisioned: true };
+            }
+            Container::Failed => self.replace_unhealthy(now, inst),
+            Container::NotWaited | Container::Healthy => self.instance_ready(now, inst),
+        }
+    }
+
+    /// The model process of external instance `inst` answered its health
+    /// check: the instance goes in service once provisioned (at once, if
+    /// it already is). Other instances, and repeated reports, are ignored.
+    pub fn container_healthy(&mut self, now: SimTime, inst: u32) {
+        let Some(instance) = self.instances.get_mut(inst as usize) else {
+            return;
+        };
+        if let Container::Starting { provisioned } = instance.container {
+            instance.container = Container::Healthy;
+            if provisioned && instance.state == InstanceState::Provisioning {
+                self.instance_ready(now, inst);
+            }
+        }
+    }
+
+    /// The model process of external instance `inst` exited on its own.
+    /// In service, the instance has crashed: what it was serving fails,
+    /// and after `detect_after` it is replaced. Still starting, it fails
+    /// its health check when its provisioning time is up and is replaced
+    /// then (so a process that cannot start is retried once per
+    /// provisioning time, not in a tight loop).
+    pub fn container_exited(&mut self, now: SimTime, inst: u32, detect_after: std::time::Duration) {
+        let Some(instance) = self.instances.get_mut(inst as usize) else {
+            return;
+        };
+        match (instance.state, instance.container) {
+            (InstanceState::InService, _) => self.crash(now, inst, detect_after),
+            (InstanceState::Provisioning, Container::Starting { provisioned }) => {
+                instance.container = Container::Failed;
+                if provisioned {
+                    self.replace_unhealthy(now, inst);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A launched instance whose process never became healthy is
+    /// terminated and a new one launched.
+    pub(super) fn replace_unhealthy(&mut self, now: SimTime, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
+        instance.state = InstanceState::Terminated;
+        instance.ended_at = Some(now);
+        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
+        self.event(
+            now,
+            EventKind::InstanceTerminated,
+            e,
+            Some(v),
+            Some(inst),
+            "model server exited before answering GET /ping; replacing".into(),
+        );
+        self.model_server_down(inst);
+        self.launch(now, e, v);
+    }
+
+    pub(super) fn instance_ready(&mut self, now: SimTime, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
+        instance.state = InstanceState::InService;
+        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
+        let vs = &mut self.endpoints[e].variants[v];
+        vs.routable.push(inst);
+        vs.in_service += 1;
+        let detail = format!("{} in service", vs.spec.instance.name);
+        self.event(
+            now,
+            EventKind::InstanceInService,
+            e,
+            Some(v),
+            Some(inst),
+            detail,
+        );
+    }
+}

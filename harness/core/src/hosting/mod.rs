@@ -1,0 +1,508 @@
+//! Hosting: endpoints, variants, instances, routing, slots and queues,
+//! per-request fault rules, fleet replacement and the cost meter. One
+//! component of the composed [`crate::Platform`], which owns the timers:
+//! hosting asks for wake-ups through its outbox and gets them back through
+//! [`Hosting::handle_timer`].
+
+use std::collections::VecDeque;
+
+use rand::Rng;
+
+use crate::outcome::{Action, EventKind, PlatformEvent, RequestResult, VariantCost, VariantGauge};
+use crate::rng::{RngStreams, StreamRng};
+use crate::spec::{FaultSpec, PlatformSpec, Routing, VariantSpec};
+use crate::time::SimTime;
+
+mod faults;
+mod fleet;
+mod routing;
+mod service;
+
+/// A request arriving at the platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The driver's tag for this request, copied into its result so a
+    /// wall-clock driver can answer the right connection (the simulator
+    /// leaves it 0).
+    pub id: u64,
+    /// Endpoint index.
+    pub endpoint: u16,
+    /// Route to this variant instead of by weight (`TargetVariant`).
+    pub target_variant: Option<u16>,
+    /// When the client scheduled it (latency is measured from here).
+    pub sent_at: SimTime,
+    /// Client timeout, nanoseconds.
+    pub timeout_ns: u64,
+}
+
+/// A request whose service started on an instance of an external
+/// (real-process) variant: the driver forwards it to that instance's
+/// process and reports back with [`Hosting::complete`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceStart {
+    /// The request's id.
+    pub id: u64,
+    /// Instance id.
+    pub instance: u32,
+    /// Slot index.
+    pub slot: u32,
+}
+
+/// A wake-up the platform asked its driver for. Hand it back through
+/// [`Hosting::handle_timer`] at (or, for a wall clock, just after) its time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// A request in `slot` of `instance` finishes service.
+    ServiceDone {
+        /// Instance id.
+        instance: u32,
+        /// Slot index.
+        slot: u32,
+    },
+    /// A queued request on `instance` reaches its deadline.
+    QueueExpiry {
+        /// Instance id.
+        instance: u32,
+    },
+    /// Scheduled fault starts.
+    FaultStart {
+        /// Fault index.
+        fault: u32,
+    },
+    /// Scheduled fault ends.
+    FaultEnd {
+        /// Fault index.
+        fault: u32,
+    },
+    /// The health check notices a dead instance.
+    CrashDetected {
+        /// Instance id.
+        instance: u32,
+    },
+    /// A provisioning instance is ready to serve.
+    InstanceReady {
+        /// Instance id.
+        instance: u32,
+    },
+}
+
+impl Timer {
+    /// Service ends and queue deadlines: the work of requests already
+    /// inside, which still runs after the end of a run.
+    pub fn is_request_work(&self) -> bool {
+        matches!(self, Timer::ServiceDone { .. } | Timer::QueueExpiry { .. })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InstanceState {
+    Provisioning,
+    InService,
+    /// Dead, but the endpoint has not noticed: still receives traffic.
+    Crashed,
+    Terminated,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    busy: bool,
+    /// The client already got its answer (a timeout); the work goes on.
+    reported: bool,
+    id: u64,
+    sent_at: SimTime,
+    started_at: SimTime,
+    timeout_ns: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Queued {
+    id: u64,
+    sent_at: SimTime,
+    deadline: SimTime,
+    timeout_ns: u64,
+    extra_ns: u64,
+}
+
+#[derive(Debug)]
+struct Instance {
+    endpoint: u16,
+    variant: u16,
+    state: InstanceState,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    queue: VecDeque<Queued>,
+    outstanding: u32,
+    launched_at: SimTime,
+    ended_at: Option<SimTime>,
+    /// For a launched instance of an external variant: where its model
+    /// process is in starting up. Goes in service only when both its
+    /// provisioning time has passed and its process answers health checks.
+    container: Container,
+}
+
+/// A launched external instance's model process, as its driver reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Container {
+    /// Not external, or in service from the start (the driver waited for
+    /// those before serving): nothing to wait for.
+    NotWaited,
+    /// Started, not yet healthy.
+    Starting {
+        /// The provisioning time has passed.
+        provisioned: bool,
+    },
+    /// Answered its health check.
+    Healthy,
+    /// Exited before it was healthy.
+    Failed,
+}
+
+#[derive(Debug)]
+struct VariantState {
+    spec: VariantSpec,
+    /// Instances that receive traffic: in service, or dead and undetected.
+    routable: Vec<u32>,
+    in_service: u32,
+    queue_depth: u32,
+    max_queue_depth: u32,
+    busy_slots: u32,
+    rng: StreamRng,
+}
+
+#[derive(Debug)]
+struct EndpointState {
+    name: String,
+    routing: Routing,
+    variants: Vec<VariantState>,
+    cumulative_weights: Vec<f64>,
+    /// Active per-request fault rules, in scenario order.
+    active_faults: Vec<u32>,
+    rng: StreamRng,
+    lor_cursor: usize,
+    in_system: u64,
+    in_system_area: f64,
+    last_change: SimTime,
+}
+
+impl EndpointState {
+    fn change_in_system(&mut self, now: SimTime, up: bool) {
+        self.in_system_area += self.in_system as f64 * now.nanos_since(self.last_change) as f64;
+        self.last_change = now;
+        if up {
+            self.in_system += 1;
+        } else {
+            self.in_system -= 1;
+        }
+    }
+}
+
+/// Where a fault stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultState {
+    /// Its start time has not come.
+    Scheduled,
+    /// In force now.
+    Active,
+    /// Over: its window ended, or it was instantaneous (a crash).
+    Ended,
+    /// Ended early, or never started, by an operator's command.
+    Cancelled,
+}
+
+impl FaultState {
+    /// Lower-case name for APIs and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultState::Scheduled => "scheduled",
+            FaultState::Active => "active",
+            FaultState::Ended => "ended",
+            FaultState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The hosting component.
+#[derive(Debug)]
+pub(crate) struct Hosting {
+    endpoints: Vec<EndpointState>,
+    instances: Vec<Instance>,
+    faults: Vec<FaultSpec>,
+    /// Faults an operator ended early (a scheduled one then never starts).
+    cancelled: Vec<bool>,
+    fault_rngs: Vec<StreamRng>,
+    provisioning_rng: StreamRng,
+    streams: RngStreams,
+    timers: VecDeque<(SimTime, Timer)>,
+    results: VecDeque<RequestResult>,
+    events: VecDeque<PlatformEvent>,
+    starts: VecDeque<ServiceStart>,
+    actions: VecDeque<Action>,
+}
+
+/// A uniform index in `0..len` (Lemire's multiply-shift; bias < 2⁻⁶⁰).
+#[inline]
+fn index<R: Rng + ?Sized>(rng: &mut R, len: usize) -> usize {
+    ((u128::from(rng.next_u64()) * len as u128) >> 64) as usize
+}
+
+impl Hosting {
+    /// Builds the platform at time zero, every initial instance in service.
+    /// Call [`Hosting::poll_timer`] right away: the scheduled faults are
+    /// already waiting there.
+    pub fn new(spec: &PlatformSpec, streams: RngStreams) -> Self {
+        let mut instances = Vec::new();
+        let mut endpoints = Vec::with_capacity(spec.endpoints.len());
+        for (e, ep) in spec.endpoints.iter().enumerate() {
+            let mut variants = Vec::with_capacity(ep.variants.len());
+            let mut acc = 0.0;
+            let mut cumulative_weights = Vec::with_capacity(ep.variants.len());
+            for (v, vs) in ep.variants.iter().enumerate() {
+                acc += vs.weight.max(0.0);
+                cumulative_weights.push(acc);
+                let mut routable = Vec::new();
+                for _ in 0..vs.instance_count {
+                    routable.push(instances.len() as u32);
+                    instances.push(Instance::new(
+                        e as u16,
+                        v as u16,
+                        vs.concurrency,
+                        SimTime::ZERO,
+                        InstanceState::InService,
+                    ));
+                }
+                variants.push(VariantState {
+                    spec: vs.clone(),
+                    in_service: vs.instance_count,
+                    routable,
+                    queue_depth: 0,
+                    max_queue_depth: 0,
+                    busy_slots: 0,
+                    rng: streams.stream(&format!("service/{}/{}", ep.name, vs.name)),
+                });
+            }
+            endpoints.push(EndpointState {
+                name: ep.name.clone(),
+                routing: ep.routing,
+                variants,
+                cumulative_weights,
+                active_faults: Vec::new(),
+                rng: streams.stream(&format!("routing/{}", ep.name)),
+                lor_cursor: 0,
+                in_system: 0,
+                in_system_area: 0.0,
+                last_change: SimTime::ZERO,
+            });
+        }
+        let mut timers = VecDeque::new();
+        for (i, f) in spec.faults.iter().enumerate() {
+            timers.push_back((SimTime::ZERO + f.at, Timer::FaultStart { fault: i as u32 }));
+        }
+        let mut h = Hosting {
+            endpoints,
+            instances,
+            fault_rngs: (0..spec.faults.len())
+                .map(|i| streams.stream(&format!("fault/{i}")))
+                .collect(),
+            faults: spec.faults.clone(),
+            cancelled: vec![false; spec.faults.len()],
+            provisioning_rng: streams.stream("provisioning"),
+            streams,
+            timers,
+            results: VecDeque::new(),
+            events: VecDeque::new(),
+            starts: VecDeque::new(),
+            actions: VecDeque::new(),
+        };
+        // The driver starts a process for each real-model instance in
+        // service from the start.
+        for id in 0..h.instances.len() {
+            h.model_server_up(id as u32);
+        }
+        h
+    }
+
+    // ----- outputs -------------------------------------------------------
+
+    /// The next wake-up to schedule, in the order they were asked for.
+    #[inline]
+    pub fn poll_timer(&mut self) -> Option<(SimTime, Timer)> {
+        self.timers.pop_front()
+    }
+
+    /// The next finished request.
+    #[inline]
+    pub fn poll_result(&mut self) -> Option<RequestResult> {
+        self.results.pop_front()
+    }
+
+    /// The next discrete event.
+    pub fn poll_event(&mut self) -> Option<PlatformEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next process start or stop for the driver.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next request to forward to a real model process (external
+    /// variants only).
+    pub fn poll_start(&mut self) -> Option<ServiceStart> {
+        self.starts.pop_front()
+    }
+
+    /// Snapshots every variant's fleet and queues, resetting the
+    /// max-queue-depth watermark.
+    pub fn gauges(&mut self, out: &mut Vec<VariantGauge>) {
+        for (e, ep) in self.endpoints.iter_mut().enumerate() {
+            for (v, vs) in ep.variants.iter_mut().enumerate() {
+                out.push(VariantGauge {
+                    endpoint: e as u16,
+                    variant: v as u16,
+                    instances_in_service: vs.in_service,
+                    queue_depth: vs.queue_depth,
+                    max_queue_depth: vs.max_queue_depth,
+                    busy_slots: vs.busy_slots,
+                });
+                vs.max_queue_depth = vs.queue_depth;
+            }
+        }
+    }
+
+    /// Instance lifetime and cost per variant, billing every instance from
+    /// launch until it was terminated or `end`, whichever is first.
+    pub fn cost(&self, end: SimTime) -> Vec<VariantCost> {
+        let mut out = Vec::new();
+        for (e, ep) in self.endpoints.iter().enumerate() {
+            for (v, vs) in ep.variants.iter().enumerate() {
+                let nanos: u64 = self
+                    .instances
+                    .iter()
+                    .filter(|i| i.endpoint as usize == e && i.variant as usize == v)
+                    .map(|i| {
+                        i.ended_at
+                            .unwrap_or(end)
+                            .min(end)
+                            .nanos_since(i.launched_at)
+                    })
+                    .sum();
+                let secs = nanos as f64 / 1e9;
+                out.push(VariantCost {
+                    endpoint: e as u16,
+                    variant: v as u16,
+                    instance_seconds: secs,
+                    cost_usd: secs / 3600.0 * vs.spec.instance.price_per_hour,
+                });
+            }
+        }
+        out
+    }
+
+    /// Time-average number of requests inside `endpoint` (queued or in
+    /// service) over `[0, until]`, measured from the platform's own state
+    /// changes. Little's law says it equals throughput × mean latency.
+    pub fn mean_in_system(&self, endpoint: usize, until: SimTime) -> f64 {
+        let ep = &self.endpoints[endpoint];
+        let area =
+            ep.in_system_area + ep.in_system as f64 * until.nanos_since(ep.last_change) as f64;
+        area / until.as_nanos().max(1) as f64
+    }
+
+    // ----- inputs --------------------------------------------------------
+
+    /// The endpoint and variant names, for drivers that route by name.
+    pub fn names(&self) -> impl Iterator<Item = (&str, Vec<&str>)> {
+        self.endpoints.iter().map(|ep| {
+            (
+                ep.name.as_str(),
+                ep.variants.iter().map(|v| v.spec.name.as_str()).collect(),
+            )
+        })
+    }
+
+    /// A timer asked for earlier has come due.
+    pub fn handle_timer(&mut self, now: SimTime, timer: Timer) {
+        match timer {
+            Timer::ServiceDone { instance, slot } => self.service_done(now, instance, slot),
+            Timer::QueueExpiry { instance } => self.expire_queue(now, instance),
+            Timer::FaultStart { fault } => self.fault_start(now, fault),
+            Timer::FaultEnd { fault } => self.fault_end(now, fault),
+            Timer::CrashDetected { instance } => self.crash_detected(now, instance),
+            Timer::InstanceReady { instance } => self.instance_provisioned(now, instance),
+        }
+    }
+
+    // ----- events and actions ---------------------------------------------
+
+    /// Instance `inst` launched (or is in service from the start): if its
+    /// variant runs a real model server, the driver starts one.
+    fn model_server_up(&mut self, inst: u32) {
+        let i = &self.instances[inst as usize];
+        if self.endpoints[i.endpoint as usize].variants[i.variant as usize]
+            .spec
+            .external
+        {
+            self.actions.push_back(Action::StartModelServer {
+                instance: inst,
+                endpoint: i.endpoint,
+                variant: i.variant,
+            });
+        }
+    }
+
+    /// Instance `inst` crashed or was terminated: the driver stops its
+    /// model server, if it has one.
+    fn model_server_down(&mut self, inst: u32) {
+        let i = &self.instances[inst as usize];
+        if self.endpoints[i.endpoint as usize].variants[i.variant as usize]
+            .spec
+            .external
+        {
+            self.actions
+                .push_back(Action::StopModelServer { instance: inst });
+        }
+    }
+
+    fn event(
+        &mut self,
+        at: SimTime,
+        kind: EventKind,
+        e: usize,
+        v: Option<usize>,
+        inst: Option<u32>,
+        detail: String,
+    ) {
+        self.events.push_back(PlatformEvent {
+            at,
+            kind,
+            endpoint: e as u16,
+            variant: v.map(|v| v as u16),
+            instance: inst,
+            detail,
+        });
+    }
+}
+
+impl Instance {
+    fn new(
+        endpoint: u16,
+        variant: u16,
+        concurrency: u32,
+        now: SimTime,
+        state: InstanceState,
+    ) -> Self {
+        let concurrency = concurrency.max(1);
+        Instance {
+            endpoint,
+            variant,
+            state,
+            slots: vec![Slot::default(); concurrency as usize],
+            free: (0..concurrency).rev().collect(),
+            queue: VecDeque::new(),
+            outstanding: 0,
+            launched_at: now,
+            ended_at: None,
+            container: Container::NotWaited,
+        }
+    }
+}

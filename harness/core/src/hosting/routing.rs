@@ -1,0 +1,49 @@
+//! Routing: which variant (by weight) and which instance (random or
+//! least outstanding requests) a request goes to.
+
+use super::{index, Hosting};
+use crate::dist::unit;
+use crate::spec::Routing;
+
+impl Hosting {
+    pub(super) fn pick_variant(&mut self, e: usize) -> usize {
+        let ep = &mut self.endpoints[e];
+        let n = ep.cumulative_weights.len();
+        if n == 1 {
+            return 0;
+        }
+        let total = ep.cumulative_weights[n - 1];
+        let u = unit(&mut ep.rng) * total;
+        ep.cumulative_weights
+            .partition_point(|&c| c <= u)
+            .min(n - 1)
+    }
+
+    pub(super) fn pick_instance(&mut self, e: usize, v: usize) -> Option<u32> {
+        let ep = &mut self.endpoints[e];
+        let routable = &ep.variants[v].routable;
+        let n = routable.len();
+        match (n, ep.routing) {
+            (0, _) => None,
+            (1, _) => Some(routable[0]),
+            (_, Routing::Random) => Some(routable[index(&mut ep.rng, n)]),
+            (_, Routing::LeastOutstandingRequests) => {
+                // Fewest outstanding; ties go to the first after a rotating
+                // cursor so equal instances share the load.
+                let start = ep.lor_cursor % n;
+                ep.lor_cursor = ep.lor_cursor.wrapping_add(1);
+                let mut best = routable[start];
+                let mut best_load = self.instances[best as usize].outstanding;
+                for k in 1..n {
+                    let id = routable[(start + k) % n];
+                    let load = self.instances[id as usize].outstanding;
+                    if load < best_load {
+                        best = id;
+                        best_load = load;
+                    }
+                }
+                Some(best)
+            }
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Service: slots, FIFO queues, deadlines and finished requests.
+
+use super::{Hosting, InstanceState, Queued, Request, ServiceStart, Slot, Timer};
+use crate::dist::unit;
+use crate::outcome::{Cause, Outcome, RequestResult};
+use crate::spec::FaultKind;
+use crate::time::duration_nanos;
+use crate::time::{secs_to_nanos, SimTime};
+
+impl Hosting {
+    /// A request arrives at `now`.
+    pub fn handle_request(&mut self, now: SimTime, req: Request) {
+        let e = req.endpoint as usize;
+        let v = match req.target_variant {
+            Some(v) => v as usize,
+            None => self.pick_variant(e),
+        };
+        let base = RequestResult {
+            id: req.id,
+            endpoint: req.endpoint,
+            variant: v as u16,
+            sent_at: req.sent_at,
+            latency_ns: now.nanos_since(req.sent_at),
+            queue_wait_ns: 0,
+            outcome: Outcome::Ok,
+            cause: Cause::Served,
+        };
+
+        // Fault rules in scenario order; the first that does not pass wins.
+        let mut extra_ns = 0;
+        for i in 0..self.endpoints[e].active_faults.len() {
+            let f = self.endpoints[e].active_faults[i] as usize;
+            let fault = &self.faults[f];
+            if fault.target.variant.is_some_and(|fv| fv != v) {
+                continue;
+            }
+            match fault.kind {
+                FaultKind::ErrorInjection { rate, status } => {
+                    if unit(&mut self.fault_rngs[f]) < rate {
+                        self.results.push_back(RequestResult {
+                            outcome: Outcome::from_status(status),
+                            cause: Cause::Injected(status),
+                            ..base
+                        });
+                        return;
+                    }
+                }
+                FaultKind::Blackhole => {
+                    self.results.push_back(RequestResult {
+                        outcome: Outcome::Timeout,
+                        latency_ns: req.timeout_ns,
+                        cause: Cause::Timeout,
+                        ..base
+                    });
+                    return;
+                }
+                FaultKind::LatencyInjection { delay } => {
+                    extra_ns = duration_nanos(delay);
+                    break;
+                }
+                FaultKind::InstanceCrash { .. } => {}
+            }
+        }
+
+        let Some(inst) = self.pick_instance(e, v) else {
+            // Nothing in service: SageMaker answers 5xx at once.
+            self.results.push_back(RequestResult {
+                outcome: Outcome::Server5xx,
+                cause: Cause::NoCapacity,
+                ..base
+            });
+            return;
+        };
+        if self.instances[inst as usize].state == InstanceState::Crashed {
+            self.results.push_back(RequestResult {
+                outcome: Outcome::Server5xx,
+                cause: Cause::InstanceDown,
+                ..base
+            });
+            return;
+        }
+        let q = Queued {
+            id: req.id,
+            sent_at: req.sent_at,
+            deadline: req.sent_at.add_nanos(req.timeout_ns),
+            timeout_ns: req.timeout_ns,
+            extra_ns,
+        };
+        self.endpoints[e].change_in_system(now, true);
+        let instance = &mut self.instances[inst as usize];
+        instance.outstanding += 1;
+        if let Some(slot) = instance.free.pop() {
+            self.start(now, inst, slot, q);
+        } else {
+            instance.queue.push_back(q);
+            let vs = &mut self.endpoints[e].variants[v];
+            vs.queue_depth += 1;
+            vs.max_queue_depth = vs.max_queue_depth.max(vs.queue_depth);
+            self.timers
+                .push_back((q.deadline, Timer::QueueExpiry { instance: inst }));
+        }
+    }
+
+    /// A real model process finished request `id` in `slot` of
+    /// `instance`: `Ok` if it answered 200, `Err(status)` otherwise (0:
+    /// no answer). Frees the slot and reports the result, unless the
+    /// instance died meanwhile (its crash already failed the request) or
+    /// the slot no longer holds `id`.
+    pub fn complete(
+        &mut self,
+        now: SimTime,
+        instance: u32,
+        slot: u32,
+        id: u64,
+        answer: Result<(), u16>,
+    ) {
+        let Some(inst) = self.instances.get_mut(instance as usize) else {
+            return;
+        };
+        let held = inst
+            .slots
+            .get(slot as usize)
+            .is_some_and(|s| s.busy && s.id == id);
+        if inst.state != InstanceState::InService || !held {
+            return;
+        }
+        let s = std::mem::take(&mut inst.slots[slot as usize]);
+        inst.free.push(slot);
+        inst.outstanding -= 1;
+        let (e, v) = (inst.endpoint as usize, inst.variant as usize);
+        let latency_ns = now.nanos_since(s.sent_at);
+        let (outcome, cause) = match answer {
+            _ if latency_ns > s.timeout_ns => (Outcome::Timeout, Cause::Timeout),
+            Ok(()) => (Outcome::Ok, Cause::Served),
+            Err(0) => (Outcome::Timeout, Cause::Timeout),
+            Err(status) => (Outcome::from_status(status), Cause::ModelError(status)),
+        };
+        self.results.push_back(RequestResult {
+            id,
+            endpoint: e as u16,
+            variant: v as u16,
+            sent_at: s.sent_at,
+            latency_ns: if outcome == Outcome::Timeout {
+                latency_ns.min(s.timeout_ns)
+            } else {
+                latency_ns
+            },
+            queue_wait_ns: s.started_at.nanos_since(s.sent_at),
+            outcome,
+            cause,
+        });
+        self.endpoints[e].variants[v].busy_slots -= 1;
+        self.endpoints[e].change_in_system(now, false);
+        self.dequeue(now, instance);
+    }
+
+    pub(super) fn start(&mut self, now: SimTime, inst: u32, slot: u32, q: Queued) {
+        let instance = &mut self.instances[inst as usize];
+        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
+        let vs = &mut self.endpoints[e].variants[v];
+        vs.busy_slots += 1;
+        if vs.spec.external {
+            // A real process serves it: no draw, no timer; the driver
+            // forwards it and calls `complete`.
+            instance.slots[slot as usize] = Slot {
+                busy: true,
+                reported: false,
+                id: q.id,
+                sent_at: q.sent_at,
+                started_at: now,
+                timeout_ns: q.timeout_ns,
+            };
+            self.starts.push_back(ServiceStart {
+                id: q.id,
+                instance: inst,
+                slot,
+            });
+            return;
+        }
+        let service_ns =
+            secs_to_nanos(vs.spec.service.sample(&mut vs.rng)).saturating_add(q.extra_ns);
+        let done = now.add_nanos(service_ns);
+        let wait = now.nanos_since(q.sent_at);
+        let late = done > q.deadline;
+        instance.slots[slot as usize] = Slot {
+            busy: true,
+            reported: late,
+            id: q.id,
+            sent_at: q.sent_at,
+            started_at: now,
+            timeout_ns: q.timeout_ns,
+        };
+        if late {
+            // The client gives up at its deadline; the instance keeps working.
+            self.finish_request(e, v, q.id, q.sent_at, q.timeout_ns, wait, Outcome::Timeout);
+        }
+        self.timers.push_back((
+            done,
+            Timer::ServiceDone {
+                instance: inst,
+                slot,
+            },
+        ));
+    }
+
+    pub(super) fn service_done(&mut self, now: SimTime, inst: u32, slot: u32) {
+        let instance = &mut self.instances[inst as usize];
+        if instance.state != InstanceState::InService {
+            return; // died mid-request; the crash already failed it
+        }
+        let s = std::mem::take(&mut instance.slots[slot as usize]);
+        instance.free.push(slot);
+        instance.outstanding -= 1;
+        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
+        if !s.reported {
+            self.finish_request(
+                e,
+                v,
+                s.id,
+                s.sent_at,
+                now.nanos_since(s.sent_at),
+                s.started_at.nanos_since(s.sent_at),
+                Outcome::Ok,
+            );
+        }
+        self.endpoints[e].variants[v].busy_slots -= 1;
+        self.endpoints[e].change_in_system(now, false);
+        self.dequeue(now, inst);
+    }
+
+    pub(super) fn dequeue(&mut self, now: SimTime, inst: u32) {
+        loop {
+            let instance = &mut self.instances[inst as usize];
+            let Some(&slot) = instance.free.last() else {
+                return;
+            };
+            let Some(q) = instance.queue.pop_front() else {
+                return;
+            };
+            let (e, v) = (instance.endpoint as usize, instance.variant as usize);
+            self.endpoints[e].variants[v].queue_depth -= 1;
+            if now >= q.deadline {
+                instance.outstanding -= 1;
+                self.timeout_queued(now, e, v, q);
+                continue;
+            }
+            instance.free.pop();
+            self.start(now, inst, slot, q);
+        }
+    }
+
+    pub(super) fn expire_queue(&mut self, now: SimTime, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
+        if instance.state != InstanceState::InService {
+            return;
+        }
+        let (e, v) = (instance.endpoint as usize, instance.variant as usize);
+        loop {
+            let instance = &mut self.instances[inst as usize];
+            if instance.queue.front().is_none_or(|q| q.deadline > now) {
+                return;
+            }
+            let q = instance.queue.pop_front().expect("front exists");
+            instance.outstanding -= 1;
+            self.endpoints[e].variants[v].queue_depth -= 1;
+            self.timeout_queued(now, e, v, q);
+        }
+    }
+
+    pub(super) fn timeout_queued(&mut self, now: SimTime, e: usize, v: usize, q: Queued) {
+        self.finish_request(
+            e,
+            v,
+            q.id,
+            q.sent_at,
+            q.timeout_ns,
+            q.timeout_ns,
+            Outcome::Timeout,
+        );
+        self.endpoints[e].change_in_system(now, false);
+    }
+
+    /// Reports a finished request of endpoint `e`, variant `v`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn finish_request(
+        &mut self,
+        e: usize,
+        v: usize,
+        id: u64,
+        sent_at: SimTime,
+        latency_ns: u64,
+        queue_wait_ns: u64,
+        outcome: Outcome,
+    ) {
+        self.results.push_back(RequestResult {
+            id,
+            endpoint: e as u16,
+            variant: v as u16,
+            sent_at,
+            latency_ns,
+            queue_wait_ns,
+            outcome,
+            cause: Cause::of(outcome),
+        });
+    }
+}
