@@ -52,8 +52,10 @@ const TICK: Duration = Duration::from_millis(100);
 /// How long open connections may finish after a stop.
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
-/// One line for the console: `[   12.3s] instance_crashed fraud/AllTraffic #3 …`.
+/// One line for the console: `[   12.3s] instance_crashed fraud/AllTraffic #3 …`,
+/// at its scenario time.
 fn event_line(sc: &Scenario, e: &PlatformEvent) -> String {
+    let at = gameday_core::TimeScale::new(sc.time_scale).to_scenario(e.at);
     let ep = &sc.platform.endpoints[e.endpoint as usize];
     let mut where_ = ep.name.clone();
     if let Some(v) = e.variant {
@@ -65,7 +67,7 @@ fn event_line(sc: &Scenario, e: &PlatformEvent) -> String {
     }
     format!(
         "[{:>9.3}s] {} {where_} {}",
-        e.at.as_secs_f64(),
+        at.as_secs_f64(),
         e.kind.as_str(),
         e.detail
     )
@@ -78,13 +80,18 @@ pub fn serve(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> Result<R
 }
 
 async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> Result<RunRecord> {
-    let spec = sc.platform.compress_timeline(sc.time_scale);
+    let ts = gameday_core::TimeScale::new(sc.time_scale);
+    let spec = ts.platform(&sc.platform);
     let mut opts = ServeOptions::local(sc.seed);
     opts.bind = cfg.bind;
     opts.container_logs = Some(cfg.out_dir.join("containers"));
     opts.limits = cfg.limits;
     opts.control_token = cfg.control_token.clone();
     opts.record = true;
+    opts.timeline = gameday_live::Timeline {
+        scale: ts,
+        end: None,
+    };
     let server = start_platform(sc, &spec, opts).await?;
     if cfg.bind.ip().is_unspecified() {
         eprintln!(
@@ -106,7 +113,8 @@ async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> 
 
     let engine = server.engine();
     let zero = engine.clock().zero();
-    let interval = gameday_core::time::div_duration(sc.timeline_interval, sc.time_scale)
+    let interval = ts
+        .compress(sc.timeline_interval)
         .max(Duration::from_millis(10));
     let max_timeout = sc
         .workloads
@@ -115,6 +123,7 @@ async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> 
         .max()
         .unwrap_or(Duration::from_secs(60));
     let mut recorder = Recorder::new(&spec, duration_nanos(interval), duration_nanos(max_timeout));
+    recorder.report_in_scenario_time(ts);
     let mut results: Vec<RequestResult> = Vec::new();
     let mut next_gauge_ns = duration_nanos(interval);
     let elapsed_ns = || now().saturating_duration_since(zero).as_nanos() as u64;
@@ -161,6 +170,7 @@ async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> 
             seed: sc.seed,
             clock: "wall".into(),
             duration_s: end.as_secs_f64(),
+            time_scale: None,
         },
         complete: true,
         drained_at_s: zero.elapsed().as_secs_f64(),

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use gameday_core::time::duration_nanos;
-use gameday_core::{RequestResult, SimTime};
+use gameday_core::training::TrainingSpec;
+use gameday_core::{RequestResult, SimTime, TimeScale};
 use gameday_live::model::LogisticRegression;
 use gameday_live::training::{ProcessSpec, TrainingRunConfig, TrainingRunner};
-use gameday_live::{EngineHandle, ServeOptions, Server};
+use gameday_live::{EngineHandle, ServeOptions, Server, Timeline};
 use gameday_load::{HttpTarget, LoadConfig, LoadWorkload, OpenLoop, Target};
 use gameday_report::model::{round3, LoadGeneratorReport, ScenarioInfo};
 use gameday_report::TrainingJobReport;
@@ -85,15 +86,16 @@ pub struct WallOptions {
     pub load_threads: Option<usize>,
 }
 
-/// The training runner's configuration for `sc` (timeline compressed).
+/// The training runner's configuration for `sc`; `spec` is its training,
+/// compressed.
 fn training_config(
     sc: &Scenario,
+    spec: TrainingSpec,
     out_dir: &std::path::Path,
     zero: Instant,
 ) -> Result<TrainingRunConfig> {
     let exe = std::env::current_exe()
         .context("cannot find the gameday executable for the built-in trainer")?;
-    let spec = sc.training.compress_timeline(sc.time_scale);
     let processes = sc
         .training_runs
         .iter()
@@ -146,11 +148,20 @@ pub fn run(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> Result<Wa
 }
 
 async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> Result<WallOutcome> {
-    let x = sc.time_scale;
-    let spec = sc.platform.compress_timeline(x);
-    let duration = gameday_core::time::div_duration(sc.duration, x);
-    let interval =
-        gameday_core::time::div_duration(sc.timeline_interval, x).max(Duration::from_millis(10));
+    // The one place the scenario is compressed; the report maps back.
+    let ts = TimeScale::new(sc.time_scale);
+    let x = ts.factor();
+    let spec = ts.platform(&sc.platform);
+    let training_spec = ts.training(&sc.training);
+    let arrivals: Vec<_> = sc
+        .workloads
+        .iter()
+        .map(|w| ts.arrival(&w.arrival))
+        .collect();
+    let duration = ts.compress(sc.duration);
+    let interval = ts
+        .compress(sc.timeline_interval)
+        .max(Duration::from_millis(10));
 
     if sc.target == TargetKind::Http && sc.endpoint_url.is_none() {
         bail!(InvalidInput(
@@ -170,6 +181,10 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
             o.container_logs = Some(opts.out_dir.join("containers"));
             // Queue waits are measured where they happen, at the platform.
             o.record = true;
+            o.timeline = Timeline {
+                scale: ts,
+                end: Some(duration),
+            };
             let server = start_platform(sc, &spec, o).await?;
             let t = HttpTarget::new(&server.url()).map_err(|e| anyhow::anyhow!(e))?;
             let d = format!("embedded platform at {}", server.url());
@@ -203,7 +218,8 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
         .workloads
         .iter()
         .zip(&sc.payloads)
-        .map(|(w, p)| {
+        .zip(&arrivals)
+        .map(|((w, p), arrival)| {
             let ep = &spec.endpoints[w.endpoint];
             LoadWorkload {
                 name: w.name.clone(),
@@ -213,7 +229,7 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
                 target_variant: w
                     .target_variant
                     .map(|v| (v as u16, ep.variants[v].name.as_str().into())),
-                arrival: w.arrival.compress_time(x),
+                arrival: arrival.clone(),
                 timeout: w.timeout,
                 content_type: p.content_type.as_str().into(),
                 body: bytes::Bytes::from(p.body.clone()),
@@ -226,12 +242,9 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
         .map(|w| w.timeout)
         .max()
         .unwrap_or_default();
-    let expected: f64 = sc
-        .workloads
+    let expected: f64 = arrivals
         .iter()
-        .map(|w| {
-            w.arrival.compress_time(x).mean_rate(duration.as_secs_f64()) * duration.as_secs_f64()
-        })
+        .map(|a| a.mean_rate(duration.as_secs_f64()) * duration.as_secs_f64())
         .sum();
     let cfg = LoadConfig {
         workloads,
@@ -246,6 +259,7 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
 
     let mut recorder = Recorder::new(&spec, duration_nanos(interval), duration_nanos(max_timeout));
     recorder.queue_waits_from_platform();
+    recorder.report_in_scenario_time(ts);
     let mut seen_by_platform: Vec<RequestResult> = Vec::new();
     let sink = gameday_load::ResultSink::new();
     let budget = Arc::new(std::sync::atomic::AtomicU64::new(cfg.max_requests));
@@ -264,7 +278,7 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
     let training = if sc.training.jobs.is_empty() {
         None
     } else {
-        let cfg = training_config(sc, &opts.out_dir, zero)?;
+        let cfg = training_config(sc, training_spec, &opts.out_dir, zero)?;
         Some(
             TrainingRunner::start(cfg, stop.clone())
                 .await
@@ -367,7 +381,8 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
                 .snapshot_until(true, Some(end))
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;
-            for ev in s.events.iter().filter(|ev| ev.at <= end) {
+            // The core ran nothing past the end (Timeline::end).
+            for ev in &s.events {
                 recorder.event(ev);
             }
             let costs = s.costs.clone();
@@ -408,12 +423,12 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
         for e in &out.events {
             recorder.training_event(e, names[e.job]);
         }
-        let spec = sc.training.compress_timeline(x);
+        // In scenario time, against the scenario's own limits.
         training_reports = out
             .outcomes
             .iter()
-            .zip(&spec.jobs)
-            .map(|(o, j)| TrainingJobReport::new(o, j))
+            .zip(&sc.training.jobs)
+            .map(|(o, j)| TrainingJobReport::new(&ts.outcome_to_scenario(o), j))
             .collect();
     }
 
@@ -423,6 +438,7 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
             seed: sc.seed,
             clock: "wall".into(),
             duration_s: end.as_secs_f64(),
+            time_scale: None,
         },
         complete,
         drained_at_s,

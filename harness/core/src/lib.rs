@@ -15,6 +15,8 @@
 //! - [`arrival`]: arrival processes (constant, Poisson, ramp, steps, spike,
 //!   diurnal, trace replay) that give each request its intended send time.
 //! - [`spec`]: plain-data platform, fault and workload descriptions.
+//! - [`scale`]: [`TimeScale`], one time compression for a whole scenario,
+//!   and the way back to scenario time for reports.
 //! - [`timers`]: the one timer queue, ordered by time then insertion.
 //! - [`platform`]: the composed state machine: it owns the timer queue
 //!   and routes inputs, wake-ups and outputs between its components.
@@ -105,6 +107,7 @@ pub mod hosting;
 pub mod outcome;
 pub mod platform;
 pub mod rng;
+pub mod scale;
 pub mod spec;
 pub mod time;
 pub mod timers;
@@ -120,6 +123,7 @@ pub use outcome::{
 };
 pub use platform::Platform;
 pub use rng::{RngStreams, StreamRng};
+pub use scale::TimeScale;
 pub use time::SimTime;
 pub use timers::{TimerId, TimerQueue};
 pub use training::{

@@ -72,6 +72,12 @@ impl Platform {
         self.end = Some(end);
     }
 
+    /// The spec was compressed by `scale` (a time-scaled wall run): the
+    /// durations its events mention are given in scenario time.
+    pub fn set_time_scale(&mut self, scale: crate::scale::TimeScale) {
+        self.hosting.scale = scale;
+    }
+
     /// The end set with [`Platform::set_end`].
     pub fn end(&self) -> Option<SimTime> {
         self.end

@@ -16,29 +16,6 @@ pub struct PlatformSpec {
     pub faults: Vec<FaultSpec>,
 }
 
-impl PlatformSpec {
-    /// The same platform with its timeline compressed `x`-fold (the wall
-    /// clock's `time_scale`): fault start times and windows, crash
-    /// detection and provisioning delays shrink, while service times stay
-    /// real. `x = 1` returns an identical spec.
-    pub fn compress_timeline(&self, x: f64) -> PlatformSpec {
-        let squeeze = |d: Duration| crate::time::div_duration(d, x);
-        let mut out = self.clone();
-        for v in out.endpoints.iter_mut().flat_map(|e| e.variants.iter_mut()) {
-            v.instance.provisioning_min = squeeze(v.instance.provisioning_min);
-            v.instance.provisioning_max = squeeze(v.instance.provisioning_max);
-        }
-        for f in &mut out.faults {
-            f.at = squeeze(f.at);
-            f.duration = f.duration.map(squeeze);
-            if let FaultKind::InstanceCrash { detect_after, .. } = &mut f.kind {
-                *detect_after = squeeze(*detect_after);
-            }
-        }
-        out
-    }
-}
-
 /// How an endpoint picks an instance within a variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Routing {

@@ -388,7 +388,7 @@ fn compressing_the_timeline_shrinks_times_but_not_service_or_rates() {
             detect_after: Duration::from_secs(2),
         },
     });
-    let c = spec.compress_timeline(20.0);
+    let c = crate::scale::TimeScale::new(20.0).platform(&spec);
     assert_eq!(c.faults[0].at, Duration::from_secs(15));
     assert_eq!(c.faults[0].duration, Some(Duration::from_secs(3)));
     assert_eq!(
@@ -404,7 +404,7 @@ fn compressing_the_timeline_shrinks_times_but_not_service_or_rates() {
     let mut rng = RngStreams::new(1).stream("s");
     assert_eq!(v.service.sample(&mut rng), 0.012);
     // x = 1 changes nothing.
-    let same = spec.compress_timeline(1.0);
+    let same = crate::scale::TimeScale::new(1.0).platform(&spec);
     assert_eq!(same.faults[0].at, spec.faults[0].at);
 
     let ramp = ArrivalSpec::Ramp {

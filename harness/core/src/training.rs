@@ -127,39 +127,6 @@ pub struct TrainingSpec {
     pub faults: Vec<TrainingFaultSpec>,
 }
 
-impl TrainingSpec {
-    /// The same jobs with their timeline compressed `x`-fold (the wall
-    /// clock's `time_scale`): waits, limits, notice, checkpoint interval and
-    /// modelled step times shrink. A real process's own speed is its own.
-    pub fn compress_timeline(&self, x: f64) -> TrainingSpec {
-        let s = |d: Duration| crate::time::div_duration(d, x);
-        let mut out = self.clone();
-        for j in &mut out.jobs {
-            j.max_run = s(j.max_run);
-            j.max_wait = j.max_wait.map(s);
-            j.checkpoint_every = j.checkpoint_every.map(s);
-            j.checkpoint_cost = s(j.checkpoint_cost);
-            j.download = s(j.download);
-            j.upload = s(j.upload);
-            j.stop_grace = s(j.stop_grace);
-            j.instance.provisioning_min = s(j.instance.provisioning_min);
-            j.instance.provisioning_max = s(j.instance.provisioning_max);
-            j.market.mtbi = j.market.mtbi.map(s);
-            j.market.capacity_wait_min = s(j.market.capacity_wait_min);
-            j.market.capacity_wait_max = s(j.market.capacity_wait_max);
-            j.market.notice = s(j.market.notice);
-            if let TrainingWork::Modelled { step_time, .. } = &mut j.work {
-                *step_time = s(*step_time);
-            }
-        }
-        for f in &mut out.faults {
-            f.at = s(f.at);
-            f.duration = f.duration.map(s);
-        }
-        out
-    }
-}
-
 /// `TrainingJobStatus`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JobStatus {

@@ -150,7 +150,7 @@ pub(crate) async fn inject_fault(
     match s.engine.inject(spec).await {
         Ok(i) => (
             StatusCode::CREATED,
-            Json(serde_json::json!({ "fault": i, "started_at_s": s.clock.now().as_secs_f64() })),
+            Json(serde_json::json!({ "fault": i, "started_at_s": s.scale.to_scenario(s.clock.now()).as_secs_f64() })),
         )
             .into_response(),
         Err(_) => engine_gone(),

@@ -16,7 +16,7 @@ use std::time::Duration;
 use gameday_core::spec::{FaultSpec, PlatformSpec};
 use gameday_core::{
     Action, Platform, PlatformEvent, Request, RequestResult, RngStreams, ServiceStart, SimTime,
-    VariantCost, VariantGauge,
+    TimeScale, VariantCost, VariantGauge,
 };
 use tokio::sync::oneshot;
 
@@ -50,9 +50,11 @@ pub struct FaultInfo {
     pub endpoint: String,
     /// Variant name, when it targets one.
     pub variant: Option<String>,
-    /// When it starts (or started), seconds since the platform started.
+    /// When it starts (or started), scenario seconds since the platform
+    /// started.
     pub at_s: f64,
-    /// How long it lasts, seconds; `None`: until the end (or instantaneous).
+    /// How long it lasts, scenario seconds; `None`: until the end (or
+    /// instantaneous).
     pub for_s: Option<f64>,
     /// True when it came from the scenario, false for an operator's.
     pub scheduled_by_scenario: bool,
@@ -227,6 +229,19 @@ impl EngineHandle {
     }
 }
 
+/// How the engine's platform maps onto scenario time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timeline {
+    /// The scenario's time compression (its spec arrives compressed):
+    /// faults an operator injects are compressed the same way, and faults
+    /// are listed in scenario time.
+    pub scale: TimeScale,
+    /// The end of the run, real time since the start (the core's
+    /// end-of-run rule: no faults or fleet changes past it); `None` for a
+    /// game day that runs until stopped.
+    pub end: Option<Duration>,
+}
+
 /// The engine thread; [`Engine::join`] stops it.
 #[derive(Debug)]
 pub struct Engine {
@@ -237,23 +252,29 @@ pub struct Engine {
 impl Engine {
     /// Starts the platform now on its own thread.
     pub fn start(spec: &PlatformSpec, seed: u64, clock: WallClock) -> std::io::Result<Self> {
-        Engine::start_with(spec, seed, clock, None)
+        Engine::start_with(spec, seed, clock, None, Timeline::default())
     }
 
     /// Like [`Engine::start`]; instances of external variants are
-    /// announced on `lifecycle` (those in service now at once, then each
-    /// launch, crash and termination).
+    /// announced on `lifecycle` (those in service now first, then each
+    /// launch, crash and termination), and the platform runs on
+    /// `timeline`.
     pub fn start_with(
         spec: &PlatformSpec,
         seed: u64,
         clock: WallClock,
         lifecycle: Option<mpsc::Sender<Lifecycle>>,
+        timeline: Timeline,
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
-        let platform = Platform::new(spec, RngStreams::new(seed));
+        let mut platform = Platform::new(spec, RngStreams::new(seed));
+        if let Some(end) = timeline.end {
+            platform.set_end(SimTime::ZERO + end);
+        }
+        platform.set_time_scale(timeline.scale);
         let thread = std::thread::Builder::new()
             .name("gameday-engine".into())
-            .spawn(move || run(platform, rx, clock, lifecycle))?;
+            .spawn(move || run(platform, rx, clock, lifecycle, timeline.scale))?;
         Ok(Engine {
             handle: EngineHandle { tx, clock },
             thread: Some(thread),
@@ -350,12 +371,18 @@ impl State {
     }
 }
 
-fn fault_infos(platform: &Platform, now: SimTime, scheduled: usize) -> Vec<FaultInfo> {
+fn fault_infos(
+    platform: &Platform,
+    now: SimTime,
+    scheduled: usize,
+    scale: TimeScale,
+) -> Vec<FaultInfo> {
     let names: Vec<(&str, Vec<&str>)> = platform.names().collect();
     platform
         .faults(now)
         .into_iter()
         .map(|(id, f, state)| {
+            let f = scale.fault_to_scenario(f);
             let (endpoint, variants) = &names[f.target.endpoint];
             FaultInfo {
                 id,
@@ -371,7 +398,13 @@ fn fault_infos(platform: &Platform, now: SimTime, scheduled: usize) -> Vec<Fault
         .collect()
 }
 
-fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock, watch: Watch) {
+fn run(
+    mut platform: Platform,
+    rx: mpsc::Receiver<Command>,
+    clock: WallClock,
+    watch: Watch,
+    scale: TimeScale,
+) {
     let mut st = State {
         scheduled_faults: platform.faults(SimTime::ZERO).len(),
         pending: BTreeMap::new(),
@@ -424,10 +457,11 @@ fn run(mut platform: Platform, rx: mpsc::Receiver<Command>, clock: WallClock, wa
                 }
                 Command::Shutdown => return,
                 Command::Inject(fault, reply) => {
-                    let _ = reply.send(platform.handle_fault(now, *fault));
+                    // An operator speaks in scenario time, like the scenario.
+                    let _ = reply.send(platform.handle_fault(now, scale.fault(&fault)));
                 }
                 Command::Faults(reply) => {
-                    let _ = reply.send(fault_infos(&platform, now, st.scheduled_faults));
+                    let _ = reply.send(fault_infos(&platform, now, st.scheduled_faults, scale));
                 }
                 Command::EndFault(id, reply) => {
                     let _ = reply.send(platform.handle_end_fault(now, id));

@@ -37,6 +37,6 @@ pub mod training;
 
 pub use clock::WallClock;
 pub use control_api::ControlFault;
-pub use engine::{EngineHandle, Snapshot};
+pub use engine::{EngineHandle, Snapshot, Timeline};
 pub use listener::Limits;
 pub use server::{ServeOptions, Server};

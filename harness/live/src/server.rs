@@ -60,6 +60,9 @@ pub struct ServeOptions {
     /// arrival to its answer) for [`Server::drain_results`]: `gameday
     /// serve` reports from them.
     pub record: bool,
+    /// Time compression and end of run for the platform (the spec given
+    /// to [`Server::start`] is already compressed by the same scale).
+    pub timeline: crate::engine::Timeline,
 }
 
 impl ServeOptions {
@@ -75,6 +78,7 @@ impl ServeOptions {
             limits: Limits::default(),
             control_token: None,
             record: false,
+            timeline: crate::engine::Timeline::default(),
         }
     }
 }
@@ -142,6 +146,8 @@ pub(crate) struct AppState {
     client: HttpClient,
     invocation_timeout: Duration,
     pub(crate) clock: WallClock,
+    /// The run's time compression: the control API speaks scenario time.
+    pub(crate) scale: gameday_core::TimeScale,
     endpoints: BTreeMap<String, Endpoint>,
     pub(crate) metrics: Metrics,
     next_id: AtomicU64,
@@ -200,13 +206,14 @@ impl Server {
         let spec = &spec;
         let clock = WallClock::start();
         let (engine, containers) = if initial == 0 {
-            (Engine::start(spec, opts.seed, clock)?, None)
+            let engine = Engine::start_with(spec, opts.seed, clock, None, opts.timeline)?;
+            (engine, None)
         } else {
             let (tx, rx) = std::sync::mpsc::channel();
             let logs = opts.container_logs.clone().unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("gameday-containers-{}", std::process::id()))
             });
-            let engine = Engine::start_with(spec, opts.seed, clock, Some(tx))?;
+            let engine = Engine::start_with(spec, opts.seed, clock, Some(tx), opts.timeline)?;
             let servers =
                 match ModelServers::start(opts.containers.clone(), logs, rx, engine.handle()) {
                     Ok(s) => s,
@@ -272,6 +279,7 @@ impl Server {
             .build_http(),
             invocation_timeout: opts.invocation_timeout,
             clock,
+            scale: opts.timeline.scale,
             endpoints,
             metrics: Metrics::new(&names),
             next_id: AtomicU64::new(1),

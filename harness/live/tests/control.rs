@@ -301,3 +301,30 @@ async fn operators_list_and_end_faults_and_stop_the_game_day() {
     assert!(server.stop_requested());
     server.shutdown(Duration::from_secs(1)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_faults_are_compressed_like_scheduled_ones_and_listed_in_scenario_time() {
+    // At time scale 20 an operator's 6 s fault (scenario time) lasts 0.3 s.
+    let mut o = options();
+    o.timeline.scale = gameday_core::TimeScale::new(20.0);
+    let server = Server::start(&spec(), o).await.unwrap();
+    let base = server.url();
+    let c: Http = Client::builder(TokioExecutor::new()).build_http();
+    let invoke = format!("{base}/endpoints/ep/invocations");
+    let fault = r#"{"kind":"error_injection","endpoint":"ep","variant":"B","rate":1.0,"status":429,"for_s":6}"#;
+    let (s, _, body) = call(&c, "POST", format!("{base}/_gameday/faults"), fault, None).await;
+    assert_eq!(s, 201, "{body}");
+    let (s, _, _) = call(&c, "POST", invoke.clone(), "{}", Some("B")).await;
+    assert_eq!(s, 429, "in force at once");
+    let (_, _, listed) = call(&c, "GET", format!("{base}/_gameday/faults"), "", None).await;
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let f = &listed["faults"][0];
+    assert_eq!(f["for_s"], 6.0, "listed in scenario time: {listed}");
+    assert_eq!(f["state"], "active");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (s, _, _) = call(&c, "POST", invoke.clone(), "{}", Some("B")).await;
+    assert_eq!(s, 200, "6 scenario seconds are 0.3 real ones");
+    let (_, _, listed) = call(&c, "GET", format!("{base}/_gameday/faults"), "", None).await;
+    assert!(listed.contains(r#""state":"ended""#), "{listed}");
+    server.shutdown(Duration::from_millis(100)).await;
+}

@@ -90,8 +90,13 @@ pub struct ScenarioInfo {
     pub seed: u64,
     /// `"virtual"` or `"wall"`.
     pub clock: String,
-    /// How long traffic was sent, seconds.
+    /// How long traffic was sent, seconds (scenario time).
     pub duration_s: f64,
+    /// The wall clock's time compression, when it was not 1: the run took
+    /// `duration_s / time_scale` real seconds, and every time and cost in
+    /// the report is in scenario time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_scale: Option<f64>,
 }
 
 /// Error counts by class.

@@ -9,7 +9,8 @@ use std::collections::VecDeque;
 
 use gameday_core::spec::PlatformSpec;
 use gameday_core::{
-    Outcome, PlatformEvent, RequestResult, TrainingEvent, VariantCost, VariantGauge,
+    Outcome, PlatformEvent, RequestResult, SimTime, TimeScale, TrainingEvent, VariantCost,
+    VariantGauge,
 };
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -222,6 +223,9 @@ pub struct Recorder {
     /// not from the results [`Recorder::record`] sees (a client over HTTP
     /// cannot see how long its request queued).
     platform_queue_waits: bool,
+    /// The run's time compression: times, durations and cost are
+    /// reported in scenario time.
+    scale: TimeScale,
 }
 
 impl EndpointRec {
@@ -283,7 +287,22 @@ impl Recorder {
             events: Vec::new(),
             late_results: 0,
             platform_queue_waits: false,
+            scale: TimeScale::default(),
         }
+    }
+
+    /// The run was compressed by `scale` (a wall run's `time_scale`):
+    /// everything it measured in real time is reported in scenario time —
+    /// timeline and event times, the duration, `drained_at_s`, instance
+    /// time and cost — as if it had run at full length. Latencies are real
+    /// under any scale, and so are request counts and rates.
+    pub fn report_in_scenario_time(&mut self, scale: TimeScale) {
+        self.scale = scale;
+    }
+
+    /// Real seconds since the start, in scenario seconds, rounded.
+    fn scenario_s(&self, at: SimTime) -> f64 {
+        round6(self.scale.secs_to_scenario(at.as_secs_f64()))
     }
 
     /// From now on, queue waits are taken only from
@@ -353,9 +372,10 @@ impl Recorder {
 
     /// Records a discrete platform event.
     pub fn event(&mut self, e: &PlatformEvent) {
+        let time_s = self.scenario_s(e.at);
         let ep = &self.spec.endpoints[e.endpoint as usize];
         self.events.push(EventRow {
-            time_s: round6(e.at.as_secs_f64()),
+            time_s,
             kind: e.kind.as_str().to_string(),
             endpoint: ep.name.clone(),
             variant: e
@@ -371,7 +391,7 @@ impl Recorder {
     /// Records a training event of the job named `job`.
     pub fn training_event(&mut self, e: &TrainingEvent, job: &str) {
         self.events.push(EventRow {
-            time_s: round6(e.at.as_secs_f64()),
+            time_s: self.scenario_s(e.at),
             kind: e.kind.as_str().to_string(),
             endpoint: String::new(),
             variant: String::new(),
@@ -411,7 +431,7 @@ impl Recorder {
         let Some(cells) = self.open.pop_front() else {
             return;
         };
-        let time_s = round6((self.first_open * self.interval_ns) as f64 / 1e9);
+        let time_s = self.scenario_s(SimTime::from_nanos(self.first_open * self.interval_ns));
         self.first_open += 1;
         for (mut c, (endpoint, variant)) in cells.into_iter().zip(self.cell_names.clone()) {
             let q = |h: &Histogram<u64>, q: f64| {
@@ -465,7 +485,10 @@ impl Recorder {
         while !self.open.is_empty() {
             self.close_oldest();
         }
+        // Rates are over the time the run really took.
         let duration = f.scenario.duration_s.max(f64::MIN_POSITIVE);
+        let x = self.scale;
+        let costs: Vec<VariantCost> = f.costs.iter().map(|c| x.cost_to_scenario(c)).collect();
         let mut endpoints = Vec::new();
         let mut endpoints_usd = 0.0;
         let mut requests_total = 0;
@@ -473,8 +496,7 @@ impl Recorder {
             let mut variants = Vec::new();
             let mut ep_cost = 0.0;
             for (v, (vr, vs)) in rec.variants.iter().zip(&spec.variants).enumerate() {
-                let cost = f
-                    .costs
+                let cost = costs
                     .iter()
                     .find(|c| c.endpoint as usize == e && c.variant as usize == v)
                     .copied()
@@ -554,7 +576,11 @@ impl Recorder {
         };
         let report = Report {
             schema_version: SCHEMA_VERSION,
-            scenario: f.scenario,
+            scenario: ScenarioInfo {
+                duration_s: x.secs_to_scenario(f.scenario.duration_s),
+                time_scale: (!x.is_identity()).then(|| x.factor()),
+                ..f.scenario
+            },
             complete: f.complete,
             verdict: verdict.into(),
             endpoints,
@@ -563,16 +589,17 @@ impl Recorder {
                 total_usd: round6(total),
                 endpoints_usd: round6(endpoints_usd),
                 training_usd: round6(training_usd),
+                // Per request the full-length run would have sent.
                 per_1k_requests_usd: if requests_total == 0 {
                     0.0
                 } else {
-                    round6(endpoints_usd / requests_total as f64 * 1000.0)
+                    round6(endpoints_usd / x.secs_to_scenario(requests_total as f64) * 1000.0)
                 },
             },
             slos,
             events: self.events.len(),
-            timeline_interval_s: round6(self.interval_ns as f64 / 1e9),
-            drained_at_s: round6(f.drained_at_s),
+            timeline_interval_s: self.scenario_s(SimTime::from_nanos(self.interval_ns)),
+            drained_at_s: round6(x.secs_to_scenario(f.drained_at_s)),
             baseline: None,
             load_generator: None,
             measured_at: None,

@@ -78,6 +78,7 @@ impl SimOutput {
                 seed,
                 clock: "virtual".into(),
                 duration_s: self.duration_s,
+                time_scale: None,
             },
             complete: self.complete,
             drained_at_s: self.drained_at.as_secs_f64(),

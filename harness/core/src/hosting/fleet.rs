@@ -100,7 +100,7 @@ impl Hosting {
         let detail = format!(
             "{} provisioning for {:.1}s",
             vs.spec.instance.name,
-            delay as f64 / 1e9
+            self.scale.secs_to_scenario(delay as f64 / 1e9)
         );
         self.event(
             now,

@@ -231,6 +231,8 @@ pub(crate) struct Hosting {
     cancelled: Vec<bool>,
     fault_rngs: Vec<StreamRng>,
     provisioning_rng: StreamRng,
+    /// For the wording of events: durations in them are in scenario time.
+    pub(crate) scale: crate::scale::TimeScale,
     streams: RngStreams,
     timers: VecDeque<(SimTime, Timer)>,
     results: VecDeque<RequestResult>,
@@ -306,6 +308,7 @@ impl Hosting {
             faults: spec.faults.clone(),
             cancelled: vec![false; spec.faults.len()],
             provisioning_rng: streams.stream("provisioning"),
+            scale: crate::scale::TimeScale::default(),
             streams,
             timers,
             results: VecDeque::new(),
