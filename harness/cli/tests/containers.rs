@@ -167,10 +167,18 @@ fn served_invocations_reach_one_process_per_instance() {
     let crash = br#"{"kind": "instance_crash", "endpoint": "fraud", "count": 1}"#;
     let (status, _, body) = post(&addr, "/_gameday/faults", "application/json", crash);
     assert_eq!(status, 201, "{body}");
+    // The fault is compressed like a scheduled one: the health check
+    // notices in 2 s / 60, so the replacement may start at once.
     wait_for(
         "the crashed instance's process to go",
         Duration::from_secs(5),
-        || servers(&weights).len() == 1,
+        || {
+            servers(&weights)
+                .iter()
+                .filter(|p| before.contains(p))
+                .count()
+                == 1
+        },
     );
     wait_for("the replacement's process", Duration::from_secs(10), || {
         let now = servers(&weights);
@@ -308,17 +316,18 @@ fn a_model_server_that_dies_is_a_crash_and_its_replacement_serves_once_it_pings(
     } else {
         "1"
     };
+    // Event times are scenario time: 60 per real second.
     let crashed = find("instance_crashed", died);
-    assert!((1.0..4.0).contains(&crashed), "crashed at {crashed}");
+    assert!((60.0..240.0).contains(&crashed), "crashed at {crashed}");
     let terminated = find("instance_terminated", died);
-    assert!(terminated - crashed < 0.05, "noticed at once: {terminated}");
+    assert!(terminated - crashed < 3.0, "noticed at once: {terminated}");
     let launched = find("instance_launched", "2");
-    assert!(launched - crashed < 0.05, "replaced at once: {launched}");
-    // In service at the end of provisioning (4-6 min at 60x), its process
-    // having answered GET /ping long before.
+    assert!(launched - crashed < 3.0, "replaced at once: {launched}");
+    // In service at the end of provisioning (4-6 min of scenario time),
+    // its process having answered GET /ping long before.
     let in_service = find("instance_in_service", "2");
     assert!(
-        (3.9..6.2).contains(&(in_service - launched)),
+        (234.0..372.0).contains(&(in_service - launched)),
         "in service {in_service} after launch {launched}"
     );
     assert!(out.join("containers/instance-2.log").exists());

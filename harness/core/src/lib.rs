@@ -14,6 +14,8 @@
 //!   exponential, constant, empirical).
 //! - [`arrival`]: arrival processes (constant, Poisson, ramp, steps, spike,
 //!   diurnal, trace replay) that give each request its intended send time.
+//! - [`fault_kinds`]: the one fault vocabulary, shared by scenarios and the
+//!   live control API.
 //! - [`spec`]: plain-data platform, fault and workload descriptions.
 //! - [`scale`]: [`TimeScale`], one time compression for a whole scenario,
 //!   and the way back to scenario time for reports.
@@ -103,6 +105,7 @@
 
 pub mod arrival;
 pub mod dist;
+pub mod fault_kinds;
 pub mod hosting;
 pub mod outcome;
 pub mod platform;

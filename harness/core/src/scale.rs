@@ -422,7 +422,10 @@ mod tests {
             },
             "injected latency is request time"
         );
-        assert_eq!(x.fault_to_scenario(f), spec().faults[0]);
+        assert_eq!(
+            format!("{:?}", x.fault_to_scenario(f)),
+            format!("{:?}", spec().faults[0])
+        );
     }
 
     #[test]

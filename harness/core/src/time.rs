@@ -153,6 +153,39 @@ pub fn duration_nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// Splits `"1.5s"` into `(1.5, "s")`; `None` if the number does not parse.
+pub fn split_number_unit(s: &str) -> Option<(f64, &str)> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    Some((num.parse().ok()?, unit.trim()))
+}
+
+/// Parses a duration: a non-negative number and a unit (`us`, `ms`, `s`,
+/// `m`, `h`, `d`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!("invalid duration \"{s}\": expected a number and a unit (ms, s, m, h or d), like \"90s\"")
+    };
+    let (value, unit) = split_number_unit(s).ok_or_else(bad)?;
+    let scale = match unit {
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(bad()),
+    };
+    let secs = value * scale;
+    if !secs.is_finite() || secs > 1e12 {
+        return Err(format!("invalid duration \"{s}\": too large"));
+    }
+    Ok(secs_to_duration(secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

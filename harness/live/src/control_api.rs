@@ -11,7 +11,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gameday_core::spec::{FaultKind, FaultSpec, FaultTarget};
+use gameday_core::fault_kinds::{self, FaultFields};
+use gameday_core::spec::{FaultSpec, FaultTarget};
+use gameday_core::time::parse_duration;
 use http_body_util::BodyExt;
 use serde::Deserialize;
 
@@ -19,7 +21,12 @@ use crate::control::MAX_CONTROL_BODY;
 use crate::protocol::SageMakerError;
 use crate::server::AppState;
 
-/// A fault an operator injects during a game day (`POST /_gameday/faults`).
+/// A fault an operator injects during a game day (`POST /_gameday/faults`):
+/// a scenario's `[[fault]]` as JSON, without `at` (it starts now). The
+/// kinds, fields, defaults and checks are the scenario's own
+/// ([`gameday_core::fault_kinds`]), and so are the error messages.
+/// Durations are written as in a scenario (`"for": "60s"`); `for_s`,
+/// `detect_after_s` (seconds) and `delay_ms` are accepted too.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ControlFault {
@@ -29,27 +36,74 @@ pub struct ControlFault {
     pub endpoint: String,
     /// Variant name; every variant when absent.
     pub variant: Option<String>,
-    /// How long it lasts, seconds; until the server stops when absent.
+    /// How long it lasts (`"60s"`); until the server stops when absent.
+    #[serde(rename = "for")]
+    pub for_: Option<String>,
+    /// The same, in seconds.
     pub for_s: Option<f64>,
-    /// `instance_crash`: how many instances.
-    pub count: Option<u32>,
-    /// `instance_crash`: seconds until the dead instance leaves routing.
+    /// `instance_crash`: how many instances (default 1).
+    pub count: Option<i64>,
+    /// `instance_crash`: time until the dead instance leaves routing
+    /// (default `"2s"`).
+    pub detect_after: Option<String>,
+    /// The same, in seconds.
     pub detect_after_s: Option<f64>,
-    /// `latency_injection`: extra service time, milliseconds.
+    /// `latency_injection`: extra service time (`"200ms"`).
+    pub delay: Option<String>,
+    /// The same, in milliseconds.
     pub delay_ms: Option<f64>,
-    /// `error_injection`: share of requests that fail.
+    /// `error_injection`: share of requests that fail (default 1).
     pub rate: Option<f64>,
-    /// `error_injection`: the status answered (429, 500, 503, ...).
-    pub status: Option<u16>,
+    /// `error_injection`: the status answered (default 500).
+    pub status: Option<i64>,
 }
 
-fn secs(x: f64, what: &str) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(x)
-        .map_err(|_| format!("{what} must be a non-negative number of seconds"))
+/// A duration given as a scenario string or as a number of `unit`
+/// seconds, not both.
+fn duration(
+    text: &Option<String>,
+    number: Option<f64>,
+    unit: f64,
+    name: &str,
+    alias: &str,
+) -> Result<Option<Duration>, String> {
+    match (text, number) {
+        (Some(_), Some(_)) => Err(format!("give `{name}` or `{alias}`, not both")),
+        (Some(t), None) => parse_duration(t).map(Some),
+        (None, Some(x)) => Duration::try_from_secs_f64(x * unit)
+            .map(Some)
+            .map_err(|_| format!("{alias} must be a non-negative number")),
+        (None, None) => Ok(None),
+    }
 }
 
 impl ControlFault {
+    /// The fault's kind-specific fields, parsed.
+    fn fields(&self) -> Result<FaultFields, String> {
+        Ok(FaultFields {
+            for_: duration(&self.for_, self.for_s, 1.0, "for", "for_s")?,
+            count: self.count,
+            detect_after: duration(
+                &self.detect_after,
+                self.detect_after_s,
+                1.0,
+                "detect_after",
+                "detect_after_s",
+            )?,
+            delay: duration(&self.delay, self.delay_ms, 1e-3, "delay", "delay_ms")?,
+            rate: self.rate,
+            status: self.status,
+        })
+    }
+
     fn lower(&self, s: &AppState) -> Result<FaultSpec, String> {
+        let def = fault_kinds::lookup(&self.kind).ok_or_else(|| {
+            format!(
+                "unknown fault kind {:?} (expected one of: {})",
+                self.kind,
+                fault_kinds::names().collect::<Vec<_>>().join(", ")
+            )
+        })?;
         let s = s.endpoints();
         let (index, variants) = s
             .get(self.endpoint.as_str())
@@ -63,38 +117,17 @@ impl ControlFault {
                     .ok_or_else(|| format!("unknown variant {v:?}"))?,
             ),
         };
-        let kind = match self.kind.as_str() {
-            "instance_crash" => FaultKind::InstanceCrash {
-                count: self.count.unwrap_or(1),
-                detect_after: secs(self.detect_after_s.unwrap_or(2.0), "detect_after_s")?,
-            },
-            "latency_injection" => FaultKind::LatencyInjection {
-                delay: secs(
-                    self.delay_ms.ok_or("latency_injection needs delay_ms")? / 1e3,
-                    "delay_ms",
-                )?,
-            },
-            "error_injection" => {
-                let rate = self.rate.unwrap_or(1.0);
-                if !(0.0..=1.0).contains(&rate) {
-                    return Err("rate must be between 0 and 1".into());
-                }
-                let status = self.status.unwrap_or(500);
-                if !(400..=599).contains(&status) {
-                    return Err("status must be a 4xx or 5xx code".into());
-                }
-                FaultKind::ErrorInjection { rate, status }
-            }
-            "blackhole" => FaultKind::Blackhole,
-            other => {
-                return Err(format!(
-                    "unknown fault kind {other:?}; expected instance_crash, latency_injection, error_injection or blackhole"
-                ))
-            }
-        };
+        let fields = self.fields()?;
+        let kind = fault_kinds::build(def, &fields).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
         Ok(FaultSpec {
             at: Duration::ZERO,
-            duration: self.for_s.map(|x| secs(x, "for_s")).transpose()?,
+            duration: fields.for_,
             target: FaultTarget {
                 endpoint: *index as usize,
                 variant,

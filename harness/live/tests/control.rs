@@ -128,7 +128,7 @@ async fn operators_inject_faults_live_and_metrics_show_them() {
         ),
         (
             r#"{"kind":"latency_injection","endpoint":"ep"}"#,
-            "needs delay_ms",
+            "needs `delay`",
         ),
         (
             r#"{"kind":"blackhole","endpoint":"ep","typo":1}"#,

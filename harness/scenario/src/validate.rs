@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use gameday_core::arrival::ArrivalSpec;
 use gameday_core::dist::ServiceDist;
+use gameday_core::fault_kinds::{self, FaultFields};
 use gameday_core::spec::*;
 use gameday_core::training::TrainingSpec;
 use gameday_report::baseline::Tolerances;
@@ -26,8 +27,7 @@ pub use training::{mtbi_of_monthly, ACCELERATORS, DEFAULT_MAX_RUN, SPOT_MARKET, 
 
 /// Default client timeout: SageMaker's 60-second invocation limit.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default time for a health check to notice a dead instance.
-pub const DEFAULT_DETECT_AFTER: Duration = Duration::from_secs(2);
+pub use gameday_core::fault_kinds::DEFAULT_DETECT_AFTER;
 /// Default timeline interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -823,18 +823,17 @@ fn build_fault(
     raw: &RawScenario,
 ) -> Option<FaultSpec> {
     let kind = f.kind.as_str();
-    let fields = f.fields_set(&["endpoint", "variant"]);
-    let allowed: &[&str] = match f.kind {
-        FaultKindRaw::InstanceCrash => &["count", "detect_after"],
-        FaultKindRaw::LatencyInjection => &["for", "delay"],
-        FaultKindRaw::ErrorInjection => &["for", "rate", "status"],
-        FaultKindRaw::Blackhole => &["for"],
-        FaultKindRaw::SpotInterruption | FaultKindRaw::CapacityShortage => {
-            unreachable!("training faults are built by validate::training")
-        }
+    let Some(def) = fault_kinds::lookup(kind) else {
+        unreachable!("training faults are built by validate::training")
     };
     let before = cx.diags.len();
-    cx.only(at, "fault kind", kind, &fields, allowed);
+    // The training fields; the table checks the rest.
+    let training_fields: Vec<(&str, bool)> = f
+        .fields_set(&["endpoint", "variant"])
+        .into_iter()
+        .filter(|(name, _)| matches!(*name, "job" | "instance_type"))
+        .collect();
+    cx.only(at, "fault kind", kind, &training_fields, def.fields);
     if f.at.0 >= duration {
         cx.err(
             &at.key("at"),
@@ -873,57 +872,37 @@ fn build_fault(
         }
         _ => None,
     };
-    let fault_kind = match f.kind {
-        FaultKindRaw::InstanceCrash => {
-            let count = f.count.unwrap_or(1);
-            if count < 1 {
-                cx.err(
-                    &at.key("count"),
-                    format!("count must be at least 1, got {count}"),
-                );
+    let fields = FaultFields {
+        for_: f.for_.map(|d| d.0),
+        count: f.count,
+        detect_after: f.detect_after.map(|d| d.0),
+        delay: f.delay.map(|d| d.0),
+        rate: f.rate,
+        status: f.status,
+    };
+    let fault_kind = match fault_kinds::build(def, &fields) {
+        Ok(k) => Some(k),
+        Err(errors) => {
+            for e in errors {
+                match e.field {
+                    Some(field) => cx.err(&at.key(field), e.message),
+                    None => cx.err(at, e.message),
+                }
             }
-            FaultKind::InstanceCrash {
-                count: count.clamp(1, i64::from(u32::MAX)) as u32,
-                detect_after: f.detect_after.map_or(DEFAULT_DETECT_AFTER, |d| d.0),
-            }
+            None
         }
-        FaultKindRaw::LatencyInjection => FaultKind::LatencyInjection {
-            delay: cx.need(at, "fault kind", kind, "delay", f.delay)?.0,
-        },
-        FaultKindRaw::ErrorInjection => {
-            let rate = f.rate.unwrap_or(1.0);
-            if !(0.0..=1.0).contains(&rate) {
-                cx.err(
-                    &at.key("rate"),
-                    format!("rate must be between 0 and 1, got {rate}"),
-                );
-            }
-            let status = f.status.unwrap_or(500);
-            if !(400..=599).contains(&status) {
-                cx.err(
-                    &at.key("status"),
-                    format!("status must be an HTTP error status (400-599), got {status}"),
-                );
-            }
-            FaultKind::ErrorInjection {
-                rate,
-                status: status.clamp(400, 599) as u16,
-            }
-        }
-        FaultKindRaw::Blackhole => FaultKind::Blackhole,
-        FaultKindRaw::SpotInterruption | FaultKindRaw::CapacityShortage => return None,
     };
     if cx.diags.len() > before {
         return None;
     }
     Some(FaultSpec {
         at: f.at.0,
-        duration: f.for_.map(|d| d.0),
+        duration: fields.for_,
         target: FaultTarget {
             endpoint: e?,
             variant,
         },
-        kind: fault_kind,
+        kind: fault_kind?,
     })
 }
 

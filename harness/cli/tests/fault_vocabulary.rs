@@ -1,0 +1,166 @@
+//! One fault vocabulary: a scenario's `[[fault]]` and the live control
+//! API's `POST /_gameday/faults` reject the same bad fault with the same
+//! message, for every endpoint fault kind.
+
+use std::path::Path;
+
+use gameday_core::fault_kinds::FAULT_KINDS;
+use gameday_live::{ServeOptions, Server};
+use gameday_scenario::ScenarioError;
+
+/// `(kind, the fault's other fields as TOML, the same as JSON, the message)`.
+const CASES: &[(&str, &str, &str, &str)] = &[
+    (
+        "instance_crash",
+        "count = 0",
+        r#""count": 0"#,
+        "count must be at least 1, got 0",
+    ),
+    (
+        "instance_crash",
+        "rate = 0.5",
+        r#""rate": 0.5"#,
+        "`rate` does not apply to fault kind \"instance_crash\" (it takes `count`, `detect_after`)",
+    ),
+    (
+        "latency_injection",
+        "",
+        "",
+        "fault kind \"latency_injection\" needs `delay`",
+    ),
+    (
+        "latency_injection",
+        "delay = \"50ms\"\ncount = 2",
+        r#""delay": "50ms", "count": 2"#,
+        "`count` does not apply to fault kind \"latency_injection\" (it takes `for`, `delay`)",
+    ),
+    (
+        "error_injection",
+        "rate = 2.0",
+        r#""rate": 2.0"#,
+        "rate must be between 0 and 1, got 2",
+    ),
+    (
+        "error_injection",
+        "status = 200",
+        r#""status": 200"#,
+        "status must be an HTTP error status (400-599), got 200",
+    ),
+    (
+        "blackhole",
+        "delay = \"1s\"",
+        r#""delay": "1s""#,
+        "`delay` does not apply to fault kind \"blackhole\" (it takes `for`)",
+    ),
+];
+
+fn scenario(kind: &str, fields: &str) -> String {
+    format!(
+        r#"
+[scenario]
+name = "vocabulary"
+duration = "1m"
+
+[[model]]
+name = "m"
+latency = {{ p50 = "5ms", p99 = "20ms" }}
+
+[[endpoint]]
+name = "ep"
+  [[endpoint.variant]]
+  name = "A"
+  model = "m"
+  instance_type = "ml.m5.xlarge"
+
+[[workload]]
+endpoint = "ep"
+arrival = {{ kind = "poisson", rate = 10 }}
+
+[[fault]]
+at = "10s"
+kind = "{kind}"
+endpoint = "ep"
+{fields}
+"#
+    )
+}
+
+fn scenario_messages(kind: &str, fields: &str) -> Vec<String> {
+    match gameday_scenario::parse("v.toml", &scenario(kind, fields), Path::new(".")) {
+        Ok(_) => Vec::new(),
+        Err(ScenarioError::Invalid(diags)) => diags.into_iter().map(|d| d.message).collect(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn every_kind_is_refused_in_the_same_words_by_both() {
+    for k in FAULT_KINDS {
+        assert!(
+            CASES.iter().any(|c| c.0 == k.name),
+            "fault kind {} has no case here",
+            k.name
+        );
+        // A valid fault of the kind passes both.
+        let good = if k.name == "latency_injection" {
+            "delay = \"50ms\""
+        } else {
+            ""
+        };
+        assert_eq!(scenario_messages(k.name, good), Vec::<String>::new());
+    }
+    let sc = gameday_scenario::parse("v.toml", &scenario("blackhole", ""), Path::new(".")).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut o = ServeOptions::local(1);
+        o.control_token = Some("t".into());
+        let server = Server::start(&sc.platform, o).await.unwrap();
+        let url = format!("{}/_gameday/faults", server.url());
+        let client = raw_http::Client::new();
+        for &(kind, toml, json, message) in CASES {
+            let from_scenario = scenario_messages(kind, toml);
+            assert_eq!(from_scenario, [message], "scenario, {kind} {toml}");
+            let sep = if json.is_empty() { "" } else { ", " };
+            let body = format!(r#"{{"kind": "{kind}", "endpoint": "ep"{sep}{json}}}"#);
+            let (status, answer) = client.post(&url, "t", &body).await;
+            assert_eq!(status, 400, "{body}: {answer}");
+            let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+            assert_eq!(answer["Message"], message, "control API, {body}");
+        }
+        server.shutdown(std::time::Duration::from_millis(100)).await;
+    });
+}
+
+/// A minimal HTTP/1.1 client over a TCP socket: enough for one POST.
+mod raw_http {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub struct Client;
+
+    impl Client {
+        pub fn new() -> Self {
+            Client
+        }
+
+        /// POSTs `body` as JSON with the control token; answers the status
+        /// and the body.
+        pub async fn post(&self, url: &str, token: &str, body: &str) -> (u16, String) {
+            let rest = url.strip_prefix("http://").unwrap();
+            let (host, path) = rest.split_at(rest.find('/').unwrap());
+            let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
+            let req = format!(
+                "POST {path} HTTP/1.1\r\nHost: {host}\r\nx-gameday-token: {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            s.write_all(req.as_bytes()).await.unwrap();
+            let mut raw = String::new();
+            s.read_to_string(&mut raw).await.unwrap();
+            let status = raw[9..12].parse().unwrap();
+            let body = raw.split_once("\r\n\r\n").unwrap().1.to_string();
+            (status, body)
+        }
+    }
+}
