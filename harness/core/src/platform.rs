@@ -100,25 +100,23 @@ impl Platform {
         }
     }
 
-    /// Drops timers that can no longer do anything: fleet changes past
-    /// the end, and leftover limits of training jobs that all ended.
-    fn skip_dead(&mut self) {
-        while let Some((at, due)) = self.timers.peek() {
+    /// When the platform next needs [`Platform::handle_timeout`], if ever.
+    /// Timers that can no longer do anything are dropped unseen: fleet
+    /// changes past the end, and leftover limits of training jobs that
+    /// all ended.
+    #[inline]
+    pub fn poll_timeout(&mut self) -> Option<SimTime> {
+        loop {
+            let (at, due) = self.timers.peek()?;
             let dead = match due {
                 Due::Hosting(t) => self.end.is_some_and(|e| at > e) && !t.is_request_work(),
                 Due::Training(_) => self.training.all_done(),
             };
             if !dead {
-                return;
+                return Some(at);
             }
             self.timers.pop();
         }
-    }
-
-    /// When the platform next needs [`Platform::handle_timeout`], if ever.
-    pub fn poll_timeout(&mut self) -> Option<SimTime> {
-        self.skip_dead();
-        self.timers.peek_time()
     }
 
     /// Runs every timer due by `now`, in (time, insertion) order, each at
@@ -127,10 +125,9 @@ impl Platform {
     /// or earlier run in the same call. Returns how many ran.
     pub fn handle_timeout(&mut self, now: SimTime) -> usize {
         let mut ran = 0;
-        loop {
-            self.skip_dead();
-            let Some((_, due)) = self.timers.pop_due(now) else {
-                return ran;
+        while self.poll_timeout().is_some_and(|at| at <= now) {
+            let Some((_, due)) = self.timers.pop() else {
+                break;
             };
             match due {
                 Due::Hosting(t) => self.hosting.handle_timer(now, t),
@@ -139,6 +136,7 @@ impl Platform {
             self.route();
             ran += 1;
         }
+        ran
     }
 
     // ----- hosting inputs ------------------------------------------------
