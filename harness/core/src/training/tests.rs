@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::spec::InstanceTypeSpec;
 
 const MIN: u64 = 60;
 const HOUR: u64 = 3600;
