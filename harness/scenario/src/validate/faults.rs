@@ -1,0 +1,107 @@
+//! `[[fault]]`: endpoint faults through the one fault vocabulary
+//! ([`gameday_core::fault_kinds`], shared with the live control API), and
+//! training faults through [`super::training`].
+
+use std::time::Duration;
+
+use gameday_core::fault_kinds::{self, FaultFields};
+use gameday_core::spec::{FaultSpec, FaultTarget};
+use gameday_core::training::TrainingFaultSpec;
+
+use super::names::Names;
+use super::{training, Cx};
+use crate::diag::{path, FieldPath};
+use crate::raw::{RawFault, RawScenario};
+
+/// Checks and builds every fault: endpoint faults, then training faults,
+/// each in scenario order.
+pub(super) fn build(
+    cx: &mut Cx<'_>,
+    raw: &RawScenario,
+    names: &Names<'_>,
+    duration: Duration,
+) -> (Vec<FaultSpec>, Vec<TrainingFaultSpec>) {
+    let mut faults = Vec::new();
+    let mut training_faults = Vec::new();
+    for (i, f) in raw.faults.iter().enumerate() {
+        let at = path("fault").index(i);
+        if f.kind.is_training() {
+            training_faults.extend(training::build_fault(cx, f, &at, raw));
+        } else if let Some(fault) = build_fault(cx, f, &at, duration, names) {
+            faults.push(fault);
+        }
+    }
+    (faults, training_faults)
+}
+
+fn build_fault(
+    cx: &mut Cx<'_>,
+    f: &RawFault,
+    at: &FieldPath,
+    duration: Duration,
+    names: &Names<'_>,
+) -> Option<FaultSpec> {
+    let kind = f.kind.as_str();
+    let Some(def) = fault_kinds::lookup(kind) else {
+        unreachable!("training faults are built by validate::training")
+    };
+    let before = cx.diags.len();
+    // The training fields; the table checks the rest.
+    let training_fields: Vec<(&str, bool)> = f
+        .fields_set(&["endpoint", "variant"])
+        .into_iter()
+        .filter(|(name, _)| matches!(*name, "job" | "instance_type"))
+        .collect();
+    cx.only(at, "fault kind", kind, &training_fields, def.fields);
+    if f.at.0 >= duration {
+        cx.err(
+            &at.key("at"),
+            format!(
+                "the fault starts at {}s, at or after the end of the run ({}s)",
+                f.at.0.as_secs_f64(),
+                duration.as_secs_f64()
+            ),
+        );
+    }
+    let Some(endpoint) = &f.endpoint else {
+        cx.err(at, format!("fault kind \"{kind}\" needs `endpoint`"));
+        return None;
+    };
+    let e = names.endpoint(cx, &at.key("endpoint"), endpoint);
+    let variant = match (&f.variant, e) {
+        (Some(v), Some(e)) => names.variant(cx, &at.key("variant"), e, v),
+        _ => None,
+    };
+    let fields = FaultFields {
+        for_: f.for_.map(|d| d.0),
+        count: f.count,
+        detect_after: f.detect_after.map(|d| d.0),
+        delay: f.delay.map(|d| d.0),
+        rate: f.rate,
+        status: f.status,
+    };
+    let fault_kind = match fault_kinds::build(def, &fields) {
+        Ok(k) => Some(k),
+        Err(errors) => {
+            for e in errors {
+                match e.field {
+                    Some(field) => cx.err(&at.key(field), e.message),
+                    None => cx.err(at, e.message),
+                }
+            }
+            None
+        }
+    };
+    if cx.diags.len() > before {
+        return None;
+    }
+    Some(FaultSpec {
+        at: f.at.0,
+        duration: fields.for_,
+        target: FaultTarget {
+            endpoint: e?,
+            variant,
+        },
+        kind: fault_kind?,
+    })
+}
