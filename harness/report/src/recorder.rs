@@ -577,7 +577,11 @@ impl Recorder {
         let report = Report {
             schema_version: SCHEMA_VERSION,
             scenario: ScenarioInfo {
-                duration_s: x.secs_to_scenario(f.scenario.duration_s),
+                duration_s: if x.is_identity() {
+                    f.scenario.duration_s
+                } else {
+                    round6(x.secs_to_scenario(f.scenario.duration_s))
+                },
                 time_scale: (!x.is_identity()).then(|| x.factor()),
                 ..f.scenario
             },
