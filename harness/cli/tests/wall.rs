@@ -210,6 +210,8 @@ fn serve_answers_the_http_target_and_stops_on_sigterm() {
             "scenarios/quickstart.toml",
             "--bind",
             "127.0.0.1:0",
+            "--time-scale",
+            "2",
             "--out",
             served.to_str().unwrap(),
             "--quiet",
@@ -335,6 +337,10 @@ fn serve_answers_the_http_target_and_stops_on_sigterm() {
     assert!(ok > 600, "{}", r["endpoints"][0]);
     assert_eq!(r["complete"], true);
     assert_eq!(r["measured_at"], "platform");
+    // In scenario time, rounded like every time in a report.
+    assert_eq!(r["scenario"]["time_scale"], 2.0);
+    let d = r["scenario"]["duration_s"].as_f64().unwrap();
+    assert_eq!(d, (d * 1e6).round() / 1e6, "duration_s {d}");
     let summary = std::fs::read_to_string(served.join("summary.md")).unwrap();
     assert!(
         summary.contains("at the platform: from each request's arrival"),
