@@ -126,6 +126,7 @@ fn training_config(
         seed: sc.seed,
         zero,
         stop_grace: STOP_GRACE,
+        scale: TimeScale::new(sc.time_scale),
     })
 }
 

@@ -85,6 +85,19 @@ fn an_interrupted_trainer_resumes_to_the_same_model_as_an_uninterrupted_one() {
     let events = std::fs::read_to_string(a.join("events.csv")).unwrap();
     assert_eq!(events.matches("spot_notice").count(), 2);
     assert_eq!(events.matches("job_resumed").count(), 2);
+    // In scenario time, the notice's own words included: the reclaim it
+    // announces is EC2's two minutes after it.
+    for l in events.lines().filter(|l| l.contains("spot_notice")) {
+        let at: f64 = l.split(',').next().unwrap().parse().unwrap();
+        let reclaim: f64 = l
+            .split("reclaim at ")
+            .nth(1)
+            .and_then(|r| r.split('s').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((reclaim - at - 120.0).abs() < 2.0, "{l}");
+    }
 }
 
 #[test]

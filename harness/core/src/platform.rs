@@ -72,10 +72,11 @@ impl Platform {
         self.end = Some(end);
     }
 
-    /// The spec was compressed by `scale` (a time-scaled wall run): the
-    /// durations its events mention are given in scenario time.
+    /// The specs were compressed by `scale` (a time-scaled wall run): the
+    /// durations and times its events mention are given in scenario time.
     pub fn set_time_scale(&mut self, scale: crate::scale::TimeScale) {
         self.hosting.scale = scale;
+        self.training.scale = scale;
     }
 
     /// The end set with [`Platform::set_end`].

@@ -119,7 +119,10 @@ impl Training {
             now,
             job,
             TrainingEventKind::SpotNotice,
-            format!("reclaim at {:.3}s", reclaim_at.as_secs_f64()),
+            format!(
+                "reclaim at {:.3}s",
+                self.scale.to_scenario(reclaim_at).as_secs_f64()
+            ),
         );
         self.seg_timer(reclaim_at, job, TimerKind::SpotReclaim);
         if self.external(job) {

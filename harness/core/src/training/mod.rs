@@ -70,6 +70,8 @@ pub struct Training {
     timers: VecDeque<(SimTime, TrainingTimer)>,
     events: VecDeque<TrainingEvent>,
     actions: VecDeque<TrainingAction>,
+    /// For the wording of events: times in them are in scenario time.
+    pub(crate) scale: crate::scale::TimeScale,
 }
 
 impl Training {
@@ -109,6 +111,7 @@ impl Training {
             timers: VecDeque::new(),
             events: VecDeque::new(),
             actions: VecDeque::new(),
+            scale: crate::scale::TimeScale::default(),
         };
         for (i, f) in spec.faults.iter().enumerate() {
             t.timer(SimTime::ZERO + f.at, 0, 0, TimerKind::FaultStart(i as u32));

@@ -55,6 +55,8 @@ pub struct TrainingRunConfig {
     pub zero: Instant,
     /// SIGTERM-to-SIGKILL grace when the harness itself is stopping.
     pub stop_grace: Duration,
+    /// The compression `spec` was built with (events speak scenario time).
+    pub scale: gameday_core::TimeScale,
 }
 
 /// What the run produced.
@@ -205,11 +207,15 @@ impl Driver {
         let (tx, rx) = mpsc::channel();
         Driver {
             clock: WallClock::at(cfg.zero),
-            core: Platform::with_training(
-                &PlatformSpec::default(),
-                &cfg.spec,
-                RngStreams::new(cfg.seed),
-            ),
+            core: {
+                let mut p = Platform::with_training(
+                    &PlatformSpec::default(),
+                    &cfg.spec,
+                    RngStreams::new(cfg.seed),
+                );
+                p.set_time_scale(cfg.scale);
+                p
+            },
             dirs,
             imds,
             procs: (0..n).map(|_| None).collect(),
