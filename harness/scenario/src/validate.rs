@@ -9,8 +9,6 @@ use std::time::Duration;
 use gameday_core::dist::ServiceDist;
 use gameday_core::spec::*;
 use gameday_core::training::TrainingSpec;
-use gameday_report::baseline::Tolerances;
-use gameday_report::SloSpec;
 
 use crate::catalog::Catalog;
 use crate::diag::{path, suggest, Diagnostic, FieldPath, Locator};
@@ -22,6 +20,7 @@ mod faults;
 mod limits;
 mod models;
 mod names;
+mod slo;
 mod training;
 mod workloads;
 pub use training::{mtbi_of_monthly, ACCELERATORS, DEFAULT_MAX_RUN, SPOT_MARKET, TRAINERS};
@@ -257,8 +256,8 @@ pub fn validate(
     };
     limits::check_timeline(&mut cx, &timeline_at, duration, interval, variants);
 
-    let slo = build_slo(&mut cx, raw.slo.as_ref());
-    let baseline_tolerances = build_baseline(&mut cx, raw.baseline.as_ref());
+    let slo = slo::build_slo(&mut cx, raw.slo.as_ref());
+    let baseline_tolerances = slo::build_baseline(&mut cx, raw.baseline.as_ref());
 
     if !cx.diags.is_empty() {
         return Err(cx.diags);
@@ -363,74 +362,4 @@ fn parse_empirical(src: &str) -> Result<Vec<(f64, f64)>, String> {
         }
     }
     Ok(rows)
-}
-
-fn build_baseline(cx: &mut Cx<'_>, b: Option<&RawBaseline>) -> Tolerances {
-    let mut t = Tolerances::default();
-    let Some(b) = b else {
-        return t;
-    };
-    let at = path("baseline");
-    if let Some(x) = cx.non_negative(&at, "latency_p99_pct", b.latency_p99_pct) {
-        t.latency_p99_pct = x;
-    }
-    if let Some(x) = cx.non_negative(&at, "error_rate_abs", b.error_rate_abs) {
-        t.error_rate_abs = x;
-    }
-    if let Some(x) = cx.non_negative(&at, "cost_pct", b.cost_pct) {
-        t.cost_pct = x;
-    }
-    t
-}
-
-fn build_slo(cx: &mut Cx<'_>, slo: Option<&RawSlo>) -> SloSpec {
-    let Some(s) = slo else {
-        return SloSpec::default();
-    };
-    let at = path("slo");
-    let mut out = SloSpec::default();
-    for (name, p, v) in [
-        ("latency_p50", 50.0, s.latency_p50),
-        ("latency_p90", 90.0, s.latency_p90),
-        ("latency_p95", 95.0, s.latency_p95),
-        ("latency_p99", 99.0, s.latency_p99),
-        ("latency_p999", 99.9, s.latency_p999),
-    ] {
-        if let Some(d) = v {
-            if d.0.is_zero() {
-                cx.err(&at.key(name), format!("{name} must be longer than zero"));
-            }
-            out.latency.push((name.to_string(), p, d.0));
-        }
-    }
-    for (name, v) in [
-        ("error_rate", s.error_rate),
-        ("availability", s.availability),
-    ] {
-        if let Some(x) = v.filter(|x| !(0.0..=1.0).contains(x)) {
-            cx.err(
-                &at.key(name),
-                format!("{name} is a fraction between 0 and 1, got {x}"),
-            );
-        }
-    }
-    out.error_rate = s.error_rate;
-    out.availability = s.availability;
-    out.cost_budget_usd = cx.non_negative(&at, "cost_budget_usd", s.cost_budget_usd);
-    if let Some(x) = s.training_success_rate.filter(|x| !(0.0..=1.0).contains(x)) {
-        cx.err(
-            &at.key("training_success_rate"),
-            format!("training_success_rate is a fraction between 0 and 1, got {x}"),
-        );
-    }
-    out.training_success_rate = s.training_success_rate;
-    if let Some(d) = s.training_deadline.filter(|d| d.0.is_zero()) {
-        let _ = d;
-        cx.err(
-            &at.key("training_deadline"),
-            "training_deadline must be longer than zero",
-        );
-    }
-    out.training_deadline = s.training_deadline.map(|d| d.0);
-    out
 }
