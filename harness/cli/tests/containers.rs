@@ -7,8 +7,7 @@
 mod common;
 use common::*;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -83,22 +82,9 @@ fn servers(weights: &Path) -> Vec<u32> {
     })
 }
 
-/// One HTTP/1.1 POST; returns the status, the headers (lower-case) and
-/// the body.
+/// One HTTP/1.1 POST with the control token.
 fn post(addr: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nx-gameday-token: {TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    s.write_all(body).unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status = head[9..12].parse().unwrap();
-    (status, head.to_lowercase(), body.to_string())
+    common::post(addr, path, content_type, TOKEN, body)
 }
 
 /// The control token the served platforms are started with.

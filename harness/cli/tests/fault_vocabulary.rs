@@ -8,6 +8,8 @@ use gameday_core::fault_kinds::FAULT_KINDS;
 use gameday_live::{ServeOptions, Server};
 use gameday_scenario::ScenarioError;
 
+mod common;
+
 /// `(kind, the fault's other fields as TOML, the same as JSON, the message)`.
 const CASES: &[(&str, &str, &str, &str)] = &[
     (
@@ -110,57 +112,31 @@ fn every_kind_is_refused_in_the_same_words_by_both() {
         assert_eq!(scenario_messages(k.name, good), Vec::<String>::new());
     }
     let sc = gameday_scenario::parse("v.toml", &scenario("blackhole", ""), Path::new(".")).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
+    // The server runs on the runtime's workers; the test posts from here.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
-        let mut o = ServeOptions::local(1);
-        o.control_token = Some("t".into());
-        let server = Server::start(&sc.platform, o).await.unwrap();
-        let url = format!("{}/_gameday/faults", server.url());
-        let client = raw_http::Client::new();
-        for &(kind, toml, json, message) in CASES {
-            let from_scenario = scenario_messages(kind, toml);
-            assert_eq!(from_scenario, [message], "scenario, {kind} {toml}");
-            let sep = if json.is_empty() { "" } else { ", " };
-            let body = format!(r#"{{"kind": "{kind}", "endpoint": "ep"{sep}{json}}}"#);
-            let (status, answer) = client.post(&url, "t", &body).await;
-            assert_eq!(status, 400, "{body}: {answer}");
-            let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
-            assert_eq!(answer["Message"], message, "control API, {body}");
-        }
-        server.shutdown(std::time::Duration::from_millis(100)).await;
-    });
-}
-
-/// A minimal HTTP/1.1 client over a TCP socket: enough for one POST.
-mod raw_http {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    pub struct Client;
-
-    impl Client {
-        pub fn new() -> Self {
-            Client
-        }
-
-        /// POSTs `body` as JSON with the control token; answers the status
-        /// and the body.
-        pub async fn post(&self, url: &str, token: &str, body: &str) -> (u16, String) {
-            let rest = url.strip_prefix("http://").unwrap();
-            let (host, path) = rest.split_at(rest.find('/').unwrap());
-            let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-            let req = format!(
-                "POST {path} HTTP/1.1\r\nHost: {host}\r\nx-gameday-token: {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            s.write_all(req.as_bytes()).await.unwrap();
-            let mut raw = String::new();
-            s.read_to_string(&mut raw).await.unwrap();
-            let status = raw[9..12].parse().unwrap();
-            let body = raw.split_once("\r\n\r\n").unwrap().1.to_string();
-            (status, body)
-        }
+    let mut o = ServeOptions::local(1);
+    o.control_token = Some("t".into());
+    let server = rt.block_on(Server::start(&sc.platform, o)).unwrap();
+    let addr = server.url().trim_start_matches("http://").to_string();
+    for &(kind, toml, json, message) in CASES {
+        let from_scenario = scenario_messages(kind, toml);
+        assert_eq!(from_scenario, [message], "scenario, {kind} {toml}");
+        let sep = if json.is_empty() { "" } else { ", " };
+        let body = format!(r#"{{"kind": "{kind}", "endpoint": "ep"{sep}{json}}}"#);
+        let (status, _, answer) = common::post(
+            &addr,
+            "/_gameday/faults",
+            "application/json",
+            "t",
+            body.as_bytes(),
+        );
+        assert_eq!(status, 400, "{body}: {answer}");
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["Message"], message, "control API, {body}");
     }
+    rt.block_on(server.shutdown(std::time::Duration::from_millis(100)));
 }

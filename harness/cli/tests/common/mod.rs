@@ -71,3 +71,29 @@ pub fn short_quickstart(dir: &Path, name: &str, duration: &str, extra: &str) -> 
     std::fs::write(&p, src).unwrap();
     p
 }
+
+/// One HTTP/1.1 POST to `addr` with the control `token`; returns the
+/// status, the headers (lower-case) and the body.
+#[allow(dead_code)] // not every test binary posts
+pub fn post(
+    addr: &str,
+    path: &str,
+    content_type: &str,
+    token: &str,
+    body: &[u8],
+) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nx-gameday-token: {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head[9..12].parse().unwrap();
+    (status, head.to_lowercase(), body.to_string())
+}
