@@ -79,11 +79,6 @@ impl Platform {
         self.training.scale = scale;
     }
 
-    /// The end set with [`Platform::set_end`].
-    pub fn end(&self) -> Option<SimTime> {
-        self.end
-    }
-
     /// Moves every component's wake-ups onto the one queue, and their
     /// actions to the driver's.
     fn route(&mut self) {
