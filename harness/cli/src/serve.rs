@@ -153,15 +153,19 @@ async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> 
         recorder.advance(at);
     }
     let end = SimTime::from_nanos(elapsed_ns());
-    eprintln!(
-        "stopping: {} invocations served, {} requests refused",
-        server.invocations(),
-        server.rejected()
-    );
     let final_snap = engine
         .snapshot_until(true, Some(end))
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
+    eprintln!(
+        "stopping: {} invocations served, {} requests refused",
+        final_snap
+            .metrics
+            .iter()
+            .map(|m| m.totals.invocations)
+            .sum::<u64>(),
+        server.rejected()
+    );
     collect(&mut recorder, &final_snap.events);
     server.shutdown(STOP_GRACE).await;
     let mut record = recorder.finish(Finish {

@@ -24,6 +24,9 @@
 //!   and routes inputs, wake-ups and outputs between its components.
 //! - [`hosting`]: endpoints, variants, instances: routing, slots and FIFO
 //!   queues, timeouts, per-request faults, fleet replacement, cost.
+//! - [`metrics`]: CloudWatch-style datapoints per endpoint and variant
+//!   at 60 s and 10 s periods, fed by finished requests and hosting's
+//!   level integrals.
 //! - [`outcome`]: what comes out: request results, events, gauges, cost,
 //!   and actions for the driver.
 //! - [`training`]: training jobs on spot or on-demand capacity: lifecycle,
@@ -107,6 +110,7 @@ pub mod arrival;
 pub mod dist;
 pub mod fault_kinds;
 pub mod hosting;
+pub mod metrics;
 pub mod outcome;
 pub mod platform;
 pub mod rng;

@@ -12,6 +12,7 @@ use crate::outcome::{Action, PlatformEvent, RequestResult, VariantCost, VariantG
 use crate::rng::RngStreams;
 use crate::spec::{FaultSpec, PlatformSpec};
 use crate::time::SimTime;
+use crate::metrics::{Datapoint, LevelAreas, Metrics, Period, Totals};
 use crate::timers::TimerQueue;
 use crate::training::{
     JobProgress, Training, TrainingEvent, TrainingOutcome, TrainingSpec, TrainingTimer,
@@ -30,6 +31,9 @@ enum Due {
 pub struct Platform {
     hosting: Hosting,
     training: Training,
+    metrics: Metrics,
+    /// Scratch space for the level integrals at a boundary.
+    areas: Vec<LevelAreas>,
     timers: TimerQueue<Due>,
     /// Past this, only request work (service ends, queue deadlines) and
     /// training run; scheduled faults and fleet changes do not.
@@ -53,15 +57,32 @@ impl Platform {
         training: &TrainingSpec,
         streams: RngStreams,
     ) -> Self {
+        let hosting = Hosting::new(spec, streams);
+        let metrics = Metrics::new(hosting.variant_slots());
         let mut p = Platform {
-            hosting: Hosting::new(spec, streams),
+            hosting,
             training: Training::new(training, &streams),
+            metrics,
+            areas: Vec::new(),
             timers: TimerQueue::default(),
             end: None,
             actions: VecDeque::new(),
         };
         p.route();
         p
+    }
+
+    /// Closes every metrics period that ended by `now`. Called before any
+    /// input or timer is handled, so no level changed since the last one:
+    /// the integrals read at each boundary are exact, with no timer of
+    /// their own (an idle platform still has nothing to wake for).
+    #[inline]
+    fn settle(&mut self, now: SimTime) {
+        while self.metrics.next_boundary() <= now {
+            let at = self.metrics.next_boundary();
+            self.hosting.level_areas(at, &mut self.areas);
+            self.metrics.close(&self.areas);
+        }
     }
 
     /// Sets the end of the run: scheduled faults and fleet changes due
@@ -74,9 +95,14 @@ impl Platform {
 
     /// The specs were compressed by `scale` (a time-scaled wall run): the
     /// durations and times its events mention are given in scenario time.
+    /// Metrics periods are compressed alike, so a datapoint covers 60 s
+    /// (or 10 s) of scenario time. Call before the first
+    /// [`Platform::handle_timeout`].
     pub fn set_time_scale(&mut self, scale: crate::scale::TimeScale) {
         self.hosting.scale = scale;
         self.training.scale = scale;
+        self.metrics
+            .set_period(scale.compress(crate::metrics::HIGH_RES_PERIOD));
     }
 
     /// Moves every component's wake-ups onto the one queue, and their
@@ -120,6 +146,7 @@ impl Platform {
     /// exactly [`Platform::poll_timeout`]). Timers a handler sets for `now`
     /// or earlier run in the same call. Returns how many ran.
     pub fn handle_timeout(&mut self, now: SimTime) -> usize {
+        self.settle(now);
         let mut ran = 0;
         while self.poll_timeout().is_some_and(|at| at <= now) {
             let Some((_, due)) = self.timers.pop() else {
@@ -139,6 +166,7 @@ impl Platform {
 
     /// A request arrives at `now` (see [`Request`] for its send time).
     pub fn handle_request(&mut self, now: SimTime, req: Request) {
+        self.settle(now);
         self.hosting.handle_request(now, req);
         self.route();
     }
@@ -153,6 +181,7 @@ impl Platform {
         start: ServiceStart,
         answer: Result<(), u16>,
     ) {
+        self.settle(now);
         self.hosting
             .complete(now, start.instance, start.slot, start.id, answer);
         self.route();
@@ -161,6 +190,7 @@ impl Platform {
     /// The model process of external instance `inst` answered `GET
     /// /ping`: it goes in service once provisioned.
     pub fn handle_container_healthy(&mut self, now: SimTime, inst: u32) {
+        self.settle(now);
         self.hosting.container_healthy(now, inst);
         self.route();
     }
@@ -171,6 +201,7 @@ impl Platform {
     /// without a further detection delay (gameday's assumption; SageMaker
     /// documents no figure for how fast it notices a dead container).
     pub fn handle_container_exit(&mut self, now: SimTime, inst: u32) {
+        self.settle(now);
         self.hosting
             .container_exited(now, inst, std::time::Duration::ZERO);
         self.route();
@@ -178,6 +209,7 @@ impl Platform {
 
     /// A fault an operator injects now; returns its id.
     pub fn handle_fault(&mut self, now: SimTime, fault: FaultSpec) -> u32 {
+        self.settle(now);
         let id = self.hosting.inject_fault(now, fault);
         self.route();
         id
@@ -186,6 +218,7 @@ impl Platform {
     /// Ends fault `id` now (an operator's command); false for an unknown
     /// id or a fault already over.
     pub fn handle_end_fault(&mut self, now: SimTime, id: u32) -> bool {
+        self.settle(now);
         let ended = self.hosting.end_fault(now, id);
         self.route();
         ended
@@ -195,18 +228,21 @@ impl Platform {
 
     /// An external training job's process reported finishing `step`.
     pub fn handle_training_step(&mut self, now: SimTime, job: usize, step: u64) {
+        self.settle(now);
         self.training.external_step(now, job, step);
         self.route();
     }
 
     /// An external training job's process wrote a checkpoint at `step`.
     pub fn handle_training_checkpoint(&mut self, now: SimTime, job: usize, step: u64) {
+        self.settle(now);
         self.training.external_checkpoint(now, job, step);
         self.route();
     }
 
     /// An external training job's process exited on its own.
     pub fn handle_training_exit(&mut self, now: SimTime, job: usize, success: bool) {
+        self.settle(now);
         self.training.external_exit(now, job, success);
         self.route();
     }
@@ -222,7 +258,9 @@ impl Platform {
     /// The next finished request.
     #[inline]
     pub fn poll_result(&mut self) -> Option<RequestResult> {
-        self.hosting.poll_result()
+        let r = self.hosting.poll_result()?;
+        self.metrics.record(&r);
+        Some(r)
     }
 
     /// The next endpoint event.
@@ -258,6 +296,43 @@ impl Platform {
     /// past the end, when one is set).
     pub fn cost(&self, until: SimTime) -> Vec<VariantCost> {
         self.hosting.cost(self.end.map_or(until, |e| e.min(until)))
+    }
+
+    /// Every CloudWatch datapoint of variant `variant` of `endpoint` at
+    /// `period` that ended by `now`, oldest first, with the results polled
+    /// so far in it. `now` is never before the last input's time.
+    pub fn datapoints(
+        &mut self,
+        now: SimTime,
+        endpoint: u16,
+        variant: u16,
+        period: Period,
+    ) -> Vec<Datapoint> {
+        self.settle(now);
+        self.metrics.datapoints(endpoint, variant, period)
+    }
+
+    /// The newest datapoint of a variant at `period` complete by `now`.
+    pub fn latest_datapoint(
+        &mut self,
+        now: SimTime,
+        endpoint: u16,
+        variant: u16,
+        period: Period,
+    ) -> Option<Datapoint> {
+        self.settle(now);
+        self.metrics.latest(endpoint, variant, period)
+    }
+
+    /// A variant's counts since the start (the results polled so far).
+    pub fn metric_totals(&self, endpoint: u16, variant: u16) -> Totals {
+        self.metrics.totals(endpoint, variant)
+    }
+
+    /// A request the platform served was refused by the embedded model
+    /// that answered it (bad input): it counts as a 4XX, answered at `at`.
+    pub fn handle_model_refusal(&mut self, at: SimTime, endpoint: u16, variant: u16) {
+        self.metrics.reclassify_as_4xx(at, endpoint, variant);
     }
 
     /// Time-average number of requests inside `endpoint` over `[0, until]`.

@@ -7,7 +7,7 @@ use crate::dist::ServiceDist;
 use crate::spec::*;
 use crate::*;
 
-fn variant(name: &str, count: u32, concurrency: u32, service: ServiceDist) -> VariantSpec {
+pub(crate) fn variant(name: &str, count: u32, concurrency: u32, service: ServiceDist) -> VariantSpec {
     VariantSpec {
         name: name.into(),
         model: "m".into(),
@@ -25,7 +25,7 @@ fn variant(name: &str, count: u32, concurrency: u32, service: ServiceDist) -> Va
     }
 }
 
-fn one_endpoint(
+pub(crate) fn one_endpoint(
     variants: Vec<VariantSpec>,
     routing: Routing,
     faults: Vec<FaultSpec>,

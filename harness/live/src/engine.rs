@@ -13,6 +13,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use gameday_core::metrics::{Datapoint, Period, Totals};
 use gameday_core::spec::{FaultSpec, PlatformSpec};
 use gameday_core::{
     Action, Platform, PlatformEvent, Request, RequestResult, RngStreams, ServiceStart, SimTime,
@@ -35,6 +36,19 @@ pub struct Snapshot {
     pub costs: Vec<VariantCost>,
     /// Time-average requests in each endpoint so far.
     pub mean_in_system: Vec<f64>,
+    /// Every variant's CloudWatch metrics, endpoint by endpoint.
+    pub metrics: Vec<VariantMetrics>,
+}
+
+/// One variant's metrics as the core's metrics component has them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VariantMetrics {
+    /// Counts since the start.
+    pub totals: Totals,
+    /// The newest complete 60-second datapoint.
+    pub standard: Option<Datapoint>,
+    /// The newest complete 10-second datapoint.
+    pub high_res: Option<Datapoint>,
 }
 
 /// One fault as `GET /_gameday/faults` lists it.
@@ -111,6 +125,8 @@ enum Command {
     Inject(Box<FaultSpec>, oneshot::Sender<u32>),
     Faults(oneshot::Sender<Vec<FaultInfo>>),
     EndFault(u32, oneshot::Sender<bool>),
+    /// An embedded model refused a request the platform served.
+    ModelRefused(RequestResult),
     Snapshot {
         drain_events: bool,
         until: Option<SimTime>,
@@ -175,6 +191,15 @@ impl EngineHandle {
     pub fn container(&self, instance: u32, health: ContainerHealth) -> Result<(), EngineGone> {
         self.tx
             .send(Command::Container(instance, health))
+            .map_err(|_| EngineGone)
+    }
+
+    /// The embedded model that answered `result` (served, as far as the
+    /// platform is concerned) refused its input: the metrics count it as
+    /// a 4XX.
+    pub fn model_refused(&self, result: RequestResult) -> Result<(), EngineGone> {
+        self.tx
+            .send(Command::ModelRefused(result))
             .map_err(|_| EngineGone)
     }
 
@@ -466,6 +491,10 @@ fn run(
                 Command::EndFault(id, reply) => {
                     let _ = reply.send(platform.handle_end_fault(now, id));
                 }
+                Command::ModelRefused(r) => {
+                    let at = r.sent_at.add_nanos(r.latency_ns);
+                    platform.handle_model_refusal(at, r.endpoint, r.variant);
+                }
                 Command::Snapshot {
                     drain_events,
                     until,
@@ -475,7 +504,25 @@ fn run(
                     let mut gauges = Vec::new();
                     platform.gauges(&mut gauges);
                     let n = platform.names().count();
+                    let variants: Vec<(u16, u16)> = gauges
+                        .iter()
+                        .map(|g| (g.endpoint, g.variant))
+                        .collect();
+                    let metrics = variants
+                        .into_iter()
+                        .map(|(e, v)| VariantMetrics {
+                            totals: platform.metric_totals(e, v),
+                            standard: platform.latest_datapoint(now, e, v, Period::Standard),
+                            high_res: platform.latest_datapoint(
+                                now,
+                                e,
+                                v,
+                                Period::HighResolution,
+                            ),
+                        })
+                        .collect();
                     let snap = Snapshot {
+                        metrics,
                         at: now,
                         gauges,
                         events: if drain_events {

@@ -1,156 +1,127 @@
 //! Live metrics in Prometheus text format under SageMaker's CloudWatch
 //! names, labelled with CloudWatch's dimensions (`EndpointName`,
 //! `VariantName`), so a Grafana board can watch a game day as it runs.
+//!
+//! Every figure comes from the core's metrics component through an engine
+//! snapshot ([`crate::engine::VariantMetrics`]): counters are running
+//! totals, gauges are the newest **complete** CloudWatch datapoint (60 s,
+//! or 10 s for the high-resolution `ConcurrentRequestsPerModel`), which is
+//! what an alarm on the real endpoint would see. Only requests refused
+//! before they reached the platform are counted here.
 
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use gameday_core::{SimTime, VariantGauge};
+use gameday_core::metrics::Datapoint;
 
-/// Seconds in SageMaker's per-minute metric period.
-const PERIOD_S: usize = 60;
+use crate::engine::VariantMetrics;
 
-#[derive(Debug, Clone)]
-struct Counters {
-    invocations: u64,
-    errors_4xx: u64,
-    errors_5xx: u64,
-    model_latency_us_sum: u64,
-    overhead_latency_us_sum: u64,
-    latency_count: u64,
-    /// Invocations per second over the last minute (ring by second).
-    per_second: [u64; PERIOD_S],
-    last_second: u64,
-}
-
-impl Default for Counters {
-    fn default() -> Self {
-        Counters {
-            invocations: 0,
-            errors_4xx: 0,
-            errors_5xx: 0,
-            model_latency_us_sum: 0,
-            overhead_latency_us_sum: 0,
-            latency_count: 0,
-            per_second: [0; PERIOD_S],
-            last_second: 0,
-        }
-    }
-}
-
-impl Counters {
-    fn roll(&mut self, second: u64) {
-        if second > self.last_second {
-            let gap = (second - self.last_second).min(PERIOD_S as u64);
-            for k in 1..=gap {
-                self.per_second[((self.last_second + k) % PERIOD_S as u64) as usize] = 0;
-            }
-            self.last_second = second;
-        }
-    }
-
-    fn last_minute(&mut self, second: u64) -> u64 {
-        self.roll(second);
-        self.per_second.iter().sum()
-    }
-}
-
-/// A summary metric: name, help text, and which running sum it reports.
-type Summary = (&'static str, &'static str, fn(&Counters) -> u64);
-
-/// How an answered invocation counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Class {
-    /// 2xx.
-    Ok,
-    /// A 4xx answer (including ModelError, as SageMaker counts it).
-    Client,
-    /// A 5xx answer.
-    Server,
-}
-
-/// Per-variant counters, indexed like the platform's variants.
+/// The dimensions of every variant and the server's own counter.
 #[derive(Debug)]
 pub struct Metrics {
     names: Vec<(String, String)>,
-    offsets: Vec<usize>,
-    counters: Mutex<Vec<Counters>>,
-    rejected: Mutex<u64>,
+    rejected: AtomicU64,
 }
 
+/// One metric family: name, type, help text, and its value per variant.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&VariantMetrics) -> f64,
+);
+
+/// A gauge read from a datapoint; 0 before the first period ends.
+fn gauge(d: Option<Datapoint>, f: fn(&Datapoint) -> f64) -> f64 {
+    d.as_ref().map_or(0.0, f)
+}
+
+const FAMILIES: &[Family] = &[
+    (
+        "Invocations",
+        "counter",
+        "InvokeEndpoint requests sent to the variant.",
+        |m| m.totals.invocations as f64,
+    ),
+    (
+        "Invocation4XXErrors",
+        "counter",
+        "Invocations answered with a 4xx status (ModelError included).",
+        |m| m.totals.errors_4xx as f64,
+    ),
+    (
+        "Invocation5XXErrors",
+        "counter",
+        "Invocations answered with a 5xx status.",
+        |m| m.totals.errors_5xx as f64,
+    ),
+    (
+        "InvocationsPerInstance",
+        "gauge",
+        "Invocations in the last complete minute over the instances in service then.",
+        |m| gauge(m.standard, |d| d.invocations_per_instance),
+    ),
+    (
+        "CPUUtilization",
+        "gauge",
+        "Busy request slots over all slots in service, percent, over the last complete minute.",
+        |m| gauge(m.standard, |d| d.cpu_utilization),
+    ),
+    (
+        "ConcurrentRequestsPerModel",
+        "gauge",
+        "Requests in flight or queued per instance, over the last complete 10 seconds.",
+        |m| gauge(m.high_res, |d| d.concurrent_requests_per_model),
+    ),
+];
+
+/// A summary: name, help text, its (sum, count) per variant.
+type Summary = (&'static str, &'static str, fn(&VariantMetrics) -> (u64, u64));
+
+const SUMMARIES: &[Summary] = &[
+    (
+        "ModelLatency",
+        "Time the model took to answer, microseconds.",
+        |m| (m.totals.model_latency.sum_us, m.totals.model_latency.count),
+    ),
+    (
+        "OverheadLatency",
+        "Time the platform added to the model's, microseconds.",
+        |m| {
+            (
+                m.totals.overhead_latency.sum_us,
+                m.totals.overhead_latency.count,
+            )
+        },
+    ),
+];
+
 impl Metrics {
-    /// Counters for `endpoints`: `(endpoint name, its variant names)`.
+    /// For `endpoints`: `(endpoint name, its variant names)`.
     pub fn new(endpoints: &[(String, Vec<String>)]) -> Self {
-        let mut names = Vec::new();
-        let mut offsets = Vec::new();
-        for (e, vs) in endpoints {
-            offsets.push(names.len());
-            for v in vs {
-                names.push((e.clone(), v.clone()));
-            }
-        }
         Metrics {
-            counters: Mutex::new(vec![Counters::default(); names.len()]),
-            names,
-            offsets,
-            rejected: Mutex::new(0),
-        }
-    }
-
-    fn index(&self, endpoint: u16, variant: u16) -> usize {
-        self.offsets[endpoint as usize] + variant as usize
-    }
-
-    /// Counts one invocation that reached a variant.
-    pub fn record(
-        &self,
-        now: SimTime,
-        endpoint: u16,
-        variant: u16,
-        class: Class,
-        model_ns: u64,
-        overhead_ns: u64,
-    ) {
-        let i = self.index(endpoint, variant);
-        let mut all = self.counters.lock().expect("metrics lock");
-        let c = &mut all[i];
-        let second = now.as_nanos() / 1_000_000_000;
-        c.roll(second);
-        c.per_second[(second % PERIOD_S as u64) as usize] += 1;
-        c.invocations += 1;
-        match class {
-            Class::Ok => {
-                c.model_latency_us_sum += model_ns / 1_000;
-                c.overhead_latency_us_sum += overhead_ns / 1_000;
-                c.latency_count += 1;
-            }
-            Class::Client => c.errors_4xx += 1,
-            Class::Server => c.errors_5xx += 1,
+            names: endpoints
+                .iter()
+                .flat_map(|(e, vs)| vs.iter().map(move |v| (e.clone(), v.clone())))
+                .collect(),
+            rejected: AtomicU64::new(0),
         }
     }
 
     /// Counts a request refused before it reached the platform (bad path,
     /// bad body, unknown endpoint).
     pub fn reject(&self) {
-        *self.rejected.lock().expect("metrics lock") += 1;
+        self.rejected.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Requests refused so far.
     pub fn rejected(&self) -> u64 {
-        *self.rejected.lock().expect("metrics lock")
+        self.rejected.load(Ordering::Relaxed)
     }
 
-    /// Invocations answered so far, all variants.
-    pub fn invocations(&self) -> u64 {
-        let all = self.counters.lock().expect("metrics lock");
-        all.iter().map(|c| c.invocations).sum()
-    }
-
-    /// Prometheus text exposition (format 0.0.4). `gauges` come from the
-    /// platform at `now`; `concurrency` is slots per instance by variant.
-    pub fn render(&self, now: SimTime, gauges: &[VariantGauge], concurrency: &[u32]) -> String {
-        let mut all = self.counters.lock().expect("metrics lock");
-        let second = now.as_nanos() / 1_000_000_000;
+    /// Prometheus text exposition (format 0.0.4) of `variants`, in
+    /// endpoint-then-variant order as the engine snapshot lists them.
+    pub fn render(&self, variants: &[VariantMetrics]) -> String {
         let mut out = String::new();
         let label = |i: usize| {
             let (e, v) = &self.names[i];
@@ -160,81 +131,22 @@ impl Metrics {
                 escape(v)
             )
         };
-        let mut family =
-            |name: &str, kind: &str, help: &str, values: &mut dyn FnMut(usize) -> f64| {
-                let _ = writeln!(out, "# HELP {name} {help}");
-                let _ = writeln!(out, "# TYPE {name} {kind}");
-                for i in 0..self.names.len() {
-                    let _ = writeln!(out, "{name}{{{}}} {}", label(i), values(i));
-                }
-            };
-        family(
-            "Invocations",
-            "counter",
-            "InvokeEndpoint requests sent to the variant.",
-            &mut |i| all[i].invocations as f64,
-        );
-        family(
-            "Invocation4XXErrors",
-            "counter",
-            "Invocations answered with a 4xx status (ModelError included).",
-            &mut |i| all[i].errors_4xx as f64,
-        );
-        family(
-            "Invocation5XXErrors",
-            "counter",
-            "Invocations answered with a 5xx status.",
-            &mut |i| all[i].errors_5xx as f64,
-        );
-        let mut ipi: Vec<f64> = Vec::with_capacity(self.names.len());
-        for (i, c) in all.iter_mut().enumerate() {
-            let instances = gauges.get(i).map_or(0, |g| g.instances_in_service).max(1);
-            ipi.push(c.last_minute(second) as f64 / f64::from(instances));
-        }
-        family(
-            "InvocationsPerInstance",
-            "gauge",
-            "Invocations over the last minute divided by instances in service.",
-            &mut |i| ipi[i],
-        );
-        let summaries: [Summary; 2] = [
-            (
-                "ModelLatency",
-                "Time the model took to answer, microseconds.",
-                |c| c.model_latency_us_sum,
-            ),
-            (
-                "OverheadLatency",
-                "Time the platform added to the model's, microseconds.",
-                |c| c.overhead_latency_us_sum,
-            ),
-        ];
-        for (name, help, sum) in summaries {
+        for (name, kind, help, value) in FAMILIES {
             let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} summary");
-            for (i, c) in all.iter().enumerate() {
-                let _ = writeln!(out, "{name}_sum{{{}}} {}", label(i), sum(c));
-                let _ = writeln!(out, "{name}_count{{{}}} {}", label(i), c.latency_count);
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (i, m) in variants.iter().enumerate() {
+                let _ = writeln!(out, "{name}{{{}}} {}", label(i), value(m));
             }
         }
-        let _ = writeln!(
-            out,
-            "# HELP CPUUtilization Busy request slots over all slots of instances in service, percent."
-        );
-        let _ = writeln!(out, "# TYPE CPUUtilization gauge");
-        for i in 0..self.names.len() {
-            let g = gauges.get(i);
-            let slots =
-                g.map_or(0, |g| g.instances_in_service) * concurrency.get(i).copied().unwrap_or(1);
-            let busy = g.map_or(0, |g| g.busy_slots);
-            let pct = if slots == 0 {
-                0.0
-            } else {
-                100.0 * f64::from(busy.min(slots)) / f64::from(slots)
-            };
-            let _ = writeln!(out, "CPUUtilization{{{}}} {pct}", label(i));
+        for (name, help, value) in SUMMARIES {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} summary");
+            for (i, m) in variants.iter().enumerate() {
+                let (sum, count) = value(m);
+                let _ = writeln!(out, "{name}_sum{{{}}} {sum}", label(i));
+                let _ = writeln!(out, "{name}_count{{{}}} {count}", label(i));
+            }
         }
-        drop(all);
         let _ = writeln!(
             out,
             "# HELP gameday_rejected_requests Requests refused before reaching an endpoint."
@@ -253,70 +165,108 @@ fn escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use gameday_core::dist::ServiceDist;
+    use gameday_core::metrics::Period;
+    use gameday_core::spec::*;
+    use gameday_core::{Platform, Request, RngStreams, SimTime};
+
     use super::*;
 
-    #[test]
-    fn renders_every_sagemaker_metric_per_variant() {
-        let m = Metrics::new(&[("ep".into(), vec!["A".into(), "B".into()])]);
-        let t = SimTime::from_nanos(5_000_000_000);
-        m.record(t, 0, 1, Class::Ok, 2_000_000, 100_000);
-        m.record(t, 0, 1, Class::Server, 0, 0);
-        m.record(t, 0, 0, Class::Client, 0, 0);
-        let gauges = [
-            VariantGauge {
-                endpoint: 0,
-                variant: 0,
-                instances_in_service: 2,
-                queue_depth: 0,
-                max_queue_depth: 0,
-                busy_slots: 1,
+    /// Two variants, A with two one-slot instances and B with one.
+    fn platform() -> Platform {
+        let variant = |name: &str, count| VariantSpec {
+            name: name.into(),
+            model: "m".into(),
+            weight: 1.0,
+            instance: InstanceTypeSpec {
+                name: "ml.m5.xlarge".into(),
+                price_per_hour: 0.23,
+                provisioning_min: Duration::from_secs(60),
+                provisioning_max: Duration::from_secs(60),
             },
-            VariantGauge {
-                endpoint: 0,
-                variant: 1,
-                instances_in_service: 1,
-                queue_depth: 0,
-                max_queue_depth: 0,
-                busy_slots: 4,
-            },
-        ];
-        let text = m.render(t, &gauges, &[2, 4]);
-        for name in [
-            "Invocations",
-            "Invocation4XXErrors",
-            "Invocation5XXErrors",
-            "InvocationsPerInstance",
-            "ModelLatency_sum",
-            "OverheadLatency_count",
-            "CPUUtilization",
-        ] {
-            assert!(
-                text.contains(&format!("\n{name}{{")),
-                "{name} missing:\n{text}"
-            );
-        }
-        assert!(text.contains("Invocations{EndpointName=\"ep\",VariantName=\"B\"} 2"));
-        assert!(text.contains("Invocation5XXErrors{EndpointName=\"ep\",VariantName=\"B\"} 1"));
-        assert!(text.contains("ModelLatency_sum{EndpointName=\"ep\",VariantName=\"B\"} 2000"));
-        assert!(text.contains("CPUUtilization{EndpointName=\"ep\",VariantName=\"A\"} 25"));
-        assert!(text.contains("CPUUtilization{EndpointName=\"ep\",VariantName=\"B\"} 100"));
-        assert!(text.contains("InvocationsPerInstance{EndpointName=\"ep\",VariantName=\"A\"} 0.5"));
+            instance_count: count,
+            concurrency: 1,
+            service: ServiceDist::constant(0.5).unwrap(),
+            external: false,
+        };
+        let spec = PlatformSpec {
+            endpoints: vec![EndpointSpec {
+                name: "ep \"1\"".into(),
+                routing: Routing::Random,
+                variants: vec![variant("A", 2), variant("B", 1)],
+            }],
+            faults: vec![],
+        };
+        Platform::new(&spec, RngStreams::new(1))
+    }
+
+    fn snapshot(p: &mut Platform, now: SimTime) -> Vec<VariantMetrics> {
+        (0..2)
+            .map(|v| VariantMetrics {
+                totals: p.metric_totals(0, v),
+                standard: p.latest_datapoint(now, 0, v, Period::Standard),
+                high_res: p.latest_datapoint(now, 0, v, Period::HighResolution),
+            })
+            .collect()
     }
 
     #[test]
-    fn the_per_minute_window_forgets_old_seconds() {
-        let m = Metrics::new(&[("ep".into(), vec!["A".into()])]);
-        m.record(SimTime::from_nanos(1_000_000_000), 0, 0, Class::Ok, 0, 0);
-        let g = [VariantGauge {
-            endpoint: 0,
-            variant: 0,
-            instances_in_service: 1,
-            queue_depth: 0,
-            max_queue_depth: 0,
-            busy_slots: 0,
-        }];
-        let later = m.render(SimTime::from_nanos(200_000_000_000), &g, &[1]);
-        assert!(later.contains("InvocationsPerInstance{EndpointName=\"ep\",VariantName=\"A\"} 0\n"));
-        assert!(later.contains("Invocations{EndpointName=\"ep\",VariantName=\"A\"} 1\n"));
+    fn renders_every_sagemaker_metric_per_variant_from_the_core() {
+        let mut p = platform();
+        // One request a second to B for 70 s; each keeps its slot 0.5 s.
+        for k in 0..70u64 {
+            let at = SimTime::from_nanos(k * 1_000_000_000);
+            while let Some(t) = p.poll_timeout().filter(|&t| t <= at) {
+                p.handle_timeout(t);
+            }
+            p.handle_request(
+                at,
+                Request {
+                    id: k,
+                    endpoint: 0,
+                    target_variant: Some(1),
+                    sent_at: at,
+                    timeout_ns: 10_000_000_000,
+                },
+            );
+            while p.poll_result().is_some() {}
+        }
+        let now = SimTime::from_nanos(70_000_000_000);
+        while let Some(t) = p.poll_timeout().filter(|&t| t <= now) {
+            p.handle_timeout(t);
+        }
+        while p.poll_result().is_some() {}
+        let m = Metrics::new(&[("ep \"1\"".into(), vec!["A".into(), "B".into()])]);
+        m.reject();
+        let text = m.render(&snapshot(&mut p, now));
+        let line = |name: &str, v: &str| format!("\n{name}{{EndpointName=\"ep \\\"1\\\"\",VariantName=\"{v}\"}} ");
+        for (name, v, value) in [
+            ("Invocations", "B", "70"),
+            ("Invocations", "A", "0"),
+            ("Invocation4XXErrors", "B", "0"),
+            ("Invocation5XXErrors", "B", "0"),
+            // The first minute: answers at 0.5 s … 59.5 s, one instance.
+            ("InvocationsPerInstance", "B", "60"),
+            ("CPUUtilization", "B", "50"),
+            ("CPUUtilization", "A", "0"),
+            ("ConcurrentRequestsPerModel", "B", "0.5"),
+            ("ModelLatency_sum", "B", "35000000"),
+            ("ModelLatency_count", "B", "70"),
+            ("OverheadLatency_sum", "B", "0"),
+        ] {
+            let want = format!("{}{value}\n", line(name, v));
+            assert!(text.contains(&want), "{want:?} missing:\n{text}");
+        }
+        assert!(text.contains("\ngameday_rejected_requests 1\n"));
+    }
+
+    #[test]
+    fn gauges_read_zero_before_the_first_period_ends() {
+        let mut p = platform();
+        let m = Metrics::new(&[("ep \"1\"".into(), vec!["A".into(), "B".into()])]);
+        let text = m.render(&snapshot(&mut p, SimTime::from_nanos(5_000_000_000)));
+        assert!(text.contains("InvocationsPerInstance{EndpointName=\"ep \\\"1\\\"\",VariantName=\"A\"} 0\n"));
     }
 }

@@ -26,7 +26,7 @@ use crate::container::{ModelServers, Ports};
 use crate::control::ControlAuth;
 use crate::engine::{Engine, EngineHandle, Reply};
 use crate::listener::Limits;
-use crate::metrics::{Class, Metrics};
+use crate::metrics::Metrics;
 use crate::model::LogisticRegression;
 use crate::protocol::{
     request_id, SageMakerError, INVOKED_VARIANT, MAX_BODY_BYTES, REQUEST_ID, TARGET_VARIANT,
@@ -152,7 +152,6 @@ pub(crate) struct AppState {
     pub(crate) metrics: Metrics,
     next_id: AtomicU64,
     timeout_ns: u64,
-    concurrency: Vec<u32>,
 }
 
 /// A running embedded platform. Dropping it does not stop it; call
@@ -233,14 +232,12 @@ impl Server {
             (engine, Some(servers))
         };
         let mut endpoints = BTreeMap::new();
-        let mut concurrency = Vec::new();
         for (e, ep) in spec.endpoints.iter().enumerate() {
             let variants = ep
                 .variants
                 .iter()
                 .enumerate()
                 .map(|(v, vs)| {
-                    concurrency.push(vs.concurrency);
                     Variant {
                         name: vs.name.clone(),
                         model: vs.model.clone(),
@@ -284,7 +281,6 @@ impl Server {
             metrics: Metrics::new(&names),
             next_id: AtomicU64::new(1),
             timeout_ns: opts.invocation_timeout.as_nanos() as u64,
-            concurrency,
         });
         let app = router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -365,11 +361,6 @@ impl Server {
         self.state.metrics.rejected()
     }
 
-    /// Invocations that reached a variant so far.
-    pub fn invocations(&self) -> u64 {
-        self.state.metrics.invocations()
-    }
-
     /// Stops accepting connections, lets open ones finish for up to
     /// `grace`, then stops the engine.
     pub async fn shutdown(mut self, grace: Duration) {
@@ -432,7 +423,7 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
         return SageMakerError::InternalFailure("the platform engine has stopped".into())
             .into_response();
     };
-    let text = s.metrics.render(snap.at, &snap.gauges, &s.concurrency);
+    let text = s.metrics.render(&snap.metrics);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
@@ -609,12 +600,10 @@ async fn invoke(
         tokio::time::sleep_until(s.clock.instant(due).into()).await;
     }
     let variant = &ep.variants[result.variant as usize];
-    let model_ns = result.latency_ns.saturating_sub(result.queue_wait_ns);
-    let record = |class: Class, outcome: Outcome| {
+    // The core's metrics counted the result as the platform decided it;
+    // this logs it as the client saw it, for the report.
+    let record = |outcome: Outcome| {
         let now = s.clock.now();
-        let overhead = now.nanos_since(arrived).saturating_sub(model_ns);
-        s.metrics
-            .record(now, ep.index, result.variant, class, model_ns, overhead);
         if let Some(log) = &s.results {
             // As the platform saw it: from arrival to this answer.
             let seen = RequestResult {
@@ -627,26 +616,12 @@ async fn invoke(
         }
     };
     if let (Cause::ModelError(status), Some(answer)) = (result.cause, &container) {
-        record(
-            if status >= 500 {
-                Class::Server
-            } else {
-                Class::Client
-            },
-            result.outcome,
-        );
+        record(result.outcome);
         let text = String::from_utf8_lossy(&answer.body[..answer.body.len().min(1024)]);
         return SageMakerError::model(status, text.trim(), &variant.name).into_response_with(&rid);
     }
     if let Some(err) = SageMakerError::from_cause(result.cause, &name, &variant.name) {
-        record(
-            if err.status().is_server_error() {
-                Class::Server
-            } else {
-                Class::Client
-            },
-            result.outcome,
-        );
+        record(result.outcome);
         return err.into_response_with(&rid);
     }
     debug_assert_eq!(result.outcome, Outcome::Ok);
@@ -655,7 +630,8 @@ async fn invoke(
         (None, Some(model)) => match model.predict(&content_type, &body) {
             Ok(bytes) => ("application/json", bytes),
             Err(bad) => {
-                record(Class::Client, Outcome::Client4xx);
+                let _ = s.engine.model_refused(result);
+                record(Outcome::Client4xx);
                 return SageMakerError::model(400, bad.0, &variant.name).into_response_with(&rid);
             }
         },
@@ -670,7 +646,7 @@ async fn invoke(
             .into_bytes(),
         ),
     };
-    record(Class::Ok, Outcome::Ok);
+    record(Outcome::Ok);
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,

@@ -28,8 +28,8 @@ impl Hosting {
                     Outcome::Server5xx,
                 );
             }
-            self.endpoints[e].variants[v].busy_slots -= 1;
-            self.endpoints[e].change_in_system(now, false);
+            self.endpoints[e].variants[v].busy_slots.down(now, 1);
+            self.change_in_system(now, e, v, false);
         }
         for q in &queued {
             failed += 1;
@@ -42,11 +42,11 @@ impl Hosting {
                 now.nanos_since(q.sent_at),
                 Outcome::Server5xx,
             );
-            self.endpoints[e].change_in_system(now, false);
+            self.change_in_system(now, e, v, false);
         }
         let vs = &mut self.endpoints[e].variants[v];
         vs.queue_depth -= queued.len() as u32;
-        vs.in_service -= 1;
+        vs.in_service.down(now, 1);
         self.event(
             now,
             EventKind::InstanceCrashed,
@@ -192,7 +192,7 @@ impl Hosting {
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         let vs = &mut self.endpoints[e].variants[v];
         vs.routable.push(inst);
-        vs.in_service += 1;
+        vs.in_service.up(now);
         let detail = format!("{} in service", vs.spec.instance.name);
         self.event(
             now,

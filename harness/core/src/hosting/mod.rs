@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 
 use rand::Rng;
 
+use crate::metrics::{Level, LevelAreas};
 use crate::outcome::{Action, EventKind, PlatformEvent, RequestResult, VariantCost, VariantGauge};
 use crate::rng::{RngStreams, StreamRng};
 use crate::spec::{FaultSpec, PlatformSpec, Routing, VariantSpec};
@@ -162,10 +163,12 @@ struct VariantState {
     spec: VariantSpec,
     /// Instances that receive traffic: in service, or dead and undetected.
     routable: Vec<u32>,
-    in_service: u32,
+    in_service: Level,
     queue_depth: u32,
     max_queue_depth: u32,
-    busy_slots: u32,
+    busy_slots: Level,
+    /// Requests in service or queued.
+    in_system: Level,
     rng: StreamRng,
 }
 
@@ -274,11 +277,12 @@ impl Hosting {
                 }
                 variants.push(VariantState {
                     spec: vs.clone(),
-                    in_service: vs.instance_count,
+                    in_service: Level::new(vs.instance_count),
                     routable,
                     queue_depth: 0,
                     max_queue_depth: 0,
-                    busy_slots: 0,
+                    busy_slots: Level::default(),
+                    in_system: Level::default(),
                     rng: streams.stream(&format!("service/{}/{}", ep.name, vs.name)),
                 });
             }
@@ -362,10 +366,10 @@ impl Hosting {
                 out.push(VariantGauge {
                     endpoint: e as u16,
                     variant: v as u16,
-                    instances_in_service: vs.in_service,
+                    instances_in_service: vs.in_service.get(),
                     queue_depth: vs.queue_depth,
                     max_queue_depth: vs.max_queue_depth,
-                    busy_slots: vs.busy_slots,
+                    busy_slots: vs.busy_slots.get(),
                 });
                 vs.max_queue_depth = vs.queue_depth;
             }
@@ -399,6 +403,43 @@ impl Hosting {
             }
         }
         out
+    }
+
+    /// Every variant's level integrals up to `now`, endpoint by endpoint,
+    /// for the metrics component.
+    pub fn level_areas(&self, now: SimTime, out: &mut Vec<LevelAreas>) {
+        out.clear();
+        for vs in self.endpoints.iter().flat_map(|ep| &ep.variants) {
+            out.push(LevelAreas {
+                in_service: vs.in_service.area_at(now),
+                busy: vs.busy_slots.area_at(now),
+                in_system: vs.in_system.area_at(now),
+            });
+        }
+    }
+
+    /// `(endpoint, variant, slots per instance)` of every variant.
+    pub fn variant_slots(&self) -> impl Iterator<Item = (u16, u16, u32)> + '_ {
+        self.endpoints.iter().enumerate().flat_map(|(e, ep)| {
+            ep.variants
+                .iter()
+                .enumerate()
+                .map(move |(v, vs)| (e as u16, v as u16, vs.spec.concurrency.max(1)))
+        })
+    }
+
+    /// One more (`up`) or one fewer request inside variant `v` of
+    /// endpoint `e`.
+    #[inline]
+    fn change_in_system(&mut self, now: SimTime, e: usize, v: usize, up: bool) {
+        let ep = &mut self.endpoints[e];
+        ep.change_in_system(now, up);
+        let lv = &mut ep.variants[v].in_system;
+        if up {
+            lv.up(now);
+        } else {
+            lv.down(now, 1);
+        }
     }
 
     /// Time-average number of requests inside `endpoint` (queued or in

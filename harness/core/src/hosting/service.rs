@@ -86,7 +86,7 @@ impl Hosting {
             timeout_ns: req.timeout_ns,
             extra_ns,
         };
-        self.endpoints[e].change_in_system(now, true);
+        self.change_in_system(now, e, v, true);
         let instance = &mut self.instances[inst as usize];
         instance.outstanding += 1;
         if let Some(slot) = instance.free.pop() {
@@ -149,8 +149,8 @@ impl Hosting {
             outcome,
             cause,
         });
-        self.endpoints[e].variants[v].busy_slots -= 1;
-        self.endpoints[e].change_in_system(now, false);
+        self.endpoints[e].variants[v].busy_slots.down(now, 1);
+        self.change_in_system(now, e, v, false);
         self.dequeue(now, instance);
     }
 
@@ -158,7 +158,7 @@ impl Hosting {
         let instance = &mut self.instances[inst as usize];
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         let vs = &mut self.endpoints[e].variants[v];
-        vs.busy_slots += 1;
+        vs.busy_slots.up(now);
         if vs.spec.external {
             // A real process serves it: no draw, no timer; the driver
             // forwards it and calls `complete`.
@@ -223,8 +223,8 @@ impl Hosting {
                 Outcome::Ok,
             );
         }
-        self.endpoints[e].variants[v].busy_slots -= 1;
-        self.endpoints[e].change_in_system(now, false);
+        self.endpoints[e].variants[v].busy_slots.down(now, 1);
+        self.change_in_system(now, e, v, false);
         self.dequeue(now, inst);
     }
 
@@ -277,7 +277,7 @@ impl Hosting {
             q.timeout_ns,
             Outcome::Timeout,
         );
-        self.endpoints[e].change_in_system(now, false);
+        self.change_in_system(now, e, v, false);
     }
 
     /// Reports a finished request of endpoint `e`, variant `v`.

@@ -1,0 +1,459 @@
+//! The metrics component: CloudWatch-style datapoints per endpoint and
+//! variant, at SageMaker's standard 60-second period and the 10-second
+//! period of its high-resolution metrics.
+//!
+//! Counts (`Invocations`, the 4XX/5XX errors, `ModelLatency`,
+//! `OverheadLatency`) come from finished requests, binned by the time the
+//! client got its answer. Levels (instances in service, busy slots,
+//! requests inside) are time-averaged over each period from the
+//! integrals hosting keeps, read at every 10-second boundary: so
+//! `CPUUtilization` is busy slots over all slots of the instances in
+//! service, and `ConcurrentRequestsPerModel` is requests in flight or
+//! queued per instance (one model copy each), both averaged over the
+//! period rather than sampled.
+//!
+//! gameday's assumptions, where AWS documents no rule: a period is
+//! `[k·p, (k+1)·p)` from the start of the run; `InvocationsPerInstance` is
+//! `Invocations` over the period's time-average of instances in service
+//! (over one instance when none served); a timeout counts as a 4XX, since
+//! SageMaker answers it with a `ModelError`. A 60-second datapoint is the
+//! sum of its six 10-second ones. Times are platform time: under a time
+//! scale the periods are compressed with everything else.
+
+use std::time::Duration;
+
+use crate::outcome::{Cause, RequestResult};
+use crate::time::{duration_nanos, SimTime};
+
+/// SageMaker's standard metric period.
+pub const STANDARD_PERIOD: Duration = Duration::from_secs(60);
+/// The period of SageMaker's high-resolution metrics.
+pub const HIGH_RES_PERIOD: Duration = Duration::from_secs(10);
+/// High-resolution periods in one standard period.
+const PER_STANDARD: usize = 6;
+
+/// Which period a datapoint covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Period {
+    /// 60 seconds.
+    Standard,
+    /// 10 seconds.
+    HighResolution,
+}
+
+impl Period {
+    /// High-resolution bins in one period.
+    fn bins(self) -> usize {
+        match self {
+            Period::Standard => PER_STANDARD,
+            Period::HighResolution => 1,
+        }
+    }
+}
+
+/// How CloudWatch counts an invocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// Answered 2xx.
+    Ok,
+    /// Answered with a 4xx (a `ModelError` included, as SageMaker counts it).
+    Client,
+    /// Answered with a 5xx.
+    Server,
+}
+
+impl Class {
+    /// The class of the answer SageMaker gives for `cause`.
+    pub fn of(cause: Cause) -> Class {
+        match cause {
+            Cause::Served => Class::Ok,
+            // ServiceUnavailable, InternalFailure, InternalDependencyError.
+            Cause::Injected(500 | 503 | 530) | Cause::NoCapacity => Class::Server,
+            // A container's own status decides.
+            Cause::ModelError(s) if s >= 500 => Class::Server,
+            // ValidationError, ModelNotReady, and every ModelError (424).
+            Cause::Injected(_) | Cause::ModelError(_) | Cause::InstanceDown | Cause::Timeout => {
+                Class::Client
+            }
+        }
+    }
+}
+
+/// Statistics of one latency metric over a period, in microseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stat {
+    /// `SampleCount`.
+    pub count: u64,
+    /// `Sum`.
+    pub sum_us: u64,
+    /// `Minimum` (0 when empty).
+    pub min_us: u64,
+    /// `Maximum`.
+    pub max_us: u64,
+}
+
+impl Stat {
+    fn add(&mut self, us: u64) {
+        self.min_us = if self.count == 0 {
+            us
+        } else {
+            self.min_us.min(us)
+        };
+        self.max_us = self.max_us.max(us);
+        self.count += 1;
+        self.sum_us += us;
+    }
+
+    fn merge(&mut self, o: &Stat) {
+        if o.count == 0 {
+            return;
+        }
+        self.min_us = if self.count == 0 {
+            o.min_us
+        } else {
+            self.min_us.min(o.min_us)
+        };
+        self.max_us = self.max_us.max(o.max_us);
+        self.count += o.count;
+        self.sum_us += o.sum_us;
+    }
+
+    /// `Average`, if there were samples.
+    pub fn average_us(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum_us as f64 / self.count as f64)
+    }
+}
+
+/// A quantity that changes by steps, with its integral over time (exact,
+/// in value·nanoseconds). Hosting keeps one per level it tracks.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Level {
+    value: u32,
+    area: u128,
+    since: SimTime,
+}
+
+impl Level {
+    /// Starts at `value` at time zero.
+    pub(crate) fn new(value: u32) -> Self {
+        Level {
+            value,
+            ..Level::default()
+        }
+    }
+
+    /// The value now.
+    #[inline]
+    pub(crate) fn get(&self) -> u32 {
+        self.value
+    }
+
+    #[inline]
+    fn settle(&mut self, now: SimTime) {
+        self.area += u128::from(self.value) * u128::from(now.nanos_since(self.since));
+        self.since = now;
+    }
+
+    /// Adds one at `now`.
+    #[inline]
+    pub(crate) fn up(&mut self, now: SimTime) {
+        self.settle(now);
+        self.value += 1;
+    }
+
+    /// Takes `n` away at `now`.
+    #[inline]
+    pub(crate) fn down(&mut self, now: SimTime, n: u32) {
+        self.settle(now);
+        self.value -= n;
+    }
+
+    /// The integral from time zero to `now`.
+    pub(crate) fn area_at(&self, now: SimTime) -> u128 {
+        self.area + u128::from(self.value) * u128::from(now.nanos_since(self.since))
+    }
+}
+
+/// One variant's levels integrated up to a moment: what hosting hands the
+/// metrics component at each period boundary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LevelAreas {
+    /// Instances in service × ns.
+    pub in_service: u128,
+    /// Busy request slots × ns.
+    pub busy: u128,
+    /// Requests in service or queued × ns.
+    pub in_system: u128,
+}
+
+impl LevelAreas {
+    fn minus(&self, o: &LevelAreas) -> LevelAreas {
+        LevelAreas {
+            in_service: self.in_service - o.in_service,
+            busy: self.busy - o.busy,
+            in_system: self.in_system - o.in_system,
+        }
+    }
+
+    fn plus(&mut self, o: &LevelAreas) {
+        self.in_service += o.in_service;
+        self.busy += o.busy;
+        self.in_system += o.in_system;
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Bin {
+    invocations: u64,
+    errors_4xx: u64,
+    errors_5xx: u64,
+    model: Stat,
+    overhead: Stat,
+    levels: LevelAreas,
+}
+
+impl Bin {
+    fn merge(&mut self, o: &Bin) {
+        self.invocations += o.invocations;
+        self.errors_4xx += o.errors_4xx;
+        self.errors_5xx += o.errors_5xx;
+        self.model.merge(&o.model);
+        self.overhead.merge(&o.overhead);
+        self.levels.plus(&o.levels);
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Series {
+    endpoint: u16,
+    variant: u16,
+    concurrency: u32,
+    /// 10-second bins from the start of the run.
+    bins: Vec<Bin>,
+    totals: Bin,
+    /// Areas at the last closed boundary.
+    closed_areas: LevelAreas,
+}
+
+/// Bin `k`, added if the run had not reached it.
+fn bin(bins: &mut Vec<Bin>, k: usize) -> &mut Bin {
+    if bins.len() <= k {
+        bins.resize_with(k + 1, Bin::default);
+    }
+    &mut bins[k]
+}
+
+/// One CloudWatch datapoint of one variant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Datapoint {
+    /// Endpoint index.
+    pub endpoint: u16,
+    /// Variant index.
+    pub variant: u16,
+    /// Start of the period.
+    pub start: SimTime,
+    /// Its length.
+    pub period: Duration,
+    /// `Invocations` (Sum).
+    pub invocations: u64,
+    /// `Invocation4XXErrors` (Sum).
+    pub errors_4xx: u64,
+    /// `Invocation5XXErrors` (Sum).
+    pub errors_5xx: u64,
+    /// `ModelLatency` of the answered invocations.
+    pub model_latency: Stat,
+    /// `OverheadLatency` (time queued in the platform).
+    pub overhead_latency: Stat,
+    /// Time-average instances in service.
+    pub instances: f64,
+    /// `InvocationsPerInstance` (Sum).
+    pub invocations_per_instance: f64,
+    /// `CPUUtilization`: busy slots over slots in service, percent.
+    pub cpu_utilization: f64,
+    /// `ConcurrentRequestsPerModel`: requests inside per instance.
+    pub concurrent_requests_per_model: f64,
+}
+
+/// Running totals of one variant since the start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Invocations.
+    pub invocations: u64,
+    /// 4XX answers.
+    pub errors_4xx: u64,
+    /// 5XX answers.
+    pub errors_5xx: u64,
+    /// `ModelLatency`.
+    pub model_latency: Stat,
+    /// `OverheadLatency`.
+    pub overhead_latency: Stat,
+}
+
+/// The metrics component.
+#[derive(Clone, Debug)]
+pub(crate) struct Metrics {
+    series: Vec<Series>,
+    offsets: Vec<usize>,
+    /// The high-resolution period, in platform nanoseconds.
+    bin_ns: u64,
+    /// Boundaries closed so far (the next to close is `closed × bin_ns`).
+    closed: usize,
+}
+
+impl Metrics {
+    /// Series for `variants`: `(endpoint, variant, slots per instance)`, in
+    /// endpoint-then-variant order.
+    pub(crate) fn new(variants: impl IntoIterator<Item = (u16, u16, u32)>) -> Self {
+        let mut series = Vec::new();
+        let mut offsets = Vec::new();
+        for (e, v, concurrency) in variants {
+            if offsets.len() <= e as usize {
+                offsets.push(series.len());
+            }
+            series.push(Series {
+                endpoint: e,
+                variant: v,
+                concurrency: concurrency.max(1),
+                bins: Vec::new(),
+                totals: Bin::default(),
+                closed_areas: LevelAreas::default(),
+            });
+        }
+        Metrics {
+            series,
+            offsets,
+            bin_ns: duration_nanos(HIGH_RES_PERIOD),
+            closed: 0,
+        }
+    }
+
+    /// The high-resolution period becomes `d` of platform time (a time
+    /// scale compressed it). Only before the first boundary closed.
+    pub(crate) fn set_period(&mut self, d: Duration) {
+        debug_assert_eq!(self.closed, 0);
+        self.bin_ns = duration_nanos(d).max(1);
+    }
+
+    /// When the next boundary is due.
+    pub(crate) fn next_boundary(&self) -> SimTime {
+        SimTime::from_nanos((self.closed as u64 + 1) * self.bin_ns)
+    }
+
+    fn index(&self, endpoint: u16, variant: u16) -> usize {
+        self.offsets[endpoint as usize] + variant as usize
+    }
+
+    /// Counts a finished request, in the period its answer came.
+    #[inline]
+    pub(crate) fn record(&mut self, r: &RequestResult) {
+        let at = r.sent_at.add_nanos(r.latency_ns);
+        let k = (at.as_nanos() / self.bin_ns) as usize;
+        let i = self.index(r.endpoint, r.variant);
+        let s = &mut self.series[i];
+        let class = Class::of(r.cause);
+        for b in [bin(&mut s.bins, k), &mut s.totals] {
+            b.invocations += 1;
+            match class {
+                Class::Ok => {
+                    b.model
+                        .add(r.latency_ns.saturating_sub(r.queue_wait_ns) / 1_000);
+                    b.overhead.add(r.queue_wait_ns / 1_000);
+                }
+                Class::Client => b.errors_4xx += 1,
+                Class::Server => b.errors_5xx += 1,
+            }
+        }
+    }
+
+    /// An answer counted as served turned out a 4XX (an embedded model
+    /// refused the input after the platform served it).
+    pub(crate) fn reclassify_as_4xx(&mut self, at: SimTime, endpoint: u16, variant: u16) {
+        let k = (at.as_nanos() / self.bin_ns) as usize;
+        let i = self.index(endpoint, variant);
+        let s = &mut self.series[i];
+        for b in [bin(&mut s.bins, k), &mut s.totals] {
+            b.errors_4xx += 1;
+        }
+    }
+
+    /// Closes the boundary due now with every variant's level integrals
+    /// up to it, in series order.
+    pub(crate) fn close(&mut self, areas: &[LevelAreas]) {
+        let k = self.closed;
+        for (s, a) in self.series.iter_mut().zip(areas) {
+            let d = a.minus(&s.closed_areas);
+            s.closed_areas = *a;
+            bin(&mut s.bins, k).levels = d;
+        }
+        self.closed += 1;
+    }
+
+    /// Running totals of a variant.
+    pub(crate) fn totals(&self, endpoint: u16, variant: u16) -> Totals {
+        let b = &self.series[self.index(endpoint, variant)].totals;
+        Totals {
+            invocations: b.invocations,
+            errors_4xx: b.errors_4xx,
+            errors_5xx: b.errors_5xx,
+            model_latency: b.model,
+            overhead_latency: b.overhead,
+        }
+    }
+
+    /// Every complete datapoint of a variant at `period`, oldest first.
+    pub(crate) fn datapoints(&self, endpoint: u16, variant: u16, period: Period) -> Vec<Datapoint> {
+        let width = period.bins();
+        (0..self.closed / width)
+            .map(|n| self.datapoint(endpoint, variant, n, width))
+            .collect()
+    }
+
+    /// The newest complete datapoint of a variant at `period`.
+    pub(crate) fn latest(&self, endpoint: u16, variant: u16, period: Period) -> Option<Datapoint> {
+        let width = period.bins();
+        let n = (self.closed / width).checked_sub(1)?;
+        Some(self.datapoint(endpoint, variant, n, width))
+    }
+
+    /// Datapoint `n` of a variant, `width` bins long.
+    fn datapoint(&self, endpoint: u16, variant: u16, n: usize, width: usize) -> Datapoint {
+        let s = &self.series[self.index(endpoint, variant)];
+        let mut b = Bin::default();
+        for x in s.bins.iter().skip(n * width).take(width) {
+            b.merge(x);
+        }
+        let first = n * width;
+        let span = (self.bin_ns * width as u64) as f64;
+        let l = &b.levels;
+        let instances = l.in_service as f64 / span;
+        let ratio = |num: u128, den: u128| {
+            if den == 0 {
+                0.0
+            } else {
+                num as f64 / den as f64
+            }
+        };
+        Datapoint {
+            endpoint: s.endpoint,
+            variant: s.variant,
+            start: SimTime::from_nanos(first as u64 * self.bin_ns),
+            period: Duration::from_nanos(self.bin_ns * width as u64),
+            invocations: b.invocations,
+            errors_4xx: b.errors_4xx,
+            errors_5xx: b.errors_5xx,
+            model_latency: b.model,
+            overhead_latency: b.overhead,
+            instances,
+            invocations_per_instance: if instances > 0.0 {
+                b.invocations as f64 / instances
+            } else {
+                b.invocations as f64
+            },
+            cpu_utilization: 100.0 * ratio(l.busy, l.in_service * u128::from(s.concurrency)),
+            concurrent_requests_per_model: ratio(l.in_system, l.in_service),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
