@@ -79,6 +79,49 @@ impl Class {
     }
 }
 
+/// Latency statistics as bins keep them, in nanoseconds (a division
+/// less per request than microseconds).
+#[derive(Clone, Copy, Debug, Default)]
+struct NsStat {
+    count: u64,
+    sum: u128,
+    min: u64,
+    max: u64,
+}
+
+impl NsStat {
+    #[inline]
+    fn add(&mut self, ns: u64) {
+        self.min = if self.count == 0 { ns } else { self.min.min(ns) };
+        self.max = self.max.max(ns);
+        self.count += 1;
+        self.sum += u128::from(ns);
+    }
+
+    fn merge(&mut self, o: &NsStat) {
+        if o.count == 0 {
+            return;
+        }
+        self.min = if self.count == 0 {
+            o.min
+        } else {
+            self.min.min(o.min)
+        };
+        self.max = self.max.max(o.max);
+        self.count += o.count;
+        self.sum += o.sum;
+    }
+
+    fn micros(&self) -> Stat {
+        Stat {
+            count: self.count,
+            sum_us: (self.sum / 1_000) as u64,
+            min_us: self.min / 1_000,
+            max_us: self.max / 1_000,
+        }
+    }
+}
+
 /// Statistics of one latency metric over a period, in microseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stat {
@@ -93,31 +136,6 @@ pub struct Stat {
 }
 
 impl Stat {
-    fn add(&mut self, us: u64) {
-        self.min_us = if self.count == 0 {
-            us
-        } else {
-            self.min_us.min(us)
-        };
-        self.max_us = self.max_us.max(us);
-        self.count += 1;
-        self.sum_us += us;
-    }
-
-    fn merge(&mut self, o: &Stat) {
-        if o.count == 0 {
-            return;
-        }
-        self.min_us = if self.count == 0 {
-            o.min_us
-        } else {
-            self.min_us.min(o.min_us)
-        };
-        self.max_us = self.max_us.max(o.max_us);
-        self.count += o.count;
-        self.sum_us += o.sum_us;
-    }
-
     /// `Average`, if there were samples.
     pub fn average_us(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum_us as f64 / self.count as f64)
@@ -207,8 +225,8 @@ struct Bin {
     invocations: u64,
     errors_4xx: u64,
     errors_5xx: u64,
-    model: Stat,
-    overhead: Stat,
+    model: NsStat,
+    overhead: NsStat,
     levels: LevelAreas,
 }
 
@@ -230,7 +248,6 @@ struct Series {
     concurrency: u32,
     /// 10-second bins from the start of the run.
     bins: Vec<Bin>,
-    totals: Bin,
     /// Areas at the last closed boundary.
     closed_areas: LevelAreas,
 }
@@ -298,6 +315,9 @@ pub(crate) struct Metrics {
     bin_ns: u64,
     /// Boundaries closed so far (the next to close is `closed × bin_ns`).
     closed: usize,
+    /// The bin the last answer fell in, and its span: most answers fall
+    /// in the same one, which saves a division.
+    last_bin: (usize, SimTime, SimTime),
 }
 
 impl Metrics {
@@ -315,7 +335,6 @@ impl Metrics {
                 variant: v,
                 concurrency: concurrency.max(1),
                 bins: Vec::new(),
-                totals: Bin::default(),
                 closed_areas: LevelAreas::default(),
             });
         }
@@ -324,6 +343,7 @@ impl Metrics {
             offsets,
             bin_ns: duration_nanos(HIGH_RES_PERIOD),
             closed: 0,
+            last_bin: (0, SimTime::ZERO, SimTime::ZERO),
         }
     }
 
@@ -343,37 +363,42 @@ impl Metrics {
         self.offsets[endpoint as usize] + variant as usize
     }
 
+    /// The bin an answer at `at` falls in.
+    #[inline]
+    fn bin_of(&mut self, at: SimTime) -> usize {
+        let (k, from, to) = self.last_bin;
+        if from <= at && at < to {
+            return k;
+        }
+        let k = (at.as_nanos() / self.bin_ns) as usize;
+        let from = SimTime::from_nanos(k as u64 * self.bin_ns);
+        self.last_bin = (k, from, from.add_nanos(self.bin_ns));
+        k
+    }
+
     /// Counts a finished request, in the period its answer came.
     #[inline]
     pub(crate) fn record(&mut self, r: &RequestResult) {
-        let at = r.sent_at.add_nanos(r.latency_ns);
-        let k = (at.as_nanos() / self.bin_ns) as usize;
+        let k = self.bin_of(r.sent_at.add_nanos(r.latency_ns));
         let i = self.index(r.endpoint, r.variant);
-        let s = &mut self.series[i];
-        let class = Class::of(r.cause);
-        for b in [bin(&mut s.bins, k), &mut s.totals] {
-            b.invocations += 1;
-            match class {
-                Class::Ok => {
-                    b.model
-                        .add(r.latency_ns.saturating_sub(r.queue_wait_ns) / 1_000);
-                    b.overhead.add(r.queue_wait_ns / 1_000);
-                }
-                Class::Client => b.errors_4xx += 1,
-                Class::Server => b.errors_5xx += 1,
+        let b = bin(&mut self.series[i].bins, k);
+        b.invocations += 1;
+        match Class::of(r.cause) {
+            Class::Ok => {
+                b.model.add(r.latency_ns.saturating_sub(r.queue_wait_ns));
+                b.overhead.add(r.queue_wait_ns);
             }
+            Class::Client => b.errors_4xx += 1,
+            Class::Server => b.errors_5xx += 1,
         }
     }
 
     /// An answer counted as served turned out a 4XX (an embedded model
     /// refused the input after the platform served it).
     pub(crate) fn reclassify_as_4xx(&mut self, at: SimTime, endpoint: u16, variant: u16) {
-        let k = (at.as_nanos() / self.bin_ns) as usize;
+        let k = self.bin_of(at);
         let i = self.index(endpoint, variant);
-        let s = &mut self.series[i];
-        for b in [bin(&mut s.bins, k), &mut s.totals] {
-            b.errors_4xx += 1;
-        }
+        bin(&mut self.series[i].bins, k).errors_4xx += 1;
     }
 
     /// Closes the boundary due now with every variant's level integrals
@@ -390,13 +415,16 @@ impl Metrics {
 
     /// Running totals of a variant.
     pub(crate) fn totals(&self, endpoint: u16, variant: u16) -> Totals {
-        let b = &self.series[self.index(endpoint, variant)].totals;
+        let mut b = Bin::default();
+        for x in &self.series[self.index(endpoint, variant)].bins {
+            b.merge(x);
+        }
         Totals {
             invocations: b.invocations,
             errors_4xx: b.errors_4xx,
             errors_5xx: b.errors_5xx,
-            model_latency: b.model,
-            overhead_latency: b.overhead,
+            model_latency: b.model.micros(),
+            overhead_latency: b.overhead.micros(),
         }
     }
 
@@ -441,8 +469,8 @@ impl Metrics {
             invocations: b.invocations,
             errors_4xx: b.errors_4xx,
             errors_5xx: b.errors_5xx,
-            model_latency: b.model,
-            overhead_latency: b.overhead,
+            model_latency: b.model.micros(),
+            overhead_latency: b.overhead.micros(),
             instances,
             invocations_per_instance: if instances > 0.0 {
                 b.invocations as f64 / instances
