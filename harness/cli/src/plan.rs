@@ -69,7 +69,14 @@ pub fn plan(a: PlanArgs) -> Result<Exit> {
         }
     };
     intervals.push(None); // the no-checkpoint baseline
-    let result = sweep_checkpoints(&sc.training, job, &intervals, sc.seed, a.seeds);
+    let result = sweep_checkpoints(
+        &sc.training,
+        &sc.platform.shortages,
+        job,
+        &intervals,
+        sc.seed,
+        a.seeds,
+    );
 
     let out_dir = a
         .out

@@ -189,3 +189,42 @@ fn plan_input_errors_exit_2() {
         );
     }
 }
+
+#[test]
+fn a_gpu_shortage_holds_back_endpoint_replacements_and_a_spot_job_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("c");
+    let (o, r) = run("scenarios/gpu-capacity-crunch.toml", &out);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let events = std::fs::read_to_string(out.join("events.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = events
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let at = |kind: &str| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r[1] == kind)
+            .map(|r| r[0].parse().unwrap())
+            .collect()
+    };
+    // Two replacements refused from 482 s, with backoff, while the pool is
+    // short (5 to 25 minutes); launched at the first retry after it.
+    let failed = at("instance_launch_failed");
+    assert_eq!(&failed[..4], [482.0, 482.0, 512.0, 512.0], "{events}");
+    assert!(failed.iter().all(|&t| t < 1500.0));
+    assert_eq!(at("instance_launched"), [1532.0, 1532.0]);
+    assert!(events.contains("InsufficientCapacity: Unable to provision requested ML compute capacity (ml.g5.xlarge); retrying in 30s"));
+    // The spot job, reclaimed at 22 minutes, asks the same pool again only
+    // when the shortage ends.
+    let j = &r["training_jobs"][0];
+    assert_eq!(j["status"], "Completed");
+    let history = j["status_history"].as_array().unwrap();
+    let restart = history
+        .iter()
+        .find(|s| s["status"] == "Restarting")
+        .unwrap();
+    let next = &history[history.iter().position(|s| s == restart).unwrap() + 1];
+    assert_eq!(restart["time_s"].as_f64().unwrap(), 1320.0, "{history:?}");
+    assert!(next["time_s"].as_f64().unwrap() > 1500.0, "{history:?}");
+}

@@ -22,6 +22,8 @@
 //! - [`timers`]: the one timer queue, ordered by time then insertion.
 //! - [`platform`]: the composed state machine: it owns the timer queue
 //!   and routes inputs, wake-ups and outputs between its components.
+//! - [`capacity`]: a pool per instance type, shared by endpoint launches
+//!   and training jobs: shortages, `InsufficientCapacity`, backoff.
 //! - [`hosting`]: endpoints, variants, instances: routing, slots and FIFO
 //!   queues, timeouts, per-request faults, fleet replacement, cost.
 //! - [`metrics`]: CloudWatch-style datapoints per endpoint and variant
@@ -94,6 +96,7 @@
 //!         }],
 //!     }],
 //!     faults: vec![],
+//!     shortages: vec![],
 //! };
 //! let mut p = Platform::new(&spec, RngStreams::new(7));
 //! let req = Request { id: 0, endpoint: 0, target_variant: None, sent_at: SimTime::ZERO, timeout_ns: 1_000_000_000 };
@@ -107,6 +110,7 @@
 //! ```
 
 pub mod arrival;
+pub mod capacity;
 pub mod dist;
 pub mod fault_kinds;
 pub mod hosting;

@@ -98,6 +98,8 @@ pub enum EventKind {
     InstanceLaunched,
     /// An instance started serving.
     InstanceInService,
+    /// A launch failed for want of capacity; it is retried.
+    InstanceLaunchFailed,
 }
 
 impl EventKind {
@@ -110,6 +112,7 @@ impl EventKind {
             EventKind::InstanceTerminated => "instance_terminated",
             EventKind::InstanceLaunched => "instance_launched",
             EventKind::InstanceInService => "instance_in_service",
+            EventKind::InstanceLaunchFailed => "instance_launch_failed",
         }
     }
 }

@@ -7,12 +7,13 @@
 
 use std::collections::VecDeque;
 
+use crate::capacity::{Capacity, CapacityTimer, Notice};
 use crate::hosting::{FaultState, Hosting, Request, ServiceStart, Timer};
+use crate::metrics::{Datapoint, LevelAreas, Metrics, Period, Totals};
 use crate::outcome::{Action, PlatformEvent, RequestResult, VariantCost, VariantGauge};
 use crate::rng::RngStreams;
 use crate::spec::{FaultSpec, PlatformSpec};
 use crate::time::SimTime;
-use crate::metrics::{Datapoint, LevelAreas, Metrics, Period, Totals};
 use crate::timers::TimerQueue;
 use crate::training::{
     JobProgress, Training, TrainingEvent, TrainingOutcome, TrainingSpec, TrainingTimer,
@@ -22,6 +23,7 @@ use crate::training::{
 #[derive(Clone, Copy, Debug)]
 enum Due {
     Hosting(Timer),
+    Capacity(CapacityTimer),
     Training(TrainingTimer),
 }
 
@@ -30,8 +32,12 @@ enum Due {
 #[derive(Debug)]
 pub struct Platform {
     hosting: Hosting,
+    capacity: Capacity,
     training: Training,
     metrics: Metrics,
+    /// The pool of each variant, endpoint by endpoint, and of each job.
+    variant_pools: Vec<Vec<usize>>,
+    job_pools: Vec<usize>,
     /// Scratch space for the level integrals at a boundary.
     areas: Vec<LevelAreas>,
     timers: TimerQueue<Due>,
@@ -59,16 +65,42 @@ impl Platform {
     ) -> Self {
         let hosting = Hosting::new(spec, streams);
         let metrics = Metrics::new(hosting.variant_slots());
+        let mut capacity = Capacity::new(
+            spec.endpoints
+                .iter()
+                .flat_map(|e| &e.variants)
+                .map(|v| v.instance.name.as_str())
+                .chain(training.jobs.iter().map(|j| j.instance.name.as_str())),
+            &spec.shortages,
+        );
+        let variant_pools = spec
+            .endpoints
+            .iter()
+            .map(|e| {
+                e.variants
+                    .iter()
+                    .map(|v| capacity.pool_of(&v.instance.name))
+                    .collect()
+            })
+            .collect();
+        let job_pools = training
+            .jobs
+            .iter()
+            .map(|j| capacity.pool_of(&j.instance.name))
+            .collect();
         let mut p = Platform {
             hosting,
+            capacity,
             training: Training::new(training, &streams),
             metrics,
+            variant_pools,
+            job_pools,
             areas: Vec::new(),
             timers: TimerQueue::default(),
             end: None,
             actions: VecDeque::new(),
         };
-        p.route();
+        p.route(SimTime::ZERO);
         p
     }
 
@@ -105,11 +137,54 @@ impl Platform {
             .set_period(scale.compress(crate::metrics::HIGH_RES_PERIOD));
     }
 
-    /// Moves every component's wake-ups onto the one queue, and their
-    /// actions to the driver's.
-    fn route(&mut self) {
+    /// Passes messages between the components until none is left
+    /// (capacity notices to hosting and training; launches and training
+    /// asks to the pools, and the pools' answers back), then moves every
+    /// component's wake-ups onto the one queue and their actions to the
+    /// driver's.
+    fn route(&mut self, now: SimTime) {
+        loop {
+            let mut quiet = true;
+            while let Some(n) = self.capacity.poll_notice() {
+                quiet = false;
+                let (pool, began, restored) = match n {
+                    Notice::ShortageBegan { pool } => (pool, true, false),
+                    Notice::ShortageEnded { pool, restored } => (pool, false, restored),
+                };
+                let name = self.capacity.name(pool);
+                // Past the end the fleet does not change (training goes on).
+                if self.end.is_none_or(|e| now <= e) {
+                    self.hosting.shortage_changed(now, name, began);
+                }
+                if began {
+                    self.training.shortage_began(now, name);
+                } else {
+                    self.training.shortage_ended(now, name, restored);
+                }
+            }
+            while let Some(l) = self.hosting.poll_launch() {
+                quiet = false;
+                let pool = self.variant_pools[l.endpoint as usize][l.variant as usize];
+                if self.capacity.available(pool) {
+                    self.hosting.launch(now, l);
+                } else {
+                    self.hosting.launch_refused(now, l);
+                }
+            }
+            while let Some(job) = self.training.poll_ask() {
+                quiet = false;
+                let available = self.capacity.available(self.job_pools[job]);
+                self.training.capacity_answer(now, job, available);
+            }
+            if quiet {
+                break;
+            }
+        }
         while let Some((at, t)) = self.hosting.poll_timer() {
             self.timers.push(at, Due::Hosting(t));
+        }
+        while let Some((at, t)) = self.capacity.poll_timer() {
+            self.timers.push(at, Due::Capacity(t));
         }
         while let Some((at, t)) = self.training.poll_timer() {
             self.timers.push(at, Due::Training(t));
@@ -133,6 +208,8 @@ impl Platform {
             let dead = match due {
                 Due::Hosting(t) => self.end.is_some_and(|e| at > e) && !t.is_request_work(),
                 Due::Training(_) => self.training.all_done(),
+                // A shortage matters to training jobs after the end too.
+                Due::Capacity(_) => self.end.is_some_and(|e| at > e) && self.training.all_done(),
             };
             if !dead {
                 return Some(at);
@@ -154,9 +231,10 @@ impl Platform {
             };
             match due {
                 Due::Hosting(t) => self.hosting.handle_timer(now, t),
+                Due::Capacity(t) => self.capacity.handle_timer(now, t),
                 Due::Training(t) => self.training.handle_timer(now, t),
             }
-            self.route();
+            self.route(now);
             ran += 1;
         }
         ran
@@ -168,7 +246,7 @@ impl Platform {
     pub fn handle_request(&mut self, now: SimTime, req: Request) {
         self.settle(now);
         self.hosting.handle_request(now, req);
-        self.route();
+        self.route(now);
     }
 
     /// A real model process finished request `id` in `slot` of
@@ -184,7 +262,7 @@ impl Platform {
         self.settle(now);
         self.hosting
             .complete(now, start.instance, start.slot, start.id, answer);
-        self.route();
+        self.route(now);
     }
 
     /// The model process of external instance `inst` answered `GET
@@ -192,7 +270,7 @@ impl Platform {
     pub fn handle_container_healthy(&mut self, now: SimTime, inst: u32) {
         self.settle(now);
         self.hosting.container_healthy(now, inst);
-        self.route();
+        self.route(now);
     }
 
     /// The model process of external instance `inst` exited on its own.
@@ -204,14 +282,14 @@ impl Platform {
         self.settle(now);
         self.hosting
             .container_exited(now, inst, std::time::Duration::ZERO);
-        self.route();
+        self.route(now);
     }
 
     /// A fault an operator injects now; returns its id.
     pub fn handle_fault(&mut self, now: SimTime, fault: FaultSpec) -> u32 {
         self.settle(now);
         let id = self.hosting.inject_fault(now, fault);
-        self.route();
+        self.route(now);
         id
     }
 
@@ -220,7 +298,7 @@ impl Platform {
     pub fn handle_end_fault(&mut self, now: SimTime, id: u32) -> bool {
         self.settle(now);
         let ended = self.hosting.end_fault(now, id);
-        self.route();
+        self.route(now);
         ended
     }
 
@@ -230,27 +308,27 @@ impl Platform {
     pub fn handle_training_step(&mut self, now: SimTime, job: usize, step: u64) {
         self.settle(now);
         self.training.external_step(now, job, step);
-        self.route();
+        self.route(now);
     }
 
     /// An external training job's process wrote a checkpoint at `step`.
     pub fn handle_training_checkpoint(&mut self, now: SimTime, job: usize, step: u64) {
         self.settle(now);
         self.training.external_checkpoint(now, job, step);
-        self.route();
+        self.route(now);
     }
 
     /// An external training job's process exited on its own.
     pub fn handle_training_exit(&mut self, now: SimTime, job: usize, success: bool) {
         self.settle(now);
         self.training.external_exit(now, job, success);
-        self.route();
+        self.route(now);
     }
 
     /// Stops every training job still in progress (the run was stopped).
     pub fn stop_training(&mut self, now: SimTime) {
         self.training.stop_all(now);
-        self.route();
+        self.route(now);
     }
 
     // ----- outputs -------------------------------------------------------

@@ -18,6 +18,7 @@
 use std::time::Duration;
 
 use crate::arrival::ArrivalSpec;
+use crate::capacity::ShortageSpec;
 use crate::outcome::VariantCost;
 use crate::spec::{
     EndpointSpec, FaultKind, FaultSpec, FaultTarget, InstanceTypeSpec, PlatformSpec, VariantSpec,
@@ -77,10 +78,28 @@ impl TimeScale {
 
     /// The platform, its timeline compressed.
     pub fn platform(self, spec: &PlatformSpec) -> PlatformSpec {
-        let PlatformSpec { endpoints, faults } = spec;
+        let PlatformSpec {
+            endpoints,
+            faults,
+            shortages,
+        } = spec;
         PlatformSpec {
             endpoints: endpoints.iter().map(|e| self.endpoint(e)).collect(),
             faults: faults.iter().map(|f| self.fault(f)).collect(),
+            shortages: shortages.iter().map(|s| self.shortage(s)).collect(),
+        }
+    }
+
+    fn shortage(self, s: &ShortageSpec) -> ShortageSpec {
+        let ShortageSpec {
+            at,
+            duration,
+            instance_type,
+        } = s;
+        ShortageSpec {
+            at: self.compress(*at),
+            duration: duration.map(|d| self.compress(d)),
+            instance_type: instance_type.clone(),
         }
     }
 
@@ -211,17 +230,10 @@ impl TimeScale {
             faults: faults
                 .iter()
                 .map(|f| {
-                    let TrainingFaultSpec {
-                        at,
-                        duration,
-                        jobs,
-                        kind,
-                    } = f;
+                    let TrainingFaultSpec { at, jobs } = f;
                     TrainingFaultSpec {
                         at: self.compress(*at),
-                        duration: duration.map(|d| self.compress(d)),
                         jobs: jobs.clone(),
-                        kind: *kind,
                     }
                 })
                 .collect(),
@@ -402,6 +414,7 @@ mod tests {
                     delay: Duration::from_millis(200),
                 },
             }],
+            shortages: vec![],
         }
     }
 

@@ -14,6 +14,9 @@ pub struct PlatformSpec {
     pub endpoints: Vec<EndpointSpec>,
     /// Scheduled faults, in scenario order (which is also rule order).
     pub faults: Vec<FaultSpec>,
+    /// Scheduled capacity shortages, each of one instance type; they hit
+    /// endpoints and training jobs alike.
+    pub shortages: Vec<crate::capacity::ShortageSpec>,
 }
 
 /// How an endpoint picks an instance within a variant.

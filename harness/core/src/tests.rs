@@ -7,7 +7,12 @@ use crate::dist::ServiceDist;
 use crate::spec::*;
 use crate::*;
 
-pub(crate) fn variant(name: &str, count: u32, concurrency: u32, service: ServiceDist) -> VariantSpec {
+pub(crate) fn variant(
+    name: &str,
+    count: u32,
+    concurrency: u32,
+    service: ServiceDist,
+) -> VariantSpec {
     VariantSpec {
         name: name.into(),
         model: "m".into(),
@@ -37,6 +42,7 @@ pub(crate) fn one_endpoint(
             variants,
         }],
         faults,
+        shortages: vec![],
     }
 }
 

@@ -68,6 +68,7 @@ fn spec() -> PlatformSpec {
                 },
             },
         ],
+        shortages: vec![],
     }
 }
 

@@ -504,21 +504,14 @@ fn run(
                     let mut gauges = Vec::new();
                     platform.gauges(&mut gauges);
                     let n = platform.names().count();
-                    let variants: Vec<(u16, u16)> = gauges
-                        .iter()
-                        .map(|g| (g.endpoint, g.variant))
-                        .collect();
+                    let variants: Vec<(u16, u16)> =
+                        gauges.iter().map(|g| (g.endpoint, g.variant)).collect();
                     let metrics = variants
                         .into_iter()
                         .map(|(e, v)| VariantMetrics {
                             totals: platform.metric_totals(e, v),
                             standard: platform.latest_datapoint(now, e, v, Period::Standard),
-                            high_res: platform.latest_datapoint(
-                                now,
-                                e,
-                                v,
-                                Period::HighResolution,
-                            ),
+                            high_res: platform.latest_datapoint(now, e, v, Period::HighResolution),
                         })
                         .collect();
                     let snap = Snapshot {

@@ -76,7 +76,11 @@ const FAMILIES: &[Family] = &[
 ];
 
 /// A summary: name, help text, its (sum, count) per variant.
-type Summary = (&'static str, &'static str, fn(&VariantMetrics) -> (u64, u64));
+type Summary = (
+    &'static str,
+    &'static str,
+    fn(&VariantMetrics) -> (u64, u64),
+);
 
 const SUMMARIES: &[Summary] = &[
     (
@@ -198,6 +202,7 @@ mod tests {
                 variants: vec![variant("A", 2), variant("B", 1)],
             }],
             faults: vec![],
+            shortages: vec![],
         };
         Platform::new(&spec, RngStreams::new(1))
     }
@@ -241,7 +246,9 @@ mod tests {
         let m = Metrics::new(&[("ep \"1\"".into(), vec!["A".into(), "B".into()])]);
         m.reject();
         let text = m.render(&snapshot(&mut p, now));
-        let line = |name: &str, v: &str| format!("\n{name}{{EndpointName=\"ep \\\"1\\\"\",VariantName=\"{v}\"}} ");
+        let line = |name: &str, v: &str| {
+            format!("\n{name}{{EndpointName=\"ep \\\"1\\\"\",VariantName=\"{v}\"}} ")
+        };
         for (name, v, value) in [
             ("Invocations", "B", "70"),
             ("Invocations", "A", "0"),
@@ -267,6 +274,8 @@ mod tests {
         let mut p = platform();
         let m = Metrics::new(&[("ep \"1\"".into(), vec!["A".into(), "B".into()])]);
         let text = m.render(&snapshot(&mut p, SimTime::from_nanos(5_000_000_000)));
-        assert!(text.contains("InvocationsPerInstance{EndpointName=\"ep \\\"1\\\"\",VariantName=\"A\"} 0\n"));
+        assert!(text.contains(
+            "InvocationsPerInstance{EndpointName=\"ep \\\"1\\\"\",VariantName=\"A\"} 0\n"
+        ));
     }
 }

@@ -237,12 +237,10 @@ impl Server {
                 .variants
                 .iter()
                 .enumerate()
-                .map(|(v, vs)| {
-                    Variant {
-                        name: vs.name.clone(),
-                        model: vs.model.clone(),
-                        real: opts.models.get(e).and_then(|m| m.get(v)).cloned().flatten(),
-                    }
+                .map(|(v, vs)| Variant {
+                    name: vs.name.clone(),
+                    model: vs.model.clone(),
+                    real: opts.models.get(e).and_then(|m| m.get(v)).cloned().flatten(),
                 })
                 .collect();
             endpoints.insert(

@@ -33,6 +33,7 @@ fn spec() -> PlatformSpec {
             }],
         }],
         faults: vec![],
+        shortages: vec![],
     }
 }
 
@@ -106,7 +107,10 @@ async fn bad_input_is_answered_or_dropped_and_the_server_keeps_serving() {
     assert!(server.rejected() >= 6, "rejected {}", server.rejected());
     let snap = server.engine().snapshot(false).await.unwrap();
     assert_eq!(
-        snap.metrics.iter().map(|m| m.totals.invocations).sum::<u64>(),
+        snap.metrics
+            .iter()
+            .map(|m| m.totals.invocations)
+            .sum::<u64>(),
         total as u64,
         "one good invocation after each case"
     );

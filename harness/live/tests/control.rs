@@ -33,6 +33,7 @@ fn spec() -> PlatformSpec {
             variants: vec![variant("A"), variant("B")],
         }],
         faults: vec![],
+        shortages: vec![],
     }
 }
 

@@ -396,9 +396,12 @@ pub struct RawFault {
     pub kind: FaultKindRaw,
     /// Endpoint hit (endpoint faults).
     pub endpoint: Option<String>,
-    /// Training job hit (training faults).
+    /// Training job hit (`spot_interruption`), or whose instance type runs
+    /// short (`capacity_shortage`).
     pub job: Option<String>,
-    /// Instance type hit: every training job on it (training faults).
+    /// Instance type hit: every spot job on it (`spot_interruption`), or
+    /// its whole capacity pool, endpoint launches and training jobs alike
+    /// (`capacity_shortage`).
     pub instance_type: Option<String>,
     /// Variant hit (default: all).
     pub variant: Option<String>,
@@ -451,7 +454,9 @@ pub enum FaultKindRaw {
     Blackhole,
     /// Spot capacity under training jobs is reclaimed (after the notice).
     SpotInterruption,
-    /// No capacity of an instance type can be had for a while.
+    /// No capacity of an instance type can be had for a while: endpoint
+    /// launches fail with InsufficientCapacity and retry with backoff,
+    /// on-demand training jobs fail, spot jobs wait.
     CapacityShortage,
 }
 

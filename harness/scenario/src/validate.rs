@@ -15,6 +15,7 @@ use crate::diag::{path, suggest, Diagnostic, FieldPath, Locator};
 use crate::raw::*;
 use crate::{ClockKind, Scenario, TargetKind};
 
+mod capacity;
 mod endpoints;
 mod faults;
 mod limits;
@@ -247,7 +248,7 @@ pub fn validate(
     let (jobs, training_runs) = training::build_jobs(&mut cx, &raw, &catalog, clock);
 
     // Faults.
-    let (faults, training_faults) = faults::build(&mut cx, &raw, &names, duration);
+    let faults = faults::build(&mut cx, &raw, &names, duration);
 
     let variants: usize = raw.endpoints.iter().map(|e| e.variant.len()).sum();
     let timeline_at = match meta.timeline_interval {
@@ -275,10 +276,14 @@ pub fn validate(
         duration,
         timeline_interval: interval,
         time_scale,
-        platform: PlatformSpec { endpoints, faults },
+        platform: PlatformSpec {
+            endpoints,
+            faults: faults.endpoint,
+            shortages: faults.shortages,
+        },
         training: TrainingSpec {
             jobs,
-            faults: training_faults,
+            faults: faults.training,
         },
         training_runs,
         workloads,

@@ -145,3 +145,37 @@ fn a_virtual_run_needs_work_to_model_a_command() {
     );
     assert_eq!(check(&src), ["t.toml:5:1: training_job[0].work: a virtual-clock run models the job's time: add work = { steps, step_time } (or params and tokens); the command runs on the wall clock"]);
 }
+
+#[test]
+fn a_capacity_shortage_hits_a_pool_named_by_type_or_by_job() {
+    // Through a job: the pool of its instance type.
+    let src = with(
+        "kind = \"spot_interruption\"",
+        "kind = \"capacity_shortage\"\nfor = \"2h\"",
+    );
+    let sc = parse("t.toml", &src, Path::new("../../fixtures")).unwrap();
+    assert!(sc.training.faults.is_empty());
+    let s = &sc.platform.shortages[0];
+    assert_eq!(s.instance_type, "ml.p3.8xlarge");
+    assert_eq!(
+        (s.at.as_secs(), s.duration.map(|d| d.as_secs())),
+        (6 * 3600, Some(7200))
+    );
+
+    // By type: one the scenario uses, with a suggestion otherwise.
+    let by_type = src.replace("job = \"ft\"", "instance_type = \"ml.p3.8xlarg\"");
+    assert_eq!(
+        check(&by_type),
+        ["t.toml:19:17: fault[0].instance_type: unknown instance type of an endpoint variant or training job \"ml.p3.8xlarg\"; did you mean \"ml.p3.8xlarge\"?"]
+    );
+    let none = src.replace("job = \"ft\"\n", "");
+    assert_eq!(
+        check(&none),
+        ["t.toml:15:1: fault[0]: fault kind \"capacity_shortage\" needs `instance_type` (or `job`)"]
+    );
+    let extra = src.replace("for = \"2h\"", "for = \"2h\"\ncount = 2");
+    assert_eq!(
+        check(&extra),
+        ["t.toml:19:9: fault[0].count: `count` does not apply to fault kind \"capacity_shortage\" (it takes `for`)"]
+    );
+}

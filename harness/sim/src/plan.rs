@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use gameday_core::capacity::ShortageSpec;
 use gameday_core::training::{run_alone, JobStatus, TrainingSpec};
 use gameday_core::{RngStreams, SimTime};
 use serde::Serialize;
@@ -74,9 +75,10 @@ fn mean(xs: impl Iterator<Item = f64>, n: f64) -> f64 {
 
 /// Sweeps job `job` of `spec` over `intervals` (`None`: no checkpoints)
 /// with seeds `first_seed .. first_seed + seeds`. The job runs alone with
-/// the faults that hit it.
+/// the faults that hit it and the `shortages` of its instance type.
 pub fn sweep_checkpoints(
     spec: &TrainingSpec,
+    shortages: &[ShortageSpec],
     job: usize,
     intervals: &[Option<Duration>],
     first_seed: u64,
@@ -92,6 +94,11 @@ pub fn sweep_checkpoints(
             ..f.clone()
         })
         .collect::<Vec<_>>();
+    let shortages: Vec<ShortageSpec> = shortages
+        .iter()
+        .filter(|s| s.instance_type == base.instance.name)
+        .cloned()
+        .collect();
     let n = seeds.max(1) as f64;
     let mut rows = Vec::new();
     for &every in intervals {
@@ -104,7 +111,7 @@ pub fn sweep_checkpoints(
         let outs: Vec<_> = (0..seeds.max(1))
             .map(|i| {
                 let streams = RngStreams::new(first_seed.wrapping_add(i));
-                run_alone(&one, &streams, SimTime::MAX).remove(0)
+                run_alone(&shortages, &one, &streams, SimTime::MAX).remove(0)
             })
             .collect();
         let mut walls: Vec<f64> = outs.iter().map(|o| o.wall_time_s / 3600.0).collect();

@@ -62,6 +62,7 @@ fn peak_bytes(rate: f64, hours: f64) -> (usize, u64) {
             }],
         }],
         faults: vec![],
+        shortages: vec![],
     };
     let workloads = vec![WorkloadSpec {
         name: "w".into(),

@@ -84,6 +84,7 @@ fn mm(
             }],
         }],
         faults: vec![],
+        shortages: vec![],
     };
     let workloads = vec![WorkloadSpec {
         name: "poisson".into(),

@@ -1,10 +1,9 @@
 //! The fleet: crashes, health checks, launches, provisioning and the
 //! container health gate of real model servers.
 
-use super::{Container, Hosting, Instance, InstanceState, Timer};
-use crate::dist::unit;
+use super::{Container, Hosting, InstanceState, Timer};
 use crate::outcome::{EventKind, Outcome};
-use crate::time::{duration_nanos, SimTime};
+use crate::time::SimTime;
 
 impl Hosting {
     pub(super) fn crash(&mut self, now: SimTime, inst: u32, detect_after: std::time::Duration) {
@@ -77,42 +76,7 @@ impl Hosting {
             "health check failed; replacing".into(),
         );
         self.model_server_down(inst);
-        self.launch(now, e, v);
-    }
-
-    pub(super) fn launch(&mut self, now: SimTime, e: usize, v: usize) {
-        let vs = &self.endpoints[e].variants[v];
-        let lo = duration_nanos(vs.spec.instance.provisioning_min);
-        let hi = duration_nanos(vs.spec.instance.provisioning_max).max(lo);
-        let delay = lo + (unit(&mut self.provisioning_rng) * (hi - lo) as f64) as u64;
-        let id = self.instances.len() as u32;
-        let mut instance = Instance::new(
-            e as u16,
-            v as u16,
-            vs.spec.concurrency,
-            now,
-            InstanceState::Provisioning,
-        );
-        if vs.spec.external {
-            instance.container = Container::Starting { provisioned: false };
-        }
-        self.instances.push(instance);
-        let detail = format!(
-            "{} provisioning for {:.1}s",
-            vs.spec.instance.name,
-            self.scale.secs_to_scenario(delay as f64 / 1e9)
-        );
-        self.event(
-            now,
-            EventKind::InstanceLaunched,
-            e,
-            Some(v),
-            Some(id),
-            detail,
-        );
-        self.model_server_up(id);
-        self.timers
-            .push_back((now.add_nanos(delay), Timer::InstanceReady { instance: id }));
+        self.request_launch(e, v, 0);
     }
 
     /// The provisioning time of `inst` has passed.
@@ -183,7 +147,7 @@ impl Hosting {
             "model server exited before answering GET /ping; replacing".into(),
         );
         self.model_server_down(inst);
-        self.launch(now, e, v);
+        self.request_launch(e, v, 0);
     }
 
     pub(super) fn instance_ready(&mut self, now: SimTime, inst: u32) {

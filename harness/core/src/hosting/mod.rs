@@ -8,16 +8,20 @@ use std::collections::VecDeque;
 
 use rand::Rng;
 
-use crate::metrics::{Level, LevelAreas};
-use crate::outcome::{Action, EventKind, PlatformEvent, RequestResult, VariantCost, VariantGauge};
+use crate::metrics::Level;
+use crate::outcome::{Action, EventKind, PlatformEvent, RequestResult};
 use crate::rng::{RngStreams, StreamRng};
 use crate::spec::{FaultSpec, PlatformSpec, Routing, VariantSpec};
 use crate::time::SimTime;
 
 mod faults;
 mod fleet;
+mod launch;
+mod readings;
 mod routing;
 mod service;
+
+pub(crate) use launch::Launch;
 
 /// A request arriving at the platform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +88,15 @@ pub enum Timer {
     InstanceReady {
         /// Instance id.
         instance: u32,
+    },
+    /// A launch the capacity pool refused is tried again.
+    RetryLaunch {
+        /// Endpoint index.
+        endpoint: u16,
+        /// Variant index.
+        variant: u16,
+        /// Refusals so far.
+        attempt: u32,
     },
 }
 
@@ -242,6 +255,7 @@ pub(crate) struct Hosting {
     events: VecDeque<PlatformEvent>,
     starts: VecDeque<ServiceStart>,
     actions: VecDeque<Action>,
+    launches: VecDeque<Launch>,
 }
 
 /// A uniform index in `0..len` (Lemire's multiply-shift; bias < 2⁻⁶⁰).
@@ -319,6 +333,7 @@ impl Hosting {
             events: VecDeque::new(),
             starts: VecDeque::new(),
             actions: VecDeque::new(),
+            launches: VecDeque::new(),
         };
         // The driver starts a process for each real-model instance in
         // service from the start.
@@ -358,75 +373,26 @@ impl Hosting {
         self.starts.pop_front()
     }
 
-    /// Snapshots every variant's fleet and queues, resetting the
-    /// max-queue-depth watermark.
-    pub fn gauges(&mut self, out: &mut Vec<VariantGauge>) {
-        for (e, ep) in self.endpoints.iter_mut().enumerate() {
-            for (v, vs) in ep.variants.iter_mut().enumerate() {
-                out.push(VariantGauge {
-                    endpoint: e as u16,
-                    variant: v as u16,
-                    instances_in_service: vs.in_service.get(),
-                    queue_depth: vs.queue_depth,
-                    max_queue_depth: vs.max_queue_depth,
-                    busy_slots: vs.busy_slots.get(),
-                });
-                vs.max_queue_depth = vs.queue_depth;
-            }
+    // ----- inputs --------------------------------------------------------
+
+    /// A timer asked for earlier has come due.
+    pub fn handle_timer(&mut self, now: SimTime, timer: Timer) {
+        match timer {
+            Timer::ServiceDone { instance, slot } => self.service_done(now, instance, slot),
+            Timer::QueueExpiry { instance } => self.expire_queue(now, instance),
+            Timer::FaultStart { fault } => self.fault_start(now, fault),
+            Timer::FaultEnd { fault } => self.fault_end(now, fault),
+            Timer::CrashDetected { instance } => self.crash_detected(now, instance),
+            Timer::InstanceReady { instance } => self.instance_provisioned(now, instance),
+            Timer::RetryLaunch {
+                endpoint,
+                variant,
+                attempt,
+            } => self.request_launch(endpoint as usize, variant as usize, attempt),
         }
     }
 
-    /// Instance lifetime and cost per variant, billing every instance from
-    /// launch until it was terminated or `end`, whichever is first.
-    pub fn cost(&self, end: SimTime) -> Vec<VariantCost> {
-        let mut out = Vec::new();
-        for (e, ep) in self.endpoints.iter().enumerate() {
-            for (v, vs) in ep.variants.iter().enumerate() {
-                let nanos: u64 = self
-                    .instances
-                    .iter()
-                    .filter(|i| i.endpoint as usize == e && i.variant as usize == v)
-                    .map(|i| {
-                        i.ended_at
-                            .unwrap_or(end)
-                            .min(end)
-                            .nanos_since(i.launched_at)
-                    })
-                    .sum();
-                let secs = nanos as f64 / 1e9;
-                out.push(VariantCost {
-                    endpoint: e as u16,
-                    variant: v as u16,
-                    instance_seconds: secs,
-                    cost_usd: secs / 3600.0 * vs.spec.instance.price_per_hour,
-                });
-            }
-        }
-        out
-    }
-
-    /// Every variant's level integrals up to `now`, endpoint by endpoint,
-    /// for the metrics component.
-    pub fn level_areas(&self, now: SimTime, out: &mut Vec<LevelAreas>) {
-        out.clear();
-        for vs in self.endpoints.iter().flat_map(|ep| &ep.variants) {
-            out.push(LevelAreas {
-                in_service: vs.in_service.area_at(now),
-                busy: vs.busy_slots.area_at(now),
-                in_system: vs.in_system.area_at(now),
-            });
-        }
-    }
-
-    /// `(endpoint, variant, slots per instance)` of every variant.
-    pub fn variant_slots(&self) -> impl Iterator<Item = (u16, u16, u32)> + '_ {
-        self.endpoints.iter().enumerate().flat_map(|(e, ep)| {
-            ep.variants
-                .iter()
-                .enumerate()
-                .map(move |(v, vs)| (e as u16, v as u16, vs.spec.concurrency.max(1)))
-        })
-    }
+    // ----- events and actions ---------------------------------------------
 
     /// One more (`up`) or one fewer request inside variant `v` of
     /// endpoint `e`.
@@ -441,42 +407,6 @@ impl Hosting {
             lv.down(now, 1);
         }
     }
-
-    /// Time-average number of requests inside `endpoint` (queued or in
-    /// service) over `[0, until]`, measured from the platform's own state
-    /// changes. Little's law says it equals throughput × mean latency.
-    pub fn mean_in_system(&self, endpoint: usize, until: SimTime) -> f64 {
-        let ep = &self.endpoints[endpoint];
-        let area =
-            ep.in_system_area + ep.in_system as f64 * until.nanos_since(ep.last_change) as f64;
-        area / until.as_nanos().max(1) as f64
-    }
-
-    // ----- inputs --------------------------------------------------------
-
-    /// The endpoint and variant names, for drivers that route by name.
-    pub fn names(&self) -> impl Iterator<Item = (&str, Vec<&str>)> {
-        self.endpoints.iter().map(|ep| {
-            (
-                ep.name.as_str(),
-                ep.variants.iter().map(|v| v.spec.name.as_str()).collect(),
-            )
-        })
-    }
-
-    /// A timer asked for earlier has come due.
-    pub fn handle_timer(&mut self, now: SimTime, timer: Timer) {
-        match timer {
-            Timer::ServiceDone { instance, slot } => self.service_done(now, instance, slot),
-            Timer::QueueExpiry { instance } => self.expire_queue(now, instance),
-            Timer::FaultStart { fault } => self.fault_start(now, fault),
-            Timer::FaultEnd { fault } => self.fault_end(now, fault),
-            Timer::CrashDetected { instance } => self.crash_detected(now, instance),
-            Timer::InstanceReady { instance } => self.instance_provisioned(now, instance),
-        }
-    }
-
-    // ----- events and actions ---------------------------------------------
 
     /// Instance `inst` launched (or is in service from the start): if its
     /// variant runs a real model server, the driver starts one.

@@ -92,7 +92,11 @@ struct NsStat {
 impl NsStat {
     #[inline]
     fn add(&mut self, ns: u64) {
-        self.min = if self.count == 0 { ns } else { self.min.min(ns) };
+        self.min = if self.count == 0 {
+            ns
+        } else {
+            self.min.min(ns)
+        };
         self.max = self.max.max(ns);
         self.count += 1;
         self.sum += u128::from(ns);

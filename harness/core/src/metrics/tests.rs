@@ -46,7 +46,10 @@ fn one_busy_slot_of_two_reads_as_half_the_cpu() {
     // One instance with two slots; a request each second that takes one
     // second: exactly one slot is busy at all times.
     let v = variant("A", 1, 2, ServiceDist::constant(1.0).unwrap());
-    let mut p = Platform::new(&one_endpoint(vec![v], Routing::Random, vec![]), RngStreams::new(1));
+    let mut p = Platform::new(
+        &one_endpoint(vec![v], Routing::Random, vec![]),
+        RngStreams::new(1),
+    );
     drive(&mut p, (0..130).map(s), s(130));
     let dps = p.datapoints(s(130), 0, 0, Period::Standard);
     assert_eq!(dps.len(), 2, "two whole minutes by 130 s");
@@ -56,11 +59,18 @@ fn one_busy_slot_of_two_reads_as_half_the_cpu() {
     assert_eq!((a.invocations, b.invocations), (59, 60));
     assert_eq!((b.errors_4xx, b.errors_5xx), (0, 0));
     assert!((a.instances - 1.0).abs() < 1e-12);
-    assert!((b.cpu_utilization - 50.0).abs() < 1e-9, "{}", b.cpu_utilization);
+    assert!(
+        (b.cpu_utilization - 50.0).abs() < 1e-9,
+        "{}",
+        b.cpu_utilization
+    );
     assert!((b.concurrent_requests_per_model - 1.0).abs() < 1e-9);
     assert!((b.invocations_per_instance - 60.0).abs() < 1e-9);
     assert_eq!(b.model_latency.average_us(), Some(1e6));
-    assert_eq!((b.model_latency.min_us, b.model_latency.max_us), (1_000_000, 1_000_000));
+    assert_eq!(
+        (b.model_latency.min_us, b.model_latency.max_us),
+        (1_000_000, 1_000_000)
+    );
     assert_eq!(b.overhead_latency.average_us(), Some(0.0));
 
     let hi = p.datapoints(s(130), 0, 0, Period::HighResolution);
@@ -68,9 +78,15 @@ fn one_busy_slot_of_two_reads_as_half_the_cpu() {
     assert_eq!(hi[3].invocations, 10);
     assert_eq!(hi[3].period, Duration::from_secs(10));
     // Six high-resolution datapoints add up to the standard one.
-    assert_eq!(hi[6..12].iter().map(|d| d.invocations).sum::<u64>(), b.invocations);
+    assert_eq!(
+        hi[6..12].iter().map(|d| d.invocations).sum::<u64>(),
+        b.invocations
+    );
     let t = p.metric_totals(0, 0);
-    assert_eq!(t.invocations, 130, "every answer polled so far, the last at 130 s");
+    assert_eq!(
+        t.invocations, 130,
+        "every answer polled so far, the last at 130 s"
+    );
 }
 
 #[test]
@@ -78,7 +94,10 @@ fn queueing_shows_as_overhead_and_concurrency() {
     // One slot, a request every second taking 2 s: the queue grows by one
     // a second and each waits longer.
     let v = variant("A", 1, 1, ServiceDist::constant(2.0).unwrap());
-    let mut p = Platform::new(&one_endpoint(vec![v], Routing::Random, vec![]), RngStreams::new(1));
+    let mut p = Platform::new(
+        &one_endpoint(vec![v], Routing::Random, vec![]),
+        RngStreams::new(1),
+    );
     drive(&mut p, (0..20).map(s), s(20));
     let d = p.datapoints(s(20), 0, 0, Period::HighResolution)[1];
     // Request k starts at 2k s and is answered at 2k + 2 s, having waited
@@ -115,7 +134,11 @@ fn a_crash_lowers_the_time_average_of_instances() {
     // 2 instances for 30 s, 1 for 30 s.
     assert!((dps[0].instances - 1.5).abs() < 1e-9, "{:?}", dps[0]);
     // 1 until 92 s, then 2: (32 × 1 + 28 × 2) / 60.
-    assert!((dps[1].instances - 88.0 / 60.0).abs() < 1e-9, "{:?}", dps[1]);
+    assert!(
+        (dps[1].instances - 88.0 / 60.0).abs() < 1e-9,
+        "{:?}",
+        dps[1]
+    );
     assert!((dps[2].instances - 2.0).abs() < 1e-9);
     // No traffic: the datapoints are there, with zeros (SageMaker emits
     // zeros, which is what lets autoscaling scale in to the minimum).
@@ -169,7 +192,10 @@ fn errors_count_by_the_answer_sagemaker_gives() {
 #[test]
 fn a_time_scale_compresses_the_periods() {
     let v = variant("A", 1, 1, ServiceDist::constant(0.001).unwrap());
-    let mut p = Platform::new(&one_endpoint(vec![v], Routing::Random, vec![]), RngStreams::new(1));
+    let mut p = Platform::new(
+        &one_endpoint(vec![v], Routing::Random, vec![]),
+        RngStreams::new(1),
+    );
     p.set_time_scale(TimeScale::new(20.0));
     // 6 s of platform time is 2 minutes of scenario time.
     let times = (0..60).map(|k| SimTime::from_nanos(k * 100_000_000));

@@ -40,7 +40,6 @@ pub(super) struct Job {
     pub(super) notice_at: Option<SimTime>,
     /// Waiting for a shortage to end before capacity can come.
     pub(super) deferred: bool,
-    pub(super) shortages: u32,
     pub(super) attempt: u32,
     pub(super) resumed_from: Vec<u64>,
     /// External work: last step reported, and whether this start has

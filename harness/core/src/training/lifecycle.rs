@@ -8,11 +8,22 @@ use super::job::{exp_ns, uniform_ns, Phase};
 use super::*;
 
 impl Training {
-    /// Starts waiting for capacity (spot: a market wait; both: the
-    /// instances' provisioning time).
-    pub(super) fn ask_capacity(&mut self, now: SimTime, job: usize) {
+    /// Asks the job's pool for instances (through the platform, which
+    /// answers with [`Training::capacity_answer`]).
+    pub(super) fn ask_capacity(&mut self, job: usize) {
+        self.asks.push_back(job);
+    }
+
+    /// The pool answered job `job`'s ask: with capacity, the job waits
+    /// for it (spot: a market wait; both: the instances' provisioning
+    /// time); in a shortage an on-demand job fails with
+    /// `InsufficientCapacity` and a spot job waits for the shortage to end.
+    pub(crate) fn capacity_answer(&mut self, now: SimTime, job: usize, available: bool) {
         let j = &mut self.jobs[job];
-        if j.shortages > 0 {
+        if j.phase == Phase::Done {
+            return;
+        }
+        if !available {
             if !j.spec.spot {
                 let what = format!("InsufficientCapacity: no {} capacity", j.spec.instance.name);
                 self.event(now, job, TrainingEventKind::Fault, what);
@@ -170,7 +181,7 @@ impl Training {
         }
         self.status(now, job, SecondaryStatus::Interrupted);
         self.status(now, job, SecondaryStatus::Restarting);
-        self.ask_capacity(now, job);
+        self.ask_capacity(job);
     }
 
     pub(super) fn finish(&mut self, now: SimTime, job: usize, st: JobStatus, sec: SecondaryStatus) {
@@ -191,49 +202,47 @@ impl Training {
         self.status(now, job, sec);
     }
 
+    /// A scheduled spot interruption: its jobs on spot get their notice.
     pub(super) fn fault_start(&mut self, now: SimTime, f: usize) {
         let fault = self.faults[f].clone();
         for &job in &fault.jobs {
             if self.jobs[job].phase == Phase::Done {
                 continue;
             }
-            match fault.kind {
-                TrainingFaultKind::SpotInterruption => {
-                    self.event(
-                        now,
-                        job,
-                        TrainingEventKind::Fault,
-                        "spot_interruption".into(),
-                    );
-                    if self.jobs[job].seg_start.is_some() && self.jobs[job].spec.spot {
-                        self.notice(now, job);
-                    }
-                }
-                TrainingFaultKind::CapacityShortage => {
-                    let name = self.jobs[job].spec.instance.name.clone();
-                    self.event(
-                        now,
-                        job,
-                        TrainingEventKind::Fault,
-                        format!("capacity_shortage of {name} began"),
-                    );
-                    self.jobs[job].shortages += 1;
-                }
+            self.event(
+                now,
+                job,
+                TrainingEventKind::Fault,
+                "spot_interruption".into(),
+            );
+            if self.jobs[job].seg_start.is_some() && self.jobs[job].spec.spot {
+                self.notice(now, job);
             }
-        }
-        if let (TrainingFaultKind::CapacityShortage, Some(d)) = (fault.kind, fault.duration) {
-            self.timer(now + d, 0, 0, TimerKind::FaultEnd(f as u32));
         }
     }
 
-    pub(super) fn fault_end(&mut self, now: SimTime, f: usize) {
-        let jobs = self.faults[f].jobs.clone();
+    /// Jobs still going on `instance_type`.
+    fn jobs_on<'a>(&'a self, instance_type: &'a str) -> impl Iterator<Item = usize> + 'a {
+        (0..self.jobs.len()).filter(move |&j| {
+            self.jobs[j].phase != Phase::Done && self.jobs[j].spec.instance.name == instance_type
+        })
+    }
+
+    /// A shortage of `instance_type` began: its jobs hear of it (those
+    /// waiting learn what it means at their next ask).
+    pub(crate) fn shortage_began(&mut self, now: SimTime, instance_type: &str) {
+        let jobs: Vec<usize> = self.jobs_on(instance_type).collect();
         for job in jobs {
-            let j = &mut self.jobs[job];
-            j.shortages = j.shortages.saturating_sub(1);
-            if j.phase == Phase::Done {
-                continue;
-            }
+            let what = format!("capacity_shortage of {instance_type} began");
+            self.event(now, job, TrainingEventKind::Fault, what);
+        }
+    }
+
+    /// A shortage of `instance_type` ended; with the pool `restored`, spot
+    /// jobs that waited for it ask again.
+    pub(crate) fn shortage_ended(&mut self, now: SimTime, instance_type: &str, restored: bool) {
+        let jobs: Vec<usize> = self.jobs_on(instance_type).collect();
+        for job in jobs {
             self.event(
                 now,
                 job,
@@ -241,9 +250,9 @@ impl Training {
                 "capacity_shortage ended".into(),
             );
             let j = &mut self.jobs[job];
-            if j.shortages == 0 && j.deferred && j.phase == Phase::Waiting {
+            if restored && j.deferred && j.phase == Phase::Waiting {
                 j.deferred = false;
-                self.ask_capacity(now, job);
+                self.ask_capacity(job);
             }
         }
     }

@@ -59,7 +59,6 @@ enum TimerKind {
     MaxRun,
     MaxWait,
     FaultStart(u32),
-    FaultEnd(u32),
 }
 
 /// The training jobs of a run: a sans-IO state machine.
@@ -70,6 +69,9 @@ pub struct Training {
     timers: VecDeque<(SimTime, TrainingTimer)>,
     events: VecDeque<TrainingEvent>,
     actions: VecDeque<TrainingAction>,
+    /// Jobs that need instances now: the platform asks their pool and
+    /// answers through [`Training::capacity_answer`].
+    asks: VecDeque<usize>,
     /// For the wording of events: times in them are in scenario time.
     pub(crate) scale: crate::scale::TimeScale,
 }
@@ -98,7 +100,6 @@ impl Training {
                     interruptions: Vec::new(),
                     notice_at: None,
                     deferred: false,
-                    shortages: 0,
                     attempt: 0,
                     resumed_from: Vec::new(),
                     last_step: 0,
@@ -111,6 +112,7 @@ impl Training {
             timers: VecDeque::new(),
             events: VecDeque::new(),
             actions: VecDeque::new(),
+            asks: VecDeque::new(),
             scale: crate::scale::TimeScale::default(),
         };
         for (i, f) in spec.faults.iter().enumerate() {
@@ -172,6 +174,11 @@ impl Training {
         self.actions.pop_front()
     }
 
+    /// The next job that asks its pool for instances.
+    pub(crate) fn poll_ask(&mut self) -> Option<usize> {
+        self.asks.pop_front()
+    }
+
     fn timer(&mut self, at: SimTime, job: usize, generation: u32, kind: TimerKind) {
         self.timers.push_back((
             at,
@@ -223,10 +230,8 @@ impl Training {
     pub fn handle_timer(&mut self, now: SimTime, timer: TrainingTimer) {
         let job = timer.job as usize;
         let g = timer.generation;
-        match timer.kind {
-            TimerKind::FaultStart(f) => return self.fault_start(now, f as usize),
-            TimerKind::FaultEnd(f) => return self.fault_end(now, f as usize),
-            _ => {}
+        if let TimerKind::FaultStart(f) = timer.kind {
+            return self.fault_start(now, f as usize);
         }
         let j = &self.jobs[job];
         if j.phase == Phase::Done {
@@ -234,7 +239,7 @@ impl Training {
         }
         let (phase_ok, seg_ok) = (g == j.phase_gen, g == j.seg_gen);
         match timer.kind {
-            TimerKind::Create => self.ask_capacity(now, job),
+            TimerKind::Create => self.ask_capacity(job),
             TimerKind::CapacityReady if phase_ok && j.phase == Phase::Waiting => {
                 self.capacity_ready(now, job)
             }
@@ -281,14 +286,19 @@ impl Training {
 }
 
 /// Runs training jobs alone to their end with a virtual clock (no
-/// endpoints, no IO): what a checkpoint-interval sweep needs. Stops every
-/// job still going at `horizon`.
+/// endpoints, no IO), through the capacity `shortages` given: what a
+/// checkpoint-interval sweep needs. Stops every job still going at
+/// `horizon`.
 pub fn run_alone(
+    shortages: &[crate::capacity::ShortageSpec],
     spec: &TrainingSpec,
     streams: &RngStreams,
     horizon: SimTime,
 ) -> Vec<TrainingOutcome> {
-    let no_endpoints = crate::spec::PlatformSpec::default();
+    let no_endpoints = crate::spec::PlatformSpec {
+        shortages: shortages.to_vec(),
+        ..Default::default()
+    };
     let mut p = crate::Platform::with_training(&no_endpoints, spec, *streams);
     let mut now = SimTime::ZERO;
     while let Some(at) = p.poll_timeout().filter(|&at| at <= horizon) {

@@ -70,28 +70,16 @@ pub struct TrainingJobSpec {
     pub market: SpotMarketSpec,
 }
 
-/// Scheduled training faults.
+/// A scheduled spot interruption: the spot instances under its jobs are
+/// reclaimed, with notice now and the reclaim after the notice window.
+/// (Capacity shortages hit a whole instance type, endpoints too: see
+/// [`crate::capacity::ShortageSpec`].)
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainingFaultSpec {
     /// When it starts.
     pub at: Duration,
-    /// How long it lasts (`capacity_shortage`); `None`: for good.
-    pub duration: Option<Duration>,
     /// Jobs it hits (indices).
     pub jobs: Vec<usize>,
-    /// What it does.
-    pub kind: TrainingFaultKind,
-}
-
-/// Kinds of training fault.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TrainingFaultKind {
-    /// The spot instances are reclaimed: notice now, reclaim after the
-    /// notice window.
-    SpotInterruption,
-    /// No capacity of the job's instance type can be had: spot jobs wait,
-    /// on-demand jobs fail with `InsufficientCapacity`.
-    CapacityShortage,
 }
 
 /// All training of a scenario.

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::capacity::ShortageSpec;
 use crate::spec::InstanceTypeSpec;
 
 const MIN: u64 = 60;
@@ -58,14 +59,30 @@ fn spot(mut j: TrainingJobSpec, max_wait: u64) -> TrainingJobSpec {
 fn interrupt_at(at: u64) -> TrainingFaultSpec {
     TrainingFaultSpec {
         at: secs(at),
-        duration: None,
         jobs: vec![0],
-        kind: TrainingFaultKind::SpotInterruption,
+    }
+}
+
+/// A shortage of the type every test job runs on.
+fn shortage(at: u64, duration: u64) -> ShortageSpec {
+    ShortageSpec {
+        at: secs(at),
+        duration: Some(secs(duration)),
+        instance_type: "ml.p3.2xlarge".into(),
     }
 }
 
 fn run(jobs: Vec<TrainingJobSpec>, faults: Vec<TrainingFaultSpec>) -> Vec<TrainingOutcome> {
+    run_short(jobs, faults, &[])
+}
+
+fn run_short(
+    jobs: Vec<TrainingJobSpec>,
+    faults: Vec<TrainingFaultSpec>,
+    shortages: &[ShortageSpec],
+) -> Vec<TrainingOutcome> {
     run_alone(
+        shortages,
         &TrainingSpec { jobs, faults },
         &RngStreams::new(7),
         SimTime::MAX,
@@ -171,13 +188,11 @@ fn checkpoint_on_notice_saves_the_work() {
 fn max_wait_during_a_capacity_shortage() {
     let mut j = spot(job(10 * HOUR), 12 * HOUR);
     j.max_run = secs(11 * HOUR);
-    let shortage = TrainingFaultSpec {
-        at: secs(HOUR),
-        duration: Some(secs(20 * HOUR)),
-        jobs: vec![0],
-        kind: TrainingFaultKind::CapacityShortage,
-    };
-    let o = &run(vec![j], vec![interrupt_at(HOUR), shortage])[0];
+    let o = &run_short(
+        vec![j],
+        vec![interrupt_at(HOUR)],
+        &[shortage(HOUR, 20 * HOUR)],
+    )[0];
     assert_eq!(
         statuses(o),
         [
@@ -224,13 +239,7 @@ fn max_runtime_counts_training_time_across_restarts_not_waits() {
 
 #[test]
 fn on_demand_job_fails_in_a_capacity_shortage() {
-    let shortage = TrainingFaultSpec {
-        at: Duration::ZERO,
-        duration: Some(secs(HOUR)),
-        jobs: vec![0],
-        kind: TrainingFaultKind::CapacityShortage,
-    };
-    let o = &run(vec![job(100)], vec![shortage])[0];
+    let o = &run_short(vec![job(100)], vec![], &[shortage(0, HOUR)])[0];
     assert_eq!(statuses(o), ["Starting", "Failed"]);
     assert_eq!(o.status, JobStatus::Failed);
     assert_eq!(o.training_time_s, 0.0);
@@ -238,13 +247,11 @@ fn on_demand_job_fails_in_a_capacity_shortage() {
 
 #[test]
 fn a_spot_job_waits_out_a_shortage_then_trains() {
-    let shortage = TrainingFaultSpec {
-        at: Duration::ZERO,
-        duration: Some(secs(HOUR)),
-        jobs: vec![0],
-        kind: TrainingFaultKind::CapacityShortage,
-    };
-    let o = &run(vec![spot(job(100), 10 * HOUR)], vec![shortage])[0];
+    let o = &run_short(
+        vec![spot(job(100), 10 * HOUR)],
+        vec![],
+        &[shortage(0, HOUR)],
+    )[0];
     assert_eq!(o.status, JobStatus::Completed);
     assert_eq!(o.wall_time_s, 3700.0);
     assert_eq!(o.training_time_s, 100.0);
@@ -335,9 +342,9 @@ fn same_seed_same_outcome() {
         jobs: vec![j],
         faults: vec![],
     };
-    let a = run_alone(&spec, &RngStreams::new(3), SimTime::MAX);
-    let b = run_alone(&spec, &RngStreams::new(3), SimTime::MAX);
-    let c = run_alone(&spec, &RngStreams::new(4), SimTime::MAX);
+    let a = run_alone(&[], &spec, &RngStreams::new(3), SimTime::MAX);
+    let b = run_alone(&[], &spec, &RngStreams::new(3), SimTime::MAX);
+    let c = run_alone(&[], &spec, &RngStreams::new(4), SimTime::MAX);
     assert_eq!(a, b);
     assert_ne!(a, c);
     assert!(a[0].interruptions.len() > 5);
@@ -369,7 +376,7 @@ fn lost_work_per_interruption_matches_theory() {
     };
     let (mut lost, mut n) = (0.0, 0usize);
     for seed in 0..400 {
-        let o = &run_alone(&spec, &RngStreams::new(seed), SimTime::MAX)[0];
+        let o = &run_alone(&[], &spec, &RngStreams::new(seed), SimTime::MAX)[0];
         assert_eq!(o.status, JobStatus::Completed);
         for i in &o.interruptions {
             lost += i.lost_ns as f64 / 1e9;
@@ -403,7 +410,9 @@ fn simulated_optimum_interval_is_near_young_daly() {
         };
         // The same seeds for every interval (common random numbers).
         let total: f64 = (0..120)
-            .map(|seed| run_alone(&spec, &RngStreams::new(seed), SimTime::MAX)[0].training_time_s)
+            .map(|seed| {
+                run_alone(&[], &spec, &RngStreams::new(seed), SimTime::MAX)[0].training_time_s
+            })
             .sum();
         if total < best.0 {
             best = (total, tau);

@@ -1,37 +1,53 @@
 //! `[[fault]]`: endpoint faults through the one fault vocabulary
-//! ([`gameday_core::fault_kinds`], shared with the live control API), and
-//! training faults through [`super::training`].
+//! ([`gameday_core::fault_kinds`], shared with the live control API),
+//! spot interruptions through [`super::training`] and capacity shortages
+//! through [`super::capacity`].
 
 use std::time::Duration;
 
+use gameday_core::capacity::ShortageSpec;
 use gameday_core::fault_kinds::{self, FaultFields};
 use gameday_core::spec::{FaultSpec, FaultTarget};
 use gameday_core::training::TrainingFaultSpec;
 
 use super::names::Names;
-use super::{training, Cx};
+use super::{capacity, training, Cx};
 use crate::diag::{path, FieldPath};
-use crate::raw::{RawFault, RawScenario};
+use crate::raw::{FaultKindRaw, RawFault, RawScenario};
 
-/// Checks and builds every fault: endpoint faults, then training faults,
-/// each in scenario order.
+/// Every fault of a scenario, by the component it hits, each list in
+/// scenario order.
+#[derive(Debug, Default)]
+pub(super) struct Faults {
+    pub(super) endpoint: Vec<FaultSpec>,
+    pub(super) training: Vec<TrainingFaultSpec>,
+    pub(super) shortages: Vec<ShortageSpec>,
+}
+
+/// Checks and builds every fault.
 pub(super) fn build(
     cx: &mut Cx<'_>,
     raw: &RawScenario,
     names: &Names<'_>,
     duration: Duration,
-) -> (Vec<FaultSpec>, Vec<TrainingFaultSpec>) {
-    let mut faults = Vec::new();
-    let mut training_faults = Vec::new();
+) -> Faults {
+    let mut out = Faults::default();
     for (i, f) in raw.faults.iter().enumerate() {
         let at = path("fault").index(i);
-        if f.kind.is_training() {
-            training_faults.extend(training::build_fault(cx, f, &at, raw));
-        } else if let Some(fault) = build_fault(cx, f, &at, duration, names) {
-            faults.push(fault);
+        match f.kind {
+            FaultKindRaw::SpotInterruption => {
+                out.training.extend(training::build_fault(cx, f, &at, raw));
+            }
+            FaultKindRaw::CapacityShortage => {
+                out.shortages
+                    .extend(capacity::build_shortage(cx, f, &at, raw));
+            }
+            _ => out
+                .endpoint
+                .extend(build_fault(cx, f, &at, duration, names)),
         }
     }
-    (faults, training_faults)
+    out
 }
 
 fn build_fault(

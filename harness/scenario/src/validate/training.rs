@@ -7,15 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use gameday_core::spec::InstanceTypeSpec;
-use gameday_core::training::{
-    SpotMarketSpec, TrainingFaultKind, TrainingFaultSpec, TrainingJobSpec, TrainingWork,
-};
+use gameday_core::training::{SpotMarketSpec, TrainingFaultSpec, TrainingJobSpec, TrainingWork};
 use serde::Deserialize;
 
 use super::Cx;
 use crate::catalog::{Catalog, InstanceType};
 use crate::diag::{path, FieldPath};
-use crate::raw::{FaultKindRaw, RawFault, RawScenario, RawSpotMarket, RawTrainingJob};
+use crate::raw::{RawFault, RawScenario, RawSpotMarket, RawTrainingJob};
 use crate::{ClockKind, TrainingProgram, TrainingRun};
 
 /// `fixtures/accelerators.toml`.
@@ -480,7 +478,8 @@ fn build_run(cx: &mut Cx<'_>, j: &RawTrainingJob, at: &FieldPath) -> Option<Trai
     })
 }
 
-/// A `spot_interruption` or `capacity_shortage` fault.
+/// A `spot_interruption`: of one job, or of every job on an instance
+/// type; each must be a spot job.
 pub(super) fn build_fault(
     cx: &mut Cx<'_>,
     f: &RawFault,
@@ -489,20 +488,8 @@ pub(super) fn build_fault(
 ) -> Option<TrainingFaultSpec> {
     let kind = f.kind.as_str();
     let fields = f.fields_set(&["job", "instance_type"]);
-    let allowed: &[&str] = match f.kind {
-        FaultKindRaw::CapacityShortage => &["for"],
-        _ => &[],
-    };
     let before = cx.diags.len();
-    cx.only(at, "fault kind", kind, &fields, allowed);
-    let on_type = |ty: &str| -> Vec<usize> {
-        raw.training_jobs
-            .iter()
-            .enumerate()
-            .filter(|(_, j)| j.instance_type == ty)
-            .map(|(i, _)| i)
-            .collect()
-    };
+    cx.only(at, "fault kind", kind, &fields, &[]);
     let jobs = match (&f.job, &f.instance_type) {
         (Some(_), Some(_)) => {
             cx.err(
@@ -524,7 +511,13 @@ pub(super) fn build_fault(
             }
         },
         (None, Some(ty)) => {
-            let jobs = on_type(ty);
+            let jobs: Vec<usize> = raw
+                .training_jobs
+                .iter()
+                .enumerate()
+                .filter(|(_, j)| &j.instance_type == ty)
+                .map(|(i, _)| i)
+                .collect();
             if jobs.is_empty() {
                 cx.unknown(
                     &at.key("instance_type"),
@@ -544,26 +537,21 @@ pub(super) fn build_fault(
             return None;
         }
     };
-    if f.kind == FaultKindRaw::SpotInterruption {
-        for &j in &jobs {
-            if raw.training_jobs[j].spot != Some(true) {
-                let name = &raw.training_jobs[j].name;
-                cx.err(at, format!("training job \"{name}\" is not a spot job; a spot_interruption cannot hit it"));
-            }
+    for &j in &jobs {
+        if raw.training_jobs[j].spot != Some(true) {
+            let name = &raw.training_jobs[j].name;
+            cx.err(
+                at,
+                format!(
+                    "training job \"{name}\" is not a spot job; a spot_interruption cannot hit it"
+                ),
+            );
         }
     }
     if cx.diags.len() > before {
         return None;
     }
-    Some(TrainingFaultSpec {
-        at: f.at.0,
-        duration: f.for_.map(|d| d.0),
-        jobs,
-        kind: match f.kind {
-            FaultKindRaw::SpotInterruption => TrainingFaultKind::SpotInterruption,
-            _ => TrainingFaultKind::CapacityShortage,
-        },
-    })
+    Some(TrainingFaultSpec { at: f.at.0, jobs })
 }
 
 #[cfg(test)]
