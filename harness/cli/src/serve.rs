@@ -92,7 +92,7 @@ async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> 
         scale: ts,
         end: None,
     };
-    let server = start_platform(sc, &spec, opts).await?;
+    let server = start_platform(sc, &spec, opts, None).await?;
     if cfg.bind.ip().is_unspecified() {
         eprintln!(
             "warning: listening on every interface ({}): the control API is reachable from the network, guarded only by its token",

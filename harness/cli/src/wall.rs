@@ -10,9 +10,10 @@ use anyhow::{bail, Context, Result};
 use gameday_core::time::duration_nanos;
 use gameday_core::training::TrainingSpec;
 use gameday_core::{RequestResult, SimTime, TimeScale};
+use gameday_live::engine::Engine;
 use gameday_live::model::LogisticRegression;
-use gameday_live::training::{ProcessSpec, TrainingRunConfig, TrainingRunner};
-use gameday_live::{EngineHandle, ServeOptions, Server, Timeline};
+use gameday_live::training::{ProcessSpec, Trainer, TrainingRunConfig, TrainingRunner};
+use gameday_live::{EngineHandle, ServeOptions, Server, Timeline, WallClock};
 use gameday_load::{HttpTarget, LoadConfig, LoadWorkload, OpenLoop, Target};
 use gameday_report::model::{round3, LoadGeneratorReport, ScenarioInfo};
 use gameday_report::TrainingJobReport;
@@ -50,6 +51,7 @@ pub async fn start_platform(
     sc: &Scenario,
     spec: &gameday_core::spec::PlatformSpec,
     mut opts: ServeOptions,
+    trainer: Option<Trainer>,
 ) -> Result<Server> {
     let bind = opts.bind;
     opts.models = load_models(sc)?;
@@ -63,7 +65,7 @@ pub async fn start_platform(
                 .collect()
         })
         .collect();
-    Server::start(spec, opts)
+    Server::start_with(spec, opts, trainer)
         .await
         .with_context(|| format!("cannot start the embedded platform on {bind}"))
 }
@@ -92,7 +94,6 @@ fn training_config(
     sc: &Scenario,
     spec: TrainingSpec,
     out_dir: &std::path::Path,
-    zero: Instant,
 ) -> Result<TrainingRunConfig> {
     let exe = std::env::current_exe()
         .context("cannot find the gameday executable for the built-in trainer")?;
@@ -124,7 +125,6 @@ fn training_config(
         processes,
         root: out_dir.join("training"),
         seed: sc.seed,
-        zero,
         stop_grace: STOP_GRACE,
         scale: TimeScale::new(sc.time_scale),
     })
@@ -176,17 +176,29 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
             spec.faults.len()
         )));
     }
+    let timeline = Timeline {
+        scale: ts,
+        end: Some(duration),
+    };
+    // Training jobs run inside the platform the engine drives: the
+    // embedded one, or (with a remote target) a platform of their own.
+    let (training, mut trainer) = if sc.training.jobs.is_empty() {
+        (None, None)
+    } else {
+        let cfg = training_config(sc, training_spec, &opts.out_dir)?;
+        let (runner, trainer) = TrainingRunner::prepare(cfg, stop.clone())
+            .await
+            .context("cannot start the training jobs")?;
+        (Some(runner), Some(trainer))
+    };
     let (server, target, describe): (Option<Server>, Arc<dyn Target>, String) = match sc.target {
         TargetKind::Local => {
             let mut o = ServeOptions::local(sc.seed);
             o.container_logs = Some(opts.out_dir.join("containers"));
             // Queue waits are measured where they happen, at the platform.
             o.record = true;
-            o.timeline = Timeline {
-                scale: ts,
-                end: Some(duration),
-            };
-            let server = start_platform(sc, &spec, o).await?;
+            o.timeline = timeline;
+            let server = start_platform(sc, &spec, o, trainer.take()).await?;
             let t = HttpTarget::new(&server.url()).map_err(|e| anyhow::anyhow!(e))?;
             let d = format!("embedded platform at {}", server.url());
             (Some(server), Arc::new(t), d)
@@ -209,10 +221,31 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
             (None, Arc::new(t), d)
         }
     };
+    let training_engine = match trainer.take() {
+        Some(t) => {
+            let no_endpoints = gameday_core::spec::PlatformSpec {
+                shortages: spec.shortages.clone(),
+                ..Default::default()
+            };
+            Some(
+                Engine::start_with(
+                    &no_endpoints,
+                    sc.seed,
+                    WallClock::start(),
+                    None,
+                    timeline,
+                    Some(t),
+                )
+                .context("cannot start the training jobs")?,
+            )
+        }
+        None => None,
+    };
     let engine: Option<EngineHandle> = server.as_ref().map(Server::engine);
-    let zero = match &engine {
-        Some(e) => e.clock().zero(),
-        None => now(),
+    let zero = match (&engine, &training_engine) {
+        (Some(e), _) => e.clock().zero(),
+        (None, Some(t)) => t.handle().clock().zero(),
+        (None, None) => now(),
     };
 
     let workloads: Vec<LoadWorkload> = sc
@@ -276,16 +309,6 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
     );
     let pacer = OpenLoop::start(cfg, target.clone(), zero, stop.clone(), sink.clone())
         .context("cannot start the load generator")?;
-    let training = if sc.training.jobs.is_empty() {
-        None
-    } else {
-        let cfg = training_config(sc, training_spec, &opts.out_dir, zero)?;
-        Some(
-            TrainingRunner::start(cfg, stop.clone())
-                .await
-                .context("cannot start the training jobs")?,
-        )
-    };
 
     let show = opts.progress && std::io::stderr().is_terminal();
     let mut tick = tokio::time::interval_at((zero + interval).into(), interval);
@@ -396,16 +419,6 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
             (p.cost(end), vec![0.0; spec.endpoints.len()])
         }
     };
-    if let Some(s) = server {
-        s.drain_results(&mut seen_by_platform);
-        for r in seen_by_platform.drain(..) {
-            recorder.platform_queue_wait(&r);
-        }
-        for (instance, how) in s.container_exits() {
-            eprintln!("model server of instance {instance} exited: {how}");
-        }
-        s.shutdown(STOP_GRACE).await;
-    }
     let mut training_reports = Vec::new();
     if let Some(t) = training {
         let out = tokio::task::spawn_blocking(move || t.join())
@@ -433,6 +446,19 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
             .collect();
     }
 
+    if let Some(s) = server {
+        s.drain_results(&mut seen_by_platform);
+        for r in seen_by_platform.drain(..) {
+            recorder.platform_queue_wait(&r);
+        }
+        for (instance, how) in s.container_exits() {
+            eprintln!("model server of instance {instance} exited: {how}");
+        }
+        s.shutdown(STOP_GRACE).await;
+    }
+    if let Some(t) = training_engine {
+        let _ = tokio::task::spawn_blocking(move || t.join()).await;
+    }
     let mut record = recorder.finish(Finish {
         scenario: ScenarioInfo {
             name: sc.name.clone(),

@@ -395,3 +395,94 @@ fn the_wall_game_day_fails_on_purpose_with_both_clients_measured() {
     assert!(qw["waited_fraction"].as_f64().unwrap() > 0.0, "{qw}");
     assert!(qw["mean"].as_f64().unwrap() > 0.0, "{qw}");
 }
+
+/// One platform under the wall clock drives endpoints and training alike:
+/// a g5 shortage from the start fails an on-demand job on g5 at once and
+/// refuses the endpoint's replacement launch after a crash; a job on
+/// another type trains.
+#[test]
+fn a_wall_run_shares_one_capacity_pool_between_an_endpoint_and_training() {
+    let _alone = alone();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pool.toml");
+    std::fs::write(
+        &file,
+        r#"[scenario]
+name = "pool"
+duration = "60s"
+seed = 2
+clock = "wall"
+time_scale = 100
+
+[[model]]
+name = "m"
+latency = { dist = "constant", value = "5ms" }
+
+[[endpoint]]
+name = "ep"
+  [[endpoint.variant]]
+  name = "AllTraffic"
+  model = "m"
+  instance_type = "ml.g5.xlarge"
+  instance_count = 2
+
+[[workload]]
+endpoint = "ep"
+arrival = { kind = "constant", rate = 20 }
+
+[[training_job]]
+name = "on-g5"
+instance_type = "ml.g5.xlarge"
+max_run = "1h"
+download = "0s"
+upload = "0s"
+work = { steps = 10, step_time = "1s" }
+
+[[training_job]]
+name = "on-p3"
+instance_type = "ml.p3.2xlarge"
+max_run = "1h"
+download = "0s"
+upload = "0s"
+work = { steps = 10, step_time = "1s" }
+
+[[fault]]
+at = "0s"
+for = "50s"
+kind = "capacity_shortage"
+instance_type = "ml.g5.xlarge"
+
+[[fault]]
+at = "10s"
+kind = "instance_crash"
+endpoint = "ep"
+"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = gameday(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.code().is_some(), "{}", text(&o.stderr));
+    let r = report(&out);
+    assert_eq!(r["scenario"]["clock"], "wall", "{}", text(&o.stderr));
+    let jobs = r["training_jobs"].as_array().unwrap();
+    assert_eq!(jobs[0]["status"], "Failed", "{}", jobs[0]);
+    assert_eq!(jobs[1]["status"], "Completed", "{}", jobs[1]);
+    let events = std::fs::read_to_string(out.join("events.csv")).unwrap();
+    assert!(
+        events.contains("InsufficientCapacity: no ml.g5.xlarge capacity"),
+        "{events}"
+    );
+    let refused = events
+        .lines()
+        .find(|l| l.contains(",instance_launch_failed,"))
+        .unwrap_or_else(|| panic!("{events}"));
+    // In scenario time: detected 2 s after the 10 s crash.
+    let at: f64 = refused.split(',').next().unwrap().parse().unwrap();
+    assert!((11.5..13.5).contains(&at), "{refused}");
+}

@@ -1,5 +1,7 @@
 //! The engine: the core's [`Platform`] on a thread of its own, driven by
-//! the wall clock.
+//! the wall clock: endpoints and training jobs alike (a [`Trainer`] on
+//! the same thread carries out the training actions), one thread for the
+//! whole composed platform.
 //!
 //! HTTP handlers send it commands over a channel; it wakes for the next
 //! command or the next timer the platform asked for, whichever is first
@@ -22,6 +24,7 @@ use gameday_core::{
 use tokio::sync::oneshot;
 
 use crate::clock::WallClock;
+use crate::training::runner::Trainer;
 
 /// The platform's state at one moment.
 #[derive(Clone, Debug, Default)]
@@ -277,29 +280,33 @@ pub struct Engine {
 impl Engine {
     /// Starts the platform now on its own thread.
     pub fn start(spec: &PlatformSpec, seed: u64, clock: WallClock) -> std::io::Result<Self> {
-        Engine::start_with(spec, seed, clock, None, Timeline::default())
+        Engine::start_with(spec, seed, clock, None, Timeline::default(), None)
     }
 
     /// Like [`Engine::start`]; instances of external variants are
     /// announced on `lifecycle` (those in service now first, then each
-    /// launch, crash and termination), and the platform runs on
-    /// `timeline`.
+    /// launch, crash and termination), the platform runs on `timeline`,
+    /// and with a `trainer` its training jobs run in the same platform,
+    /// their processes driven from the same thread.
     pub fn start_with(
         spec: &PlatformSpec,
         seed: u64,
         clock: WallClock,
         lifecycle: Option<mpsc::Sender<Lifecycle>>,
         timeline: Timeline,
+        trainer: Option<Trainer>,
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
-        let mut platform = Platform::new(spec, RngStreams::new(seed));
+        let no_training = gameday_core::training::TrainingSpec::default();
+        let training = trainer.as_ref().map_or(&no_training, Trainer::spec);
+        let mut platform = Platform::with_training(spec, training, RngStreams::new(seed));
         if let Some(end) = timeline.end {
             platform.set_end(SimTime::ZERO + end);
         }
         platform.set_time_scale(timeline.scale);
         let thread = std::thread::Builder::new()
             .name("gameday-engine".into())
-            .spawn(move || run(platform, rx, clock, lifecycle, timeline.scale))?;
+            .spawn(move || run(platform, rx, clock, lifecycle, timeline.scale, trainer))?;
         Ok(Engine {
             handle: EngineHandle { tx, clock },
             thread: Some(thread),
@@ -340,13 +347,28 @@ struct State {
     started: Started,
     events: Vec<PlatformEvent>,
     watch: Watch,
+    trainer: Option<Trainer>,
+    clock: WallClock,
 }
 
 impl State {
     fn drain(&mut self, platform: &mut Platform, now: SimTime) {
         loop {
             while let Some(a) = platform.poll_action() {
-                self.act(a);
+                match a {
+                    // A spawn that fails reports an exit: more to drain.
+                    Action::Training(a) => {
+                        if let Some(t) = &mut self.trainer {
+                            t.act(platform, &self.clock, a);
+                        }
+                    }
+                    a => self.act(a),
+                }
+            }
+            while let Some(e) = platform.poll_training_event() {
+                if let Some(t) = &mut self.trainer {
+                    t.event(e);
+                }
             }
             while let Some(r) = platform.poll_result() {
                 if let Some(tx) = self.pending.remove(&r.id) {
@@ -390,7 +412,7 @@ impl State {
                 variant,
             },
             Action::StopModelServer { instance } => Lifecycle::Down { instance },
-            Action::Training(_) => return, // this engine runs no training jobs
+            Action::Training(_) => return, // the trainer's (see `drain`)
         };
         let _ = tx.send(msg);
     }
@@ -429,6 +451,7 @@ fn run(
     clock: WallClock,
     watch: Watch,
     scale: TimeScale,
+    trainer: Option<Trainer>,
 ) {
     let mut st = State {
         scheduled_faults: platform.faults(SimTime::ZERO).len(),
@@ -436,11 +459,19 @@ fn run(
         started: BTreeMap::new(),
         events: Vec::new(),
         watch,
+        trainer,
+        clock,
     };
     st.drain(&mut platform, clock.now());
 
     loop {
-        let first = match platform.poll_timeout() {
+        let now = clock.now();
+        let wake = platform
+            .poll_timeout()
+            .into_iter()
+            .chain(st.trainer.as_ref().and_then(|t| t.wake_by(now)))
+            .min();
+        let first = match wake {
             Some(at) => {
                 let now = clock.now();
                 if at <= now {
@@ -540,6 +571,12 @@ fn run(
         if platform.poll_timeout().is_some_and(|at| at <= now) {
             platform.handle_timeout(now);
             st.drain(&mut platform, now);
+        }
+        // Training processes: their progress and exits, SIGKILLs due.
+        if let Some(mut t) = st.trainer.take() {
+            t.tend(&mut platform, &clock);
+            st.trainer = Some(t);
+            st.drain(&mut platform, clock.now());
         }
         if st.events.len() > 100_000 {
             st.events.drain(..50_000); // nobody is draining: keep memory bounded

@@ -177,6 +177,17 @@ impl Server {
     /// Binds, starts the platform's clock and engine, and serves in the
     /// background on the current tokio runtime.
     pub async fn start(spec: &PlatformSpec, opts: ServeOptions) -> std::io::Result<Server> {
+        Server::start_with(spec, opts, None).await
+    }
+
+    /// Like [`Server::start`], with training jobs in the same platform:
+    /// `trainer` (from [`crate::training::TrainingRunner::prepare`]) runs
+    /// their processes on the engine's thread.
+    pub async fn start_with(
+        spec: &PlatformSpec,
+        opts: ServeOptions,
+        trainer: Option<crate::training::runner::Trainer>,
+    ) -> std::io::Result<Server> {
         let fd_limit = crate::listener::raise_fd_limit();
         let mut limits = opts.limits;
         limits.max_connections = crate::listener::effective_cap(limits.max_connections, fd_limit);
@@ -205,14 +216,15 @@ impl Server {
         let spec = &spec;
         let clock = WallClock::start();
         let (engine, containers) = if initial == 0 {
-            let engine = Engine::start_with(spec, opts.seed, clock, None, opts.timeline)?;
+            let engine = Engine::start_with(spec, opts.seed, clock, None, opts.timeline, trainer)?;
             (engine, None)
         } else {
             let (tx, rx) = std::sync::mpsc::channel();
             let logs = opts.container_logs.clone().unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("gameday-containers-{}", std::process::id()))
             });
-            let engine = Engine::start_with(spec, opts.seed, clock, Some(tx), opts.timeline)?;
+            let engine =
+                Engine::start_with(spec, opts.seed, clock, Some(tx), opts.timeline, trainer)?;
             let servers =
                 match ModelServers::start(opts.containers.clone(), logs, rx, engine.handle()) {
                     Ok(s) => s,

@@ -6,7 +6,8 @@
 //! - [`imds`]: the instance-metadata spot notice.
 //! - [`process`]: one attempt as a child process (process group, death
 //!   signal, progress parsing).
-//! - [`runner`]: the driver thread that carries out the core's decisions.
+//! - [`runner`]: the [`Trainer`] that carries out the core's training
+//!   decisions on the engine's thread, and the caller's handle.
 //! - [`trainer`]: `gameday trainer logistic_regression`.
 
 pub mod contract;
@@ -15,4 +16,4 @@ pub mod process;
 pub mod runner;
 pub mod trainer;
 
-pub use runner::{ProcessSpec, TrainingRunConfig, TrainingRunOutput, TrainingRunner};
+pub use runner::{ProcessSpec, Trainer, TrainingRunConfig, TrainingRunOutput, TrainingRunner};

@@ -1,26 +1,26 @@
-//! The wall-clock training driver: the core's [`Training`] on its own
-//! thread with real timers, real processes under the training contract,
-//! and one IMDS endpoint per job for the spot notice.
+//! The wall-clock training driver: real processes under the training
+//! contract and one IMDS endpoint per job for the spot notice, carried
+//! out by the platform engine's thread (the training jobs live in the same
+//! composed core as the endpoints: one engine thread drives all of it).
 //!
-//! The core decides (capacity, notices, reclaims, limits); this thread
-//! carries its [`TrainingAction`]s out: start an attempt, publish the
-//! notice and SIGTERM, SIGKILL at the reclaim, SIGTERM then SIGKILL after
-//! the grace on `max_run`/`max_wait`. When the harness is asked to stop,
-//! every job is stopped the same way with a short grace, and every child
-//! is reaped before the thread returns: nothing is left running.
+//! The core decides (capacity, notices, reclaims, limits); the
+//! [`Trainer`] carries its [`TrainingAction`]s out: start an attempt,
+//! publish the notice and SIGTERM, SIGKILL at the reclaim, SIGTERM then
+//! SIGKILL after the grace on `max_run`/`max_wait`. When the harness is
+//! asked to stop, every job is stopped the same way with a short grace,
+//! and every child is reaped before the run's output is handed over:
+//! nothing is left running.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use gameday_core::spec::PlatformSpec;
 use gameday_core::training::JobProgress;
 use gameday_core::training::{TrainingAction, TrainingSpec};
-use gameday_core::{Action, Platform, RngStreams, SimTime, TrainingEvent, TrainingOutcome};
+use gameday_core::{Platform, SimTime, TrainingEvent, TrainingOutcome};
 
 use super::contract::{JobContract, JobDir};
 use super::imds::Imds;
@@ -49,10 +49,8 @@ pub struct TrainingRunConfig {
     pub processes: Vec<Option<ProcessSpec>>,
     /// Job folders go under `root/<job>/`.
     pub root: PathBuf,
-    /// Master seed.
+    /// Master seed (the IMDS identity documents draw from it).
     pub seed: u64,
-    /// The instant time zero stands for.
-    pub zero: Instant,
     /// SIGTERM-to-SIGKILL grace when the harness itself is stopping.
     pub stop_grace: Duration,
     /// The compression `spec` was built with (events speak scenario time).
@@ -72,23 +70,34 @@ pub struct TrainingRunOutput {
     pub job_dirs: Vec<Option<PathBuf>>,
 }
 
-/// A training run in progress.
+/// A training run in progress: the handle the caller keeps while the
+/// engine's [`Trainer`] runs the jobs.
 #[derive(Debug)]
 pub struct TrainingRunner {
-    thread: JoinHandle<std::io::Result<TrainingRunOutput>>,
-    done: Arc<AtomicBool>,
     names: Vec<String>,
-    status: Arc<Mutex<Vec<Option<JobProgress>>>>,
+    shared: Arc<Shared>,
+}
+
+/// What the trainer shares with its runner handle.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Where every job stands, for the progress line.
+    status: Mutex<Vec<Option<JobProgress>>>,
+    /// Set once every job has ended and every process is reaped (or the
+    /// engine went away).
+    done: std::sync::atomic::AtomicBool,
+    output: Mutex<Option<TrainingRunOutput>>,
 }
 
 impl TrainingRunner {
-    /// Lays out job folders, starts IMDS endpoints on the current tokio
-    /// runtime and the driver thread. `stop` stops every job (reported
-    /// `Stopped`).
-    pub async fn start(
+    /// Lays out job folders and starts IMDS endpoints on the current tokio
+    /// runtime. Hand the [`Trainer`] to the engine that drives the
+    /// platform (`Engine::start_with`, `Server::start_with`); `stop` stops
+    /// every job (reported `Stopped`).
+    pub async fn prepare(
         cfg: TrainingRunConfig,
         stop: Arc<AtomicBool>,
-    ) -> std::io::Result<TrainingRunner> {
+    ) -> std::io::Result<(TrainingRunner, Trainer)> {
         let mut dirs = Vec::new();
         let mut imds = Vec::new();
         for (job, p) in cfg.spec.jobs.iter().zip(&cfg.processes) {
@@ -105,30 +114,35 @@ impl TrainingRunner {
                 }
             }
         }
-        let done = Arc::new(AtomicBool::new(false));
-        let flag = done.clone();
+        let n = cfg.spec.jobs.len();
+        let shared = Arc::new(Shared {
+            status: Mutex::new(vec![None; n]),
+            ..Shared::default()
+        });
         let names = cfg.spec.jobs.iter().map(|j| j.name.clone()).collect();
-        let status = Arc::new(Mutex::new(vec![None; cfg.spec.jobs.len()]));
-        let shared = status.clone();
-        let thread = std::thread::Builder::new()
-            .name("gameday-training".into())
-            .spawn(move || {
-                let out = Driver::new(cfg, dirs, imds, stop, shared).run();
-                flag.store(true, Ordering::SeqCst);
-                out
-            })?;
-        Ok(TrainingRunner {
-            thread,
-            done,
-            names,
-            status,
-        })
+        let (tx, rx) = mpsc::channel();
+        let trainer = Trainer {
+            dirs,
+            imds,
+            procs: (0..n).map(|_| None).collect(),
+            current: vec![None; n],
+            kill_at: vec![None; n],
+            events: Vec::new(),
+            tx,
+            rx,
+            stop,
+            stopping: false,
+            finished: false,
+            shared: shared.clone(),
+            cfg,
+        };
+        Ok((TrainingRunner { names, shared }, trainer))
     }
 
     /// One line on where every job stands, like
     /// `retrain: Training step 120 (1 interruption)`.
     pub fn status_line(&self) -> String {
-        let jobs = self.status.lock().expect("status lock");
+        let jobs = self.shared.status.lock().expect("status lock");
         self.names
             .iter()
             .zip(jobs.iter())
@@ -152,14 +166,23 @@ impl TrainingRunner {
 
     /// True once every job has ended and every process is reaped.
     pub fn is_finished(&self) -> bool {
-        self.done.load(Ordering::SeqCst)
+        self.shared.done.load(Ordering::SeqCst)
     }
 
-    /// Waits for the end.
+    /// Waits for the end (blocking: call it from a blocking thread). The
+    /// engine must still be running: stop it only after this returns.
     pub fn join(self) -> std::io::Result<TrainingRunOutput> {
-        self.thread
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("the training thread panicked")))
+        while !self.is_finished() {
+            std::thread::sleep(POLL);
+        }
+        self.shared
+            .output
+            .lock()
+            .expect("output lock")
+            .take()
+            .ok_or_else(|| {
+                std::io::Error::other("the engine stopped before the training jobs ended")
+            })
     }
 }
 
@@ -175,10 +198,11 @@ fn contract<'a>(
     }
 }
 
-struct Driver {
+/// The training jobs' processes, on the engine thread: it carries out the
+/// core's training actions and reports what the processes do.
+#[derive(Debug)]
+pub struct Trainer {
     cfg: TrainingRunConfig,
-    clock: WallClock,
-    core: Platform,
     dirs: Vec<Option<JobDir>>,
     imds: Vec<Option<Imds>>,
     procs: Vec<Option<Attempt>>,
@@ -189,131 +213,102 @@ struct Driver {
     tx: mpsc::Sender<ProcessEvent>,
     rx: Receiver<ProcessEvent>,
     stop: Arc<AtomicBool>,
-    status: Arc<Mutex<Vec<Option<JobProgress>>>>,
+    stopping: bool,
+    finished: bool,
+    shared: Arc<Shared>,
 }
 
-/// How often the driver looks at its processes and the stop flag.
-const POLL: Duration = Duration::from_millis(20);
+/// How often the engine looks at training processes and the stop flag.
+pub(crate) const POLL: Duration = Duration::from_millis(20);
 
-impl Driver {
-    fn new(
-        cfg: TrainingRunConfig,
-        dirs: Vec<Option<JobDir>>,
-        imds: Vec<Option<Imds>>,
-        stop: Arc<AtomicBool>,
-        status: Arc<Mutex<Vec<Option<JobProgress>>>>,
-    ) -> Driver {
-        let n = cfg.spec.jobs.len();
-        let (tx, rx) = mpsc::channel();
-        Driver {
-            clock: WallClock::at(cfg.zero),
-            core: {
-                let mut p = Platform::with_training(
-                    &PlatformSpec::default(),
-                    &cfg.spec,
-                    RngStreams::new(cfg.seed),
-                );
-                p.set_time_scale(cfg.scale);
-                p
-            },
-            dirs,
-            imds,
-            procs: (0..n).map(|_| None).collect(),
-            current: vec![None; n],
-            kill_at: vec![None; n],
-            events: Vec::new(),
-            tx,
-            rx,
-            stop,
-            status,
-            cfg,
+impl Trainer {
+    /// The jobs and faults (compressed) the platform is built with.
+    pub(crate) fn spec(&self) -> &TrainingSpec {
+        &self.cfg.spec
+    }
+
+    /// Keeps a training event for the run's output.
+    pub(crate) fn event(&mut self, e: TrainingEvent) {
+        self.events.push(e);
+    }
+
+    /// When the engine must look again, if ever: the next SIGKILL due, and
+    /// at least every [`POLL`] while jobs run.
+    pub(crate) fn wake_by(&self, now: SimTime) -> Option<SimTime> {
+        if self.finished {
+            return None;
+        }
+        self.kill_at
+            .iter()
+            .flatten()
+            .copied()
+            .chain(std::iter::once(now + POLL))
+            .min()
+    }
+
+    /// Looks at the processes: progress they printed, the stop flag,
+    /// processes that exited, SIGKILLs due. Drain the platform's actions
+    /// after it (into [`Trainer::act`]).
+    pub(crate) fn tend(&mut self, core: &mut Platform, clock: &WallClock) {
+        if self.finished {
+            return;
+        }
+        while let Ok(ev) = self.rx.try_recv() {
+            self.progress(core, clock.now(), ev);
+        }
+        let now = clock.now();
+        if self.stop.load(Ordering::Relaxed) && !self.stopping {
+            self.stopping = true;
+            core.stop_training(now);
+            return; // its actions first
+        }
+        self.reap(core, now);
+        for job in 0..self.kill_at.len() {
+            if self.kill_at[job].is_some_and(|t| t <= now) {
+                self.kill(job);
+            }
+        }
+        self.publish(core, now);
+        if core.training_done() && self.procs.iter().all(Option::is_none) {
+            self.finish(core, now);
         }
     }
 
-    fn run(mut self) -> std::io::Result<TrainingRunOutput> {
-        let mut stopping = false;
-        loop {
-            let now = self.clock.now();
-            self.drain(now);
-            self.publish(now);
-            let live = self.procs.iter().any(Option::is_some);
-            if self.core.training_done() && !live {
-                break;
-            }
-            if self.stop.load(Ordering::Relaxed) && !stopping {
-                stopping = true;
-                self.core.stop_training(now);
-                continue;
-            }
-            let next = self
-                .core
-                .poll_timeout()
-                .into_iter()
-                .chain(self.kill_at.iter().flatten().copied())
-                .min()
-                .unwrap_or(SimTime::MAX);
-            let wait = Duration::from_nanos(next.nanos_since(now)).min(POLL);
-            match self.rx.recv_timeout(wait) {
-                Ok(ev) => self.progress(ev),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => unreachable!("the driver holds a sender"),
-            }
-            let now = self.clock.now();
-            self.reap(now);
-            if self.core.poll_timeout().is_some_and(|at| at <= now) {
-                self.core.handle_timeout(now);
-                self.drain(now);
-            }
-            for job in 0..self.kill_at.len() {
-                if self.kill_at[job].is_some_and(|t| t <= now) {
-                    self.kill(job);
-                }
-            }
-        }
-        let ended_at = self.clock.now();
+    /// Every job ended and every process is reaped: hands the output over.
+    fn finish(&mut self, core: &Platform, now: SimTime) {
+        self.finished = true;
         let mut events = std::mem::take(&mut self.events);
         events.sort_by_key(|e| e.at);
-        Ok(TrainingRunOutput {
-            outcomes: self.core.training_outcomes(ended_at),
+        let out = TrainingRunOutput {
+            outcomes: core.training_outcomes(now),
             events,
-            ended_at,
+            ended_at: now,
             job_dirs: self
                 .dirs
                 .iter()
                 .map(|d| d.as_ref().map(|d| d.root.clone()))
                 .collect(),
-        })
+        };
+        *self.shared.output.lock().expect("output lock") = Some(out);
+        self.shared.done.store(true, Ordering::SeqCst);
     }
 
     /// Shares where every job stands, for the progress line.
-    fn publish(&self, now: SimTime) {
-        let mut st = self.status.lock().expect("status lock");
+    fn publish(&self, core: &Platform, now: SimTime) {
+        let mut st = self.shared.status.lock().expect("status lock");
         for (job, slot) in st.iter_mut().enumerate() {
-            *slot = Some(self.core.training_progress(job, now));
+            *slot = Some(core.training_progress(job, now));
         }
     }
 
-    /// Collects timers, carries out actions, keeps events.
-    fn drain(&mut self, now: SimTime) {
-        loop {
-            while let Some(e) = self.core.poll_training_event() {
-                self.events.push(e);
-            }
-            let Some(a) = self.core.poll_action() else {
-                break;
-            };
-            if let Action::Training(a) = a {
-                self.act(now, a);
-            }
-        }
-    }
-
-    fn act(&mut self, now: SimTime, a: TrainingAction) {
+    /// Carries out one of the core's training actions.
+    pub(crate) fn act(&mut self, core: &mut Platform, clock: &WallClock, a: TrainingAction) {
+        let now = clock.now();
         match a {
-            TrainingAction::Start { job, attempt } => self.spawn(now, job, attempt),
+            TrainingAction::Start { job, attempt } => self.spawn(core, now, job, attempt),
             TrainingAction::Notice { job, reclaim_at } => {
                 if let Some(imds) = &self.imds[job] {
-                    imds.set_notice(unix_at(self.clock.instant(reclaim_at)));
+                    imds.set_notice(unix_at(clock.instant(reclaim_at)));
                 }
                 if let Some(p) = &mut self.procs[job] {
                     p.terminate();
@@ -332,7 +327,7 @@ impl Driver {
         }
     }
 
-    fn spawn(&mut self, now: SimTime, job: usize, attempt: u32) {
+    fn spawn(&mut self, core: &mut Platform, now: SimTime, job: usize, attempt: u32) {
         let (Some(dir), Some(p)) = (&self.dirs[job], &self.cfg.processes[job]) else {
             return;
         };
@@ -367,28 +362,27 @@ impl Driver {
                     dir.log_dir().join(format!("attempt-{attempt}.spawn-error")),
                     e.to_string(),
                 );
-                self.core.handle_training_exit(now, job, false);
+                core.handle_training_exit(now, job, false);
             }
         }
     }
 
-    fn progress(&mut self, ev: ProcessEvent) {
-        let now = self.clock.now();
+    fn progress(&mut self, core: &mut Platform, now: SimTime, ev: ProcessEvent) {
         match ev {
             ProcessEvent::Step { job, attempt, step } if self.current[job] == Some(attempt) => {
-                self.core.handle_training_step(now, job, step);
+                core.handle_training_step(now, job, step);
             }
             ProcessEvent::Checkpoint { job, attempt, step }
                 if self.current[job] == Some(attempt) =>
             {
-                self.core.handle_training_checkpoint(now, job, step);
+                core.handle_training_checkpoint(now, job, step);
             }
             _ => {}
         }
     }
 
     /// Notices processes that exited on their own.
-    fn reap(&mut self, now: SimTime) {
+    fn reap(&mut self, core: &mut Platform, now: SimTime) {
         for job in 0..self.procs.len() {
             let exited = match &mut self.procs[job] {
                 Some(p) => match p.try_wait() {
@@ -401,12 +395,11 @@ impl Driver {
             if let Some(ok) = exited {
                 // Progress lines still in the pipe count first.
                 while let Ok(ev) = self.rx.try_recv() {
-                    self.progress(ev);
+                    self.progress(core, now, ev);
                 }
                 self.procs[job] = None;
                 self.kill_at[job] = None;
-                self.core.handle_training_exit(now, job, ok);
-                self.drain(now);
+                core.handle_training_exit(now, job, ok);
             }
         }
     }
@@ -416,6 +409,17 @@ impl Driver {
             let _ = p.kill();
         }
         self.kill_at[job] = None;
+    }
+}
+
+impl Drop for Trainer {
+    /// The engine is going away: nothing is left running, and a runner
+    /// still waiting hears that the jobs did not end.
+    fn drop(&mut self) {
+        for job in 0..self.procs.len() {
+            self.kill(job);
+        }
+        self.shared.done.store(true, Ordering::SeqCst);
     }
 }
 
