@@ -13,12 +13,13 @@ use gameday_core::training::TrainingSpec;
 use crate::catalog::Catalog;
 use crate::diag::{path, suggest, Diagnostic, FieldPath, Locator};
 use crate::raw::*;
-use crate::{ClockKind, Scenario, TargetKind};
+use crate::Scenario;
 
 mod capacity;
 mod endpoints;
 mod faults;
 mod limits;
+mod meta;
 mod models;
 mod names;
 mod slo;
@@ -161,48 +162,14 @@ pub fn validate(
     };
     let meta = &raw.scenario;
     let at_meta = path("scenario");
-
-    if meta.name.is_empty()
-        || !meta
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
-        cx.err(&at_meta.key("name"), format!("name {} must be non-empty and use only letters, digits, '.', '_' and '-' (it names the output folder)", crate::diag::quote(&meta.name)));
-    }
-    let duration = meta.duration.map_or(Duration::ZERO, |d| d.0);
-    if meta.duration.is_none() && !raw.endpoints.is_empty() {
-        cx.err(
-            &at_meta,
-            "missing `duration`: how long traffic is sent, like duration = \"10m\"",
-        );
-    } else if meta.duration.is_some() && duration.is_zero() {
-        cx.err(
-            &at_meta.key("duration"),
-            "duration must be longer than zero",
-        );
-    }
-    let interval = meta.timeline_interval.map_or(DEFAULT_INTERVAL, |d| d.0);
-    if interval < Duration::from_millis(1) {
-        cx.err(
-            &at_meta.key("timeline_interval"),
-            "timeline_interval must be at least 1ms",
-        );
-    }
-    let time_scale = meta.time_scale.unwrap_or(1.0);
-    if let Err(msg) = check_time_scale(time_scale) {
-        cx.err(&at_meta.key("time_scale"), msg);
-    }
-    let clock = meta.clock.unwrap_or(ClockKind::Virtual);
-    let target = raw.target.as_ref().map_or(TargetKind::Local, |t| t.kind);
-    if clock == ClockKind::Virtual && target != TargetKind::Local {
-        let name = if target == TargetKind::Http {
-            "http"
-        } else {
-            "sagemaker"
-        };
-        cx.err(&path("target.kind"), format!("target \"{name}\" needs clock = \"wall\": a virtual-clock run only drives the embedded platform"));
-    }
+    let meta::Meta {
+        duration,
+        interval,
+        time_scale,
+        clock,
+        target,
+        max_attempts,
+    } = meta::build(&mut cx, &raw);
 
     // Catalog: built-in or the scenario's own, then its overrides.
     let mut catalog = match &meta.catalog {
@@ -231,18 +198,6 @@ pub fn validate(
     let endpoints = endpoints::build(&mut cx, &raw, &catalog, &model_dists);
     let names = names::Names::new(&raw);
     let (workloads, payloads) = workloads::build(&mut cx, &raw, &names, duration);
-
-    let max_attempts = raw
-        .target
-        .as_ref()
-        .and_then(|t| t.max_attempts)
-        .unwrap_or(1);
-    if max_attempts == 0 {
-        cx.err(
-            &path("target").key("max_attempts"),
-            "max_attempts must be at least 1 (1 turns SDK retries off)",
-        );
-    }
 
     // Training jobs.
     let (jobs, training_runs) = training::build_jobs(&mut cx, &raw, &catalog, clock);
