@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use gameday_core::dist::ServiceDist;
+use gameday_core::metrics::Period;
 use gameday_core::spec::*;
 use gameday_core::{
     ArrivalProcess, ArrivalSpec, Platform, PlatformEvent, Request, RequestResult, RngStreams,
@@ -167,8 +168,8 @@ fn engine_loop() -> (Outputs, Platform) {
 
 #[test]
 fn the_virtual_and_the_engine_loop_give_identical_outputs() {
-    let (v, pv) = virtual_loop();
-    let (e, pe) = engine_loop();
+    let (v, mut pv) = virtual_loop();
+    let (e, mut pe) = engine_loop();
     assert!(v.results.len() > 15_000, "{}", v.results.len());
     assert!(
         v.events.len() >= 10,
@@ -179,4 +180,12 @@ fn the_virtual_and_the_engine_loop_give_identical_outputs() {
     assert!(v == e, "the two loops disagree");
     let (cv, ce) = (pv.cost(END), pe.cost(END));
     assert_eq!(format!("{cv:?}"), format!("{ce:?}"));
+    // The metrics too: the same datapoints, at both periods.
+    for variant in 0..2 {
+        for period in [Period::Standard, Period::HighResolution] {
+            let dv = pv.datapoints(END, 0, variant, period);
+            assert!(!dv.is_empty(), "{period:?}");
+            assert_eq!(dv, pe.datapoints(END, 0, variant, period), "{period:?}");
+        }
+    }
 }
