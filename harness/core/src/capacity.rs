@@ -136,6 +136,12 @@ impl Capacity {
         self.timers.pop_front()
     }
 
+    /// Whether a notice waits.
+    #[inline]
+    pub(crate) fn has_notice(&self) -> bool {
+        !self.notices.is_empty()
+    }
+
     /// The next notice for the platform to pass on.
     pub(crate) fn poll_notice(&mut self) -> Option<Notice> {
         self.notices.pop_front()

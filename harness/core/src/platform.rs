@@ -143,6 +143,51 @@ impl Platform {
     /// component's wake-ups onto the one queue and their actions to the
     /// driver's.
     fn route(&mut self, now: SimTime) {
+        if self.messages_waiting() {
+            self.pass_messages(now);
+        }
+        while let Some((at, t)) = self.hosting.poll_timer() {
+            self.timers.push(at, Due::Hosting(t));
+        }
+        while let Some((at, t)) = self.capacity.poll_timer() {
+            self.timers.push(at, Due::Capacity(t));
+        }
+        while let Some((at, t)) = self.training.poll_timer() {
+            self.timers.push(at, Due::Training(t));
+        }
+        while let Some(a) = self.hosting.poll_action() {
+            self.actions.push_back(a);
+        }
+        while let Some(a) = self.training.poll_action() {
+            self.actions.push_back(Action::Training(a));
+        }
+    }
+
+    /// [`Platform::route`] after hosting alone ran (a request, a service
+    /// end): unless it asked for a launch, only its own outbox can hold
+    /// anything, so only that is looked at.
+    #[inline]
+    fn route_hosting(&mut self, now: SimTime) {
+        if self.messages_waiting() {
+            return self.route(now);
+        }
+        while let Some((at, t)) = self.hosting.poll_timer() {
+            self.timers.push(at, Due::Hosting(t));
+        }
+        while let Some(a) = self.hosting.poll_action() {
+            self.actions.push_back(a);
+        }
+    }
+
+    #[inline]
+    fn messages_waiting(&self) -> bool {
+        self.capacity.has_notice() || self.hosting.has_launch() || self.training.has_ask()
+    }
+
+    /// Capacity notices to hosting and training, launches and training
+    /// asks to the pools and the answers back, until none is left.
+    #[cold]
+    fn pass_messages(&mut self, now: SimTime) {
         loop {
             let mut quiet = true;
             while let Some(n) = self.capacity.poll_notice() {
@@ -180,21 +225,6 @@ impl Platform {
                 break;
             }
         }
-        while let Some((at, t)) = self.hosting.poll_timer() {
-            self.timers.push(at, Due::Hosting(t));
-        }
-        while let Some((at, t)) = self.capacity.poll_timer() {
-            self.timers.push(at, Due::Capacity(t));
-        }
-        while let Some((at, t)) = self.training.poll_timer() {
-            self.timers.push(at, Due::Training(t));
-        }
-        while let Some(a) = self.hosting.poll_action() {
-            self.actions.push_back(a);
-        }
-        while let Some(a) = self.training.poll_action() {
-            self.actions.push_back(Action::Training(a));
-        }
     }
 
     /// When the platform next needs [`Platform::handle_timeout`], if ever.
@@ -230,11 +260,19 @@ impl Platform {
                 break;
             };
             match due {
-                Due::Hosting(t) => self.hosting.handle_timer(now, t),
-                Due::Capacity(t) => self.capacity.handle_timer(now, t),
-                Due::Training(t) => self.training.handle_timer(now, t),
+                Due::Hosting(t) => {
+                    self.hosting.handle_timer(now, t);
+                    self.route_hosting(now);
+                }
+                Due::Capacity(t) => {
+                    self.capacity.handle_timer(now, t);
+                    self.route(now);
+                }
+                Due::Training(t) => {
+                    self.training.handle_timer(now, t);
+                    self.route(now);
+                }
             }
-            self.route(now);
             ran += 1;
         }
         ran
@@ -246,7 +284,7 @@ impl Platform {
     pub fn handle_request(&mut self, now: SimTime, req: Request) {
         self.settle(now);
         self.hosting.handle_request(now, req);
-        self.route(now);
+        self.route_hosting(now);
     }
 
     /// A real model process finished request `id` in `slot` of
@@ -262,7 +300,7 @@ impl Platform {
         self.settle(now);
         self.hosting
             .complete(now, start.instance, start.slot, start.id, answer);
-        self.route(now);
+        self.route_hosting(now);
     }
 
     /// The model process of external instance `inst` answered `GET
@@ -270,7 +308,7 @@ impl Platform {
     pub fn handle_container_healthy(&mut self, now: SimTime, inst: u32) {
         self.settle(now);
         self.hosting.container_healthy(now, inst);
-        self.route(now);
+        self.route_hosting(now);
     }
 
     /// The model process of external instance `inst` exited on its own.
@@ -282,14 +320,14 @@ impl Platform {
         self.settle(now);
         self.hosting
             .container_exited(now, inst, std::time::Duration::ZERO);
-        self.route(now);
+        self.route_hosting(now);
     }
 
     /// A fault an operator injects now; returns its id.
     pub fn handle_fault(&mut self, now: SimTime, fault: FaultSpec) -> u32 {
         self.settle(now);
         let id = self.hosting.inject_fault(now, fault);
-        self.route(now);
+        self.route_hosting(now);
         id
     }
 
@@ -298,7 +336,7 @@ impl Platform {
     pub fn handle_end_fault(&mut self, now: SimTime, id: u32) -> bool {
         self.settle(now);
         let ended = self.hosting.end_fault(now, id);
-        self.route(now);
+        self.route_hosting(now);
         ended
     }
 

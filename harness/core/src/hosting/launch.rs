@@ -30,6 +30,12 @@ impl Hosting {
         });
     }
 
+    /// Whether a launch waits.
+    #[inline]
+    pub(crate) fn has_launch(&self) -> bool {
+        !self.launches.is_empty()
+    }
+
     /// The next launch to put to the capacity pool.
     pub(crate) fn poll_launch(&mut self) -> Option<Launch> {
         self.launches.pop_front()

@@ -257,6 +257,7 @@ struct Series {
 }
 
 /// Bin `k`, added if the run had not reached it.
+#[inline]
 fn bin(bins: &mut Vec<Bin>, k: usize) -> &mut Bin {
     if bins.len() <= k {
         bins.resize_with(k + 1, Bin::default);

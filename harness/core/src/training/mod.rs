@@ -174,6 +174,12 @@ impl Training {
         self.actions.pop_front()
     }
 
+    /// Whether an ask waits.
+    #[inline]
+    pub(crate) fn has_ask(&self) -> bool {
+        !self.asks.is_empty()
+    }
+
     /// The next job that asks its pool for instances.
     pub(crate) fn poll_ask(&mut self) -> Option<usize> {
         self.asks.pop_front()
