@@ -5,6 +5,7 @@
 
 use gameday_core::capacity::ShortageSpec;
 
+use super::faults::{job_or_type, Hit};
 use super::Cx;
 use crate::diag::FieldPath;
 use crate::raw::{RawFault, RawScenario};
@@ -32,28 +33,10 @@ pub(super) fn build_shortage(
         .map(|v| v.instance_type.as_str())
         .chain(raw.training_jobs.iter().map(|j| j.instance_type.as_str()))
         .collect();
-    let instance_type = match (&f.job, &f.instance_type) {
-        (Some(_), Some(_)) => {
-            cx.err(
-                &at.key("instance_type"),
-                "give `job` or `instance_type`, not both",
-            );
-            return None;
-        }
-        (Some(name), None) => match raw.training_jobs.iter().find(|j| &j.name == name) {
-            Some(j) => j.instance_type.clone(),
-            None => {
-                cx.unknown(
-                    &at.key("job"),
-                    "training job",
-                    name,
-                    raw.training_jobs.iter().map(|j| j.name.as_str()),
-                );
-                return None;
-            }
-        },
-        (None, Some(ty)) => {
-            if !in_use.contains(&ty.as_str()) {
+    let instance_type = match job_or_type(cx, f, at, raw, "`instance_type` (or `job`)")? {
+        Hit::Job(i) => raw.training_jobs[i].instance_type.clone(),
+        Hit::Type(ty) => {
+            if !in_use.contains(&ty) {
                 let mut seen: Vec<&str> = Vec::new();
                 for t in &in_use {
                     if !seen.contains(t) {
@@ -68,14 +51,7 @@ pub(super) fn build_shortage(
                 );
                 return None;
             }
-            ty.clone()
-        }
-        (None, None) => {
-            cx.err(
-                at,
-                format!("fault kind \"{kind}\" needs `instance_type` (or `job`)"),
-            );
-            return None;
+            ty.to_string()
         }
     };
     if cx.diags.len() > before {

@@ -121,3 +121,49 @@ fn build_fault(
         kind: fault_kind?,
     })
 }
+
+/// What a spot interruption or a capacity shortage names.
+pub(super) enum Hit<'a> {
+    /// One training job, by index.
+    Job(usize),
+    /// An instance type.
+    Type(&'a str),
+}
+
+/// Reads `job` and `instance_type` of `f`: exactly one of them, and a job
+/// the scenario has. `needs` is what to ask for when neither is set.
+pub(super) fn job_or_type<'a>(
+    cx: &mut Cx<'_>,
+    f: &'a RawFault,
+    at: &FieldPath,
+    raw: &RawScenario,
+    needs: &str,
+) -> Option<Hit<'a>> {
+    match (&f.job, &f.instance_type) {
+        (Some(_), Some(_)) => {
+            cx.err(
+                &at.key("instance_type"),
+                "give `job` or `instance_type`, not both",
+            );
+            None
+        }
+        (Some(name), None) => match raw.training_jobs.iter().position(|j| &j.name == name) {
+            Some(i) => Some(Hit::Job(i)),
+            None => {
+                cx.unknown(
+                    &at.key("job"),
+                    "training job",
+                    name,
+                    raw.training_jobs.iter().map(|j| j.name.as_str()),
+                );
+                None
+            }
+        },
+        (None, Some(ty)) => Some(Hit::Type(ty)),
+        (None, None) => {
+            let kind = f.kind.as_str();
+            cx.err(at, format!("fault kind \"{kind}\" needs {needs}"));
+            None
+        }
+    }
+}

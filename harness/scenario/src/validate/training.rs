@@ -10,6 +10,7 @@ use gameday_core::spec::InstanceTypeSpec;
 use gameday_core::training::{SpotMarketSpec, TrainingFaultSpec, TrainingJobSpec, TrainingWork};
 use serde::Deserialize;
 
+use super::faults::{job_or_type, Hit};
 use super::Cx;
 use crate::catalog::{Catalog, InstanceType};
 use crate::diag::{path, FieldPath};
@@ -490,32 +491,14 @@ pub(super) fn build_fault(
     let fields = f.fields_set(&["job", "instance_type"]);
     let before = cx.diags.len();
     cx.only(at, "fault kind", kind, &fields, &[]);
-    let jobs = match (&f.job, &f.instance_type) {
-        (Some(_), Some(_)) => {
-            cx.err(
-                &at.key("instance_type"),
-                "give `job` or `instance_type`, not both",
-            );
-            return None;
-        }
-        (Some(name), None) => match raw.training_jobs.iter().position(|j| &j.name == name) {
-            Some(i) => vec![i],
-            None => {
-                cx.unknown(
-                    &at.key("job"),
-                    "training job",
-                    name,
-                    raw.training_jobs.iter().map(|j| j.name.as_str()),
-                );
-                return None;
-            }
-        },
-        (None, Some(ty)) => {
+    let jobs = match job_or_type(cx, f, at, raw, "`job` or `instance_type`")? {
+        Hit::Job(i) => vec![i],
+        Hit::Type(ty) => {
             let jobs: Vec<usize> = raw
                 .training_jobs
                 .iter()
                 .enumerate()
-                .filter(|(_, j)| &j.instance_type == ty)
+                .filter(|(_, j)| j.instance_type == ty)
                 .map(|(i, _)| i)
                 .collect();
             if jobs.is_empty() {
@@ -528,13 +511,6 @@ pub(super) fn build_fault(
                 return None;
             }
             jobs
-        }
-        (None, None) => {
-            cx.err(
-                at,
-                format!("fault kind \"{kind}\" needs `job` or `instance_type`"),
-            );
-            return None;
         }
     };
     for &j in &jobs {
