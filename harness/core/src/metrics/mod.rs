@@ -20,6 +20,7 @@
 //! sum of its six 10-second ones. Times are platform time: under a time
 //! scale the periods are compressed with everything else.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::outcome::{Cause, RequestResult};
@@ -31,6 +32,10 @@ pub const STANDARD_PERIOD: Duration = Duration::from_secs(60);
 pub const HIGH_RES_PERIOD: Duration = Duration::from_secs(10);
 /// High-resolution periods in one standard period.
 const PER_STANDARD: usize = 6;
+/// High-resolution periods kept per variant: two hours, well past the 15
+/// minutes the longest CloudWatch alarm looks back, so memory stays flat
+/// however long a run or a served game day lasts.
+pub const HISTORY: usize = 720;
 
 /// Which period a datapoint covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,19 +255,44 @@ struct Series {
     endpoint: u16,
     variant: u16,
     concurrency: u32,
-    /// 10-second bins from the start of the run.
-    bins: Vec<Bin>,
+    /// The newest 10-second bins, at most [`HISTORY`]; `bins[0]` is bin
+    /// number `first` of the run.
+    bins: VecDeque<Bin>,
+    first: usize,
+    /// The bins dropped from the front, merged: totals stay whole.
+    retired: Bin,
     /// Areas at the last closed boundary.
     closed_areas: LevelAreas,
 }
 
-/// Bin `k`, added if the run had not reached it.
-#[inline]
-fn bin(bins: &mut Vec<Bin>, k: usize) -> &mut Bin {
-    if bins.len() <= k {
-        bins.resize_with(k + 1, Bin::default);
+impl Series {
+    /// Bin `k` of the run, added if the run had not reached it (dropping
+    /// the oldest past [`HISTORY`]); an answer for a bin already dropped
+    /// counts in the totals only.
+    #[inline]
+    fn bin(&mut self, k: usize) -> &mut Bin {
+        if k < self.first {
+            return &mut self.retired;
+        }
+        if k - self.first >= self.bins.len() {
+            // Keep bins k + 1 − HISTORY ..= k: retire what falls out first,
+            // so a long idle gap never allocates more than HISTORY bins.
+            let keep_from = (k + 1).saturating_sub(HISTORY);
+            while self.first < keep_from {
+                match self.bins.pop_front() {
+                    Some(old) => {
+                        self.retired.merge(&old);
+                        self.first += 1;
+                    }
+                    None => self.first = keep_from,
+                }
+            }
+            let len = k - self.first + 1;
+            self.bins.resize_with(len, Bin::default);
+        }
+        let i = k - self.first;
+        &mut self.bins[i]
     }
-    &mut bins[k]
 }
 
 /// One CloudWatch datapoint of one variant.
@@ -339,7 +369,9 @@ impl Metrics {
                 endpoint: e,
                 variant: v,
                 concurrency: concurrency.max(1),
-                bins: Vec::new(),
+                bins: VecDeque::new(),
+                first: 0,
+                retired: Bin::default(),
                 closed_areas: LevelAreas::default(),
             });
         }
@@ -386,7 +418,7 @@ impl Metrics {
     pub(crate) fn record(&mut self, r: &RequestResult) {
         let k = self.bin_of(r.sent_at.add_nanos(r.latency_ns));
         let i = self.index(r.endpoint, r.variant);
-        let b = bin(&mut self.series[i].bins, k);
+        let b = self.series[i].bin(k);
         b.invocations += 1;
         match Class::of(r.cause) {
             Class::Ok => {
@@ -403,7 +435,7 @@ impl Metrics {
     pub(crate) fn reclassify_as_4xx(&mut self, at: SimTime, endpoint: u16, variant: u16) {
         let k = self.bin_of(at);
         let i = self.index(endpoint, variant);
-        bin(&mut self.series[i].bins, k).errors_4xx += 1;
+        self.series[i].bin(k).errors_4xx += 1;
     }
 
     /// Closes the boundary due now with every variant's level integrals
@@ -413,15 +445,16 @@ impl Metrics {
         for (s, a) in self.series.iter_mut().zip(areas) {
             let d = a.minus(&s.closed_areas);
             s.closed_areas = *a;
-            bin(&mut s.bins, k).levels = d;
+            s.bin(k).levels = d;
         }
         self.closed += 1;
     }
 
     /// Running totals of a variant.
     pub(crate) fn totals(&self, endpoint: u16, variant: u16) -> Totals {
-        let mut b = Bin::default();
-        for x in &self.series[self.index(endpoint, variant)].bins {
+        let s = &self.series[self.index(endpoint, variant)];
+        let mut b = s.retired.clone();
+        for x in &s.bins {
             b.merge(x);
         }
         Totals {
@@ -433,10 +466,14 @@ impl Metrics {
         }
     }
 
-    /// Every complete datapoint of a variant at `period`, oldest first.
+    /// Every complete datapoint of a variant at `period` still held (the
+    /// last [`HISTORY`] high-resolution periods), oldest first.
     pub(crate) fn datapoints(&self, endpoint: u16, variant: u16, period: Period) -> Vec<Datapoint> {
         let width = period.bins();
-        (0..self.closed / width)
+        let first = self.series[self.index(endpoint, variant)]
+            .first
+            .div_ceil(width);
+        (first..self.closed / width)
             .map(|n| self.datapoint(endpoint, variant, n, width))
             .collect()
     }
@@ -445,14 +482,15 @@ impl Metrics {
     pub(crate) fn latest(&self, endpoint: u16, variant: u16, period: Period) -> Option<Datapoint> {
         let width = period.bins();
         let n = (self.closed / width).checked_sub(1)?;
-        Some(self.datapoint(endpoint, variant, n, width))
+        (n * width >= self.series[self.index(endpoint, variant)].first)
+            .then(|| self.datapoint(endpoint, variant, n, width))
     }
 
     /// Datapoint `n` of a variant, `width` bins long.
     fn datapoint(&self, endpoint: u16, variant: u16, n: usize, width: usize) -> Datapoint {
         let s = &self.series[self.index(endpoint, variant)];
         let mut b = Bin::default();
-        for x in s.bins.iter().skip(n * width).take(width) {
+        for x in s.bins.iter().skip(n * width - s.first).take(width) {
             b.merge(x);
         }
         let first = n * width;

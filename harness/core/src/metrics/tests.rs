@@ -205,3 +205,24 @@ fn a_time_scale_compresses_the_periods() {
     assert_eq!(dps[0].period, Duration::from_secs(3));
     assert_eq!(dps[0].invocations + dps[1].invocations, 60);
 }
+
+#[test]
+fn history_is_bounded_and_totals_stay_whole() {
+    let v = variant("A", 1, 1, ServiceDist::constant(0.001).unwrap());
+    let mut p = Platform::new(
+        &one_endpoint(vec![v], Routing::Random, vec![]),
+        RngStreams::new(1),
+    );
+    // One request a minute for three hours, then one after a day idle.
+    let mut times: Vec<SimTime> = (0..180).map(|m| s(m * 60)).collect();
+    times.push(s(30 * 3600));
+    drive(&mut p, times, s(30 * 3600 + 60));
+    let now = s(30 * 3600 + 60);
+    let dps = p.datapoints(now, 0, 0, Period::HighResolution);
+    assert_eq!(dps.len(), HISTORY, "the last two hours only");
+    assert_eq!(dps.last().unwrap().start, s(30 * 3600 + 50));
+    assert_eq!(p.datapoints(now, 0, 0, Period::Standard).len(), HISTORY / 6);
+    assert_eq!(p.metric_totals(0, 0).invocations, 181);
+    let last = p.latest_datapoint(now, 0, 0, Period::Standard).unwrap();
+    assert_eq!((last.start, last.invocations), (s(30 * 3600), 1));
+}
