@@ -485,4 +485,11 @@ endpoint = "ep"
     // In scenario time: detected 2 s after the 10 s crash.
     let at: f64 = refused.split(',').next().unwrap().parse().unwrap();
     assert!((11.5..13.5).contains(&at), "{refused}");
+    // One timeline: endpoint and training events merged in time order.
+    let times: Vec<f64> = events
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{events}");
 }

@@ -608,10 +608,14 @@ impl Recorder {
             load_generator: None,
             measured_at: None,
         };
+        // In time order, whichever driver delivered them when: a wall run
+        // hands the training jobs' events over at the end.
+        let mut events = self.events;
+        events.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
         RunRecord {
             report,
             timeline: self.rows,
-            events: self.events,
+            events,
         }
     }
 }
