@@ -22,6 +22,9 @@
 //! - [`timers`]: the one timer queue, ordered by time then insertion.
 //! - [`platform`]: the composed state machine: it owns the timer queue
 //!   and routes inputs, wake-ups and outputs between its components.
+//! - [`autoscaling`]: Application Auto Scaling of variants: CloudWatch
+//!   alarms on the metrics, target-tracking, step and scheduled scaling,
+//!   cooldowns and scaling activities.
 //! - [`capacity`]: a pool per instance type, shared by endpoint launches
 //!   and training jobs: shortages, `InsufficientCapacity`, backoff.
 //! - [`hosting`]: endpoints, variants, instances: routing, slots and FIFO
@@ -88,11 +91,15 @@
 //!                 price_per_hour: 0.23,
 //!                 provisioning_min: std::time::Duration::from_secs(240),
 //!                 provisioning_max: std::time::Duration::from_secs(360),
+//!                 vcpus: 4,
+//!                 gpus: 0,
 //!             },
 //!             instance_count: 1,
 //!             concurrency: 1,
 //!             service: ServiceDist::constant(0.010).unwrap(),
 //!             external: false,
+//!             model_load: std::time::Duration::ZERO,
+//!             autoscaling: None,
 //!         }],
 //!     }],
 //!     faults: vec![],
@@ -110,6 +117,7 @@
 //! ```
 
 pub mod arrival;
+pub mod autoscaling;
 pub mod capacity;
 pub mod dist;
 pub mod fault_kinds;

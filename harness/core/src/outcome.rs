@@ -100,6 +100,13 @@ pub enum EventKind {
     InstanceInService,
     /// A launch failed for want of capacity; it is retried.
     InstanceLaunchFailed,
+    /// A scale-in took an instance out of routing; it finishes what it
+    /// holds, then terminates.
+    InstanceDraining,
+    /// A CloudWatch alarm changed state.
+    AlarmState,
+    /// An Application Auto Scaling activity started, failed or ended.
+    ScalingActivity,
 }
 
 impl EventKind {
@@ -113,6 +120,9 @@ impl EventKind {
             EventKind::InstanceLaunched => "instance_launched",
             EventKind::InstanceInService => "instance_in_service",
             EventKind::InstanceLaunchFailed => "instance_launch_failed",
+            EventKind::InstanceDraining => "instance_draining",
+            EventKind::AlarmState => "alarm_state",
+            EventKind::ScalingActivity => "scaling_activity",
         }
     }
 }

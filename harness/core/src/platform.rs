@@ -7,8 +7,9 @@
 
 use std::collections::VecDeque;
 
+use crate::autoscaling::{Autoscaling, ScalingTimer, TargetReport};
 use crate::capacity::{Capacity, CapacityTimer, Notice};
-use crate::hosting::{FaultState, Hosting, Request, ServiceStart, Timer};
+use crate::hosting::{FaultState, FleetStats, FleetView, Hosting, Request, ServiceStart, Timer};
 use crate::metrics::{Datapoint, LevelAreas, Metrics, Period, Totals};
 use crate::outcome::{Action, PlatformEvent, RequestResult, VariantCost, VariantGauge};
 use crate::rng::RngStreams;
@@ -24,6 +25,7 @@ use crate::training::{
 enum Due {
     Hosting(Timer),
     Capacity(CapacityTimer),
+    Scaling(ScalingTimer),
     Training(TrainingTimer),
 }
 
@@ -33,6 +35,7 @@ enum Due {
 pub struct Platform {
     hosting: Hosting,
     capacity: Capacity,
+    autoscaling: Autoscaling,
     training: Training,
     metrics: Metrics,
     /// The pool of each variant, endpoint by endpoint, and of each job.
@@ -64,7 +67,7 @@ impl Platform {
         streams: RngStreams,
     ) -> Self {
         let hosting = Hosting::new(spec, streams);
-        let metrics = Metrics::new(hosting.variant_slots());
+        let metrics = Metrics::new(hosting.variant_series());
         let mut capacity = Capacity::new(
             spec.endpoints
                 .iter()
@@ -88,9 +91,11 @@ impl Platform {
             .iter()
             .map(|j| capacity.pool_of(&j.instance.name))
             .collect();
+        let autoscaling = Autoscaling::new(spec, metrics.bin_ns());
         let mut p = Platform {
             hosting,
             capacity,
+            autoscaling,
             training: Training::new(training, &streams),
             metrics,
             variant_pools,
@@ -133,8 +138,11 @@ impl Platform {
     pub fn set_time_scale(&mut self, scale: crate::scale::TimeScale) {
         self.hosting.scale = scale;
         self.training.scale = scale;
+        self.autoscaling.scale = scale;
         self.metrics
             .set_period(scale.compress(crate::metrics::HIGH_RES_PERIOD));
+        self.autoscaling.set_bin(self.metrics.bin_ns());
+        self.route(SimTime::ZERO);
     }
 
     /// Passes messages between the components until none is left
@@ -146,11 +154,20 @@ impl Platform {
         if self.messages_waiting() {
             self.pass_messages(now);
         }
+        if self.autoscaling.busy() {
+            let h = &self.hosting;
+            self.autoscaling
+                .check(now, |e, v| h.fleet(e as usize, v as usize));
+            self.scaling_events();
+        }
         while let Some((at, t)) = self.hosting.poll_timer() {
             self.timers.push(at, Due::Hosting(t));
         }
         while let Some((at, t)) = self.capacity.poll_timer() {
             self.timers.push(at, Due::Capacity(t));
+        }
+        while let Some((at, t)) = self.autoscaling.poll_timer() {
+            self.timers.push(at, Due::Scaling(t));
         }
         while let Some((at, t)) = self.training.poll_timer() {
             self.timers.push(at, Due::Training(t));
@@ -168,7 +185,7 @@ impl Platform {
     /// anything, so only that is looked at.
     #[inline]
     fn route_hosting(&mut self, now: SimTime) {
-        if self.messages_waiting() {
+        if self.messages_waiting() || self.autoscaling.busy() {
             return self.route(now);
         }
         while let Some((at, t)) = self.hosting.poll_timer() {
@@ -181,7 +198,17 @@ impl Platform {
 
     #[inline]
     fn messages_waiting(&self) -> bool {
-        self.capacity.has_notice() || self.hosting.has_launch() || self.training.has_ask()
+        self.capacity.has_notice()
+            || self.hosting.has_launch()
+            || self.training.has_ask()
+            || self.autoscaling.has_command()
+    }
+
+    /// Autoscaling's events join hosting's, in the order they happened.
+    fn scaling_events(&mut self) {
+        while let Some(e) = self.autoscaling.poll_event() {
+            self.hosting.push_event(e);
+        }
     }
 
     /// Capacity notices to hosting and training, launches and training
@@ -190,6 +217,12 @@ impl Platform {
     fn pass_messages(&mut self, now: SimTime) {
         loop {
             let mut quiet = true;
+            self.scaling_events();
+            while let Some(c) = self.autoscaling.poll_command() {
+                quiet = false;
+                self.hosting
+                    .set_desired(now, c.endpoint as usize, c.variant as usize, c.to);
+            }
             while let Some(n) = self.capacity.poll_notice() {
                 quiet = false;
                 let (pool, began, restored) = match n {
@@ -213,7 +246,10 @@ impl Platform {
                 if self.capacity.available(pool) {
                     self.hosting.launch(now, l);
                 } else {
-                    self.hosting.launch_refused(now, l);
+                    let reason = self.hosting.launch_refused(now, l);
+                    self.autoscaling
+                        .launch_refused(now, l.endpoint, l.variant, &reason);
+                    self.scaling_events();
                 }
             }
             while let Some(job) = self.training.poll_ask() {
@@ -240,6 +276,7 @@ impl Platform {
                 Due::Training(_) => self.training.all_done(),
                 // A shortage matters to training jobs after the end too.
                 Due::Capacity(_) => self.end.is_some_and(|e| at > e) && self.training.all_done(),
+                Due::Scaling(_) => self.end.is_some_and(|e| at > e),
             };
             if !dead {
                 return Some(at);
@@ -266,6 +303,15 @@ impl Platform {
                 }
                 Due::Capacity(t) => {
                     self.capacity.handle_timer(now, t);
+                    self.route(now);
+                }
+                Due::Scaling(t) => {
+                    let h = &self.hosting;
+                    self.autoscaling
+                        .handle_timer(now, t, &self.metrics, |e, v| {
+                            h.fleet(e as usize, v as usize)
+                        });
+                    self.scaling_events();
                     self.route(now);
                 }
                 Due::Training(t) => {
@@ -376,6 +422,7 @@ impl Platform {
     pub fn poll_result(&mut self) -> Option<RequestResult> {
         let r = self.hosting.poll_result()?;
         self.metrics.record(&r);
+        self.hosting.note_result(&r);
         Some(r)
     }
 
@@ -449,6 +496,26 @@ impl Platform {
     /// that answered it (bad input): it counts as a 4XX, answered at `at`.
     pub fn handle_model_refusal(&mut self, at: SimTime, endpoint: u16, variant: u16) {
         self.metrics.reclassify_as_4xx(at, endpoint, variant);
+    }
+
+    /// Variant `variant` of `endpoint`'s fleet now: desired, in service,
+    /// provisioning, waiting for capacity, draining.
+    pub fn fleet(&self, endpoint: u16, variant: u16) -> FleetView {
+        self.hosting.fleet(endpoint as usize, variant as usize)
+    }
+
+    /// Every variant's fleet over `[0, until]` (never past the end, when
+    /// one is set): fewest, mean and most instances in service, and the
+    /// requests that failed or queued while fewer served than desired.
+    pub fn fleet_stats(&self, until: SimTime) -> Vec<FleetStats> {
+        self.hosting
+            .fleet_stats(self.end.map_or(until, |e| e.min(until)))
+    }
+
+    /// The scaling of every variant with autoscaling: activities and
+    /// alarms so far.
+    pub fn scaling(&self) -> Vec<TargetReport> {
+        self.autoscaling.reports()
     }
 
     /// Time-average number of requests inside `endpoint` over `[0, until]`.

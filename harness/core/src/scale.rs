@@ -18,6 +18,7 @@
 use std::time::Duration;
 
 use crate::arrival::ArrivalSpec;
+use crate::autoscaling::{AutoscalingSpec, ScheduledSpec, StepPolicySpec, TargetTrackingSpec};
 use crate::capacity::ShortageSpec;
 use crate::outcome::VariantCost;
 use crate::spec::{
@@ -126,6 +127,8 @@ impl TimeScale {
             concurrency,
             service,
             external,
+            model_load,
+            autoscaling,
         } = v;
         VariantSpec {
             name: name.clone(),
@@ -137,6 +140,8 @@ impl TimeScale {
             // Real: a request takes as long as it takes.
             service: service.clone(),
             external: *external,
+            model_load: self.compress(*model_load),
+            autoscaling: autoscaling.as_ref().map(|a| self.autoscaling(a)),
         }
     }
 
@@ -146,12 +151,55 @@ impl TimeScale {
             price_per_hour,
             provisioning_min,
             provisioning_max,
+            vcpus,
+            gpus,
         } = i;
         InstanceTypeSpec {
             name: name.clone(),
             price_per_hour: *price_per_hour,
             provisioning_min: self.compress(*provisioning_min),
             provisioning_max: self.compress(*provisioning_max),
+            vcpus: *vcpus,
+            gpus: *gpus,
+        }
+    }
+
+    /// Autoscaling, its cooldowns and schedule compressed. Alarm periods
+    /// stay: they count metric periods, which
+    /// [`crate::Platform::set_time_scale`] compresses.
+    fn autoscaling(self, a: &AutoscalingSpec) -> AutoscalingSpec {
+        let AutoscalingSpec {
+            min,
+            max,
+            target_tracking,
+            step,
+            scheduled,
+        } = a;
+        AutoscalingSpec {
+            min: *min,
+            max: *max,
+            target_tracking: target_tracking
+                .iter()
+                .map(|t| TargetTrackingSpec {
+                    scale_out_cooldown: self.compress(t.scale_out_cooldown),
+                    scale_in_cooldown: self.compress(t.scale_in_cooldown),
+                    ..t.clone()
+                })
+                .collect(),
+            step: step
+                .iter()
+                .map(|s| StepPolicySpec {
+                    cooldown: self.compress(s.cooldown),
+                    ..s.clone()
+                })
+                .collect(),
+            scheduled: scheduled
+                .iter()
+                .map(|s| ScheduledSpec {
+                    at: self.compress(s.at),
+                    ..s.clone()
+                })
+                .collect(),
         }
     }
 
@@ -396,11 +444,15 @@ mod tests {
                         price_per_hour: 0.23,
                         provisioning_min: Duration::from_secs(240),
                         provisioning_max: Duration::from_secs(360),
+                        vcpus: 4,
+                        gpus: 0,
                     },
                     instance_count: 2,
                     concurrency: 1,
                     service: ServiceDist::constant(0.010).unwrap(),
                     external: false,
+                    model_load: Duration::ZERO,
+                    autoscaling: None,
                 }],
             }],
             faults: vec![FaultSpec {

@@ -72,6 +72,13 @@ pub struct VariantSpec {
     /// ([`crate::Platform::poll_start`]) and reports back with
     /// [`crate::Platform::complete`].
     pub external: bool,
+    /// A launched instance loads the model for this long after it is
+    /// provisioned, before it serves (the instances in service at the
+    /// start have it loaded).
+    pub model_load: Duration,
+    /// Application Auto Scaling of the variant's instance count, if
+    /// registered.
+    pub autoscaling: Option<crate::autoscaling::AutoscalingSpec>,
 }
 
 /// What the core needs to know about an instance type.
@@ -85,6 +92,12 @@ pub struct InstanceTypeSpec {
     pub provisioning_min: Duration,
     /// Longest time from launch to in service.
     pub provisioning_max: Duration,
+    /// vCPUs: `CPUUtilization` runs from 0 to 100 × this, as SageMaker
+    /// reports it.
+    pub vcpus: u32,
+    /// Accelerators (GPUs); `GPUUtilization` is reported only when
+    /// there are some, from 0 to 100 × this.
+    pub gpus: u32,
 }
 
 /// Which endpoint (and optionally variant) a fault hits.

@@ -22,11 +22,15 @@ pub(crate) fn variant(
             price_per_hour: 0.36,
             provisioning_min: Duration::from_secs(60),
             provisioning_max: Duration::from_secs(60),
+            vcpus: 4,
+            gpus: 0,
         },
         instance_count: count,
         concurrency,
         service,
         external: false,
+        model_load: std::time::Duration::ZERO,
+        autoscaling: None,
     }
 }
 

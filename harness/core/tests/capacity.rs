@@ -23,6 +23,8 @@ fn instance(name: &str) -> InstanceTypeSpec {
         price_per_hour: 1.0,
         provisioning_min: s(60),
         provisioning_max: s(60),
+        vcpus: 4,
+        gpus: 0,
     }
 }
 
@@ -70,6 +72,8 @@ fn platform() -> Platform {
                 concurrency: 1,
                 service: ServiceDist::constant(0.01).unwrap(),
                 external: false,
+                model_load: std::time::Duration::ZERO,
+                autoscaling: None,
             }],
         }],
         faults: vec![FaultSpec {

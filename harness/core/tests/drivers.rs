@@ -25,11 +25,15 @@ fn spec() -> PlatformSpec {
             price_per_hour: 0.23,
             provisioning_min: Duration::from_secs(20),
             provisioning_max: Duration::from_secs(40),
+            vcpus: 4,
+            gpus: 0,
         },
         instance_count: count,
         concurrency: 2,
         service: ServiceDist::lognormal_from_p50_p99(0.012, 0.045).unwrap(),
         external: false,
+        model_load: std::time::Duration::ZERO,
+        autoscaling: None,
     };
     let target = FaultTarget {
         endpoint: 0,

@@ -43,11 +43,15 @@ fn datapoints_average_to_erlang_c_figures() {
                     price_per_hour: 0.23,
                     provisioning_min: Duration::from_secs(60),
                     provisioning_max: Duration::from_secs(60),
+                    vcpus: 4,
+                    gpus: 0,
                 },
                 instance_count: 1,
                 concurrency: c,
                 service: ServiceDist::exponential(mean).unwrap(),
                 external: false,
+                model_load: std::time::Duration::ZERO,
+                autoscaling: None,
             }],
         }],
         faults: vec![],
@@ -87,7 +91,8 @@ fn datapoints_average_to_erlang_c_figures() {
     let avg = |f: fn(&gameday_core::metrics::Datapoint) -> f64| {
         steady.iter().map(f).sum::<f64>() / steady.len() as f64
     };
-    let cpu = avg(|d| d.cpu_utilization);
+    // SageMaker reports CPU as percent of one vCPU: 0 to 400 on 4 vCPUs.
+    let cpu = avg(|d| d.cpu_utilization) / 4.0;
     let concurrent = avg(|d| d.concurrent_requests_per_model);
     let per_minute = avg(|d| d.invocations as f64);
     let l = lambda * (erlang_c_wait(lambda, mu, c) + mean);
@@ -104,6 +109,6 @@ fn datapoints_average_to_erlang_c_figures() {
     // (Queue deadlines still pending at the end keep the platform's clock
     // going past it: the periods after the end are idle ones.)
     let hi = p.datapoints(end, 0, 0, Period::HighResolution);
-    let hi_cpu = hi[6..360].iter().map(|d| d.cpu_utilization).sum::<f64>() / 354.0;
+    let hi_cpu = hi[6..360].iter().map(|d| d.cpu_utilization).sum::<f64>() / 354.0 / 4.0;
     assert!((hi_cpu - cpu).abs() < 1e-9, "{hi_cpu} vs {cpu}");
 }

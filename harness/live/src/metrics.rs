@@ -189,11 +189,15 @@ mod tests {
                 price_per_hour: 0.23,
                 provisioning_min: Duration::from_secs(60),
                 provisioning_max: Duration::from_secs(60),
+                vcpus: 4,
+                gpus: 0,
             },
             instance_count: count,
             concurrency: 1,
             service: ServiceDist::constant(0.5).unwrap(),
             external: false,
+            model_load: std::time::Duration::ZERO,
+            autoscaling: None,
         };
         let spec = PlatformSpec {
             endpoints: vec![EndpointSpec {

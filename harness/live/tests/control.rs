@@ -20,11 +20,15 @@ fn spec() -> PlatformSpec {
             price_per_hour: 0.23,
             provisioning_min: Duration::from_secs(60),
             provisioning_max: Duration::from_secs(60),
+            vcpus: 4,
+            gpus: 0,
         },
         instance_count: 2,
         concurrency: 2,
         service: ServiceDist::constant(0.001).unwrap(),
         external: false,
+        model_load: std::time::Duration::ZERO,
+        autoscaling: None,
     };
     PlatformSpec {
         endpoints: vec![EndpointSpec {

@@ -135,6 +135,7 @@ impl Hosting {
             .enumerate()
             .filter(|(_, i)| {
                 i.state == InstanceState::InService
+                    && !i.draining
                     && i.endpoint as usize == target.endpoint
                     && target.variant.is_none_or(|v| v == i.variant as usize)
             })

@@ -43,9 +43,14 @@ impl Hosting {
             );
             self.change_in_system(now, e, v, false);
         }
+        let draining = self.instances[inst as usize].draining;
         let vs = &mut self.endpoints[e].variants[v];
         vs.queue_depth -= queued.len() as u32;
         vs.in_service.down(now, 1);
+        if draining {
+            vs.fleet.draining -= 1;
+        }
+        vs.note_serving();
         self.event(
             now,
             EventKind::InstanceCrashed,
@@ -73,10 +78,16 @@ impl Hosting {
             e,
             Some(v),
             Some(inst),
-            "health check failed; replacing".into(),
+            if self.instances[inst as usize].draining {
+                "health check failed; it was draining, so it is not replaced".into()
+            } else {
+                "health check failed; replacing".into()
+            },
         );
         self.model_server_down(inst);
-        self.request_launch(e, v, 0);
+        if !self.instances[inst as usize].draining {
+            self.request_launch(e, v, 0);
+        }
     }
 
     /// The provisioning time of `inst` has passed.
@@ -138,6 +149,7 @@ impl Hosting {
         instance.state = InstanceState::Terminated;
         instance.ended_at = Some(now);
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
+        self.endpoints[e].variants[v].fleet.provisioning -= 1;
         self.event(
             now,
             EventKind::InstanceTerminated,
@@ -152,11 +164,29 @@ impl Hosting {
 
     pub(super) fn instance_ready(&mut self, now: SimTime, inst: u32) {
         let instance = &mut self.instances[inst as usize];
-        instance.state = InstanceState::InService;
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         let vs = &mut self.endpoints[e].variants[v];
+        vs.fleet.provisioning -= 1;
+        if vs.fleet.surplus > 0 {
+            // A scale-in took it while it was still coming.
+            vs.fleet.surplus -= 1;
+            instance.state = InstanceState::Terminated;
+            instance.ended_at = Some(now);
+            self.event(
+                now,
+                EventKind::InstanceTerminated,
+                e,
+                Some(v),
+                Some(inst),
+                "scale-in: no longer needed when it was ready".into(),
+            );
+            self.model_server_down(inst);
+            return;
+        }
+        instance.state = InstanceState::InService;
         vs.routable.push(inst);
         vs.in_service.up(now);
+        vs.note_serving();
         let detail = format!("{} in service", vs.spec.instance.name);
         self.event(
             now,

@@ -23,6 +23,9 @@ impl Hosting {
     /// Asks for an instance of variant `v` of endpoint `e`; the platform
     /// answers with [`Hosting::launch`] or [`Hosting::launch_refused`].
     pub(super) fn request_launch(&mut self, e: usize, v: usize, attempt: u32) {
+        if !self.launch_wanted(e, v, attempt) {
+            return;
+        }
         self.launches.push_back(Launch {
             endpoint: e as u16,
             variant: v as u16,
@@ -45,10 +48,14 @@ impl Hosting {
     /// instance type's range.
     pub(crate) fn launch(&mut self, now: SimTime, l: Launch) {
         let (e, v) = (l.endpoint as usize, l.variant as usize);
+        let vs = &mut self.endpoints[e].variants[v];
+        vs.fleet.pending -= 1;
+        vs.fleet.provisioning += 1;
         let vs = &self.endpoints[e].variants[v];
         let lo = duration_nanos(vs.spec.instance.provisioning_min);
         let hi = duration_nanos(vs.spec.instance.provisioning_max).max(lo);
         let delay = lo + (unit(&mut self.provisioning_rng) * (hi - lo) as f64) as u64;
+        let load = duration_nanos(vs.spec.model_load);
         let id = self.instances.len() as u32;
         let mut instance = Instance::new(
             e as u16,
@@ -61,11 +68,21 @@ impl Hosting {
             instance.container = Container::Starting { provisioned: false };
         }
         self.instances.push(instance);
-        let detail = format!(
-            "{} provisioning for {:.1}s",
-            vs.spec.instance.name,
-            self.scale.secs_to_scenario(delay as f64 / 1e9)
-        );
+        let detail = if load == 0 {
+            format!(
+                "{} provisioning for {:.1}s",
+                vs.spec.instance.name,
+                self.scale.secs_to_scenario(delay as f64 / 1e9)
+            )
+        } else {
+            format!(
+                "{} provisioning for {:.1}s, then loading the model for {:.1}s",
+                vs.spec.instance.name,
+                self.scale.secs_to_scenario(delay as f64 / 1e9),
+                self.scale.secs_to_scenario(load as f64 / 1e9)
+            )
+        };
+        let delay = delay + load;
         self.event(
             now,
             EventKind::InstanceLaunched,
@@ -80,8 +97,8 @@ impl Hosting {
     }
 
     /// The pool is short: the launch fails and is tried again after a
-    /// backoff.
-    pub(crate) fn launch_refused(&mut self, now: SimTime, l: Launch) {
+    /// backoff. Returns the failure's reason.
+    pub(crate) fn launch_refused(&mut self, now: SimTime, l: Launch) -> String {
         let (e, v) = (l.endpoint as usize, l.variant as usize);
         let backoff = launch_backoff(l.attempt);
         let detail = format!(
@@ -95,7 +112,7 @@ impl Hosting {
             e,
             Some(v),
             None,
-            detail,
+            detail.clone(),
         );
         self.timers.push_back((
             now + self.scale.compress(backoff),
@@ -105,6 +122,7 @@ impl Hosting {
                 attempt: l.attempt + 1,
             },
         ));
+        detail
     }
 
     /// A shortage of `instance_type` began (`began`) or ended: every

@@ -19,9 +19,11 @@ mod fleet;
 mod launch;
 mod readings;
 mod routing;
+mod scaling;
 mod service;
 
 pub(crate) use launch::Launch;
+pub use scaling::{FleetStats, FleetView};
 
 /// A request arriving at the platform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +150,9 @@ struct Instance {
     outstanding: u32,
     launched_at: SimTime,
     ended_at: Option<SimTime>,
+    /// Taken out of routing by a scale-in: it finishes what it holds,
+    /// then terminates.
+    draining: bool,
     /// For a launched instance of an external variant: where its model
     /// process is in starting up. Goes in service only when both its
     /// provisioning time has passed and its process answers health checks.
@@ -183,6 +188,32 @@ struct VariantState {
     /// Requests in service or queued.
     in_system: Level,
     rng: StreamRng,
+    /// The fleet as autoscaling sees it.
+    fleet: FleetCounts,
+}
+
+/// A variant's fleet beyond the instances in service.
+#[derive(Clone, Copy, Debug, Default)]
+struct FleetCounts {
+    /// `DesiredInstanceCount`.
+    desired: u32,
+    /// Launched, not yet in service.
+    provisioning: u32,
+    /// Asked of the capacity pool, not yet launched (refused ones wait
+    /// for their retry).
+    pending: u32,
+    /// In service but out of routing, finishing what they hold.
+    draining: u32,
+    /// Instances a scale-in could not take yet (they were still coming):
+    /// the next to arrive are terminated at once, pending launches
+    /// dropped.
+    surplus: u32,
+    /// Fewest and most instances in service (draining ones excluded).
+    min_serving: u32,
+    max_serving: u32,
+    /// Results that failed or waited while fewer instances served than
+    /// desired.
+    short_requests: u64,
 }
 
 #[derive(Debug)]
@@ -298,6 +329,12 @@ impl Hosting {
                     busy_slots: Level::default(),
                     in_system: Level::default(),
                     rng: streams.stream(&format!("service/{}/{}", ep.name, vs.name)),
+                    fleet: FleetCounts {
+                        desired: vs.instance_count,
+                        min_serving: vs.instance_count,
+                        max_serving: vs.instance_count,
+                        ..FleetCounts::default()
+                    },
                 });
             }
             endpoints.push(EndpointState {
@@ -360,6 +397,11 @@ impl Hosting {
     /// The next discrete event.
     pub fn poll_event(&mut self) -> Option<PlatformEvent> {
         self.events.pop_front()
+    }
+
+    /// Another component's event joins the timeline here, in order.
+    pub(crate) fn push_event(&mut self, e: PlatformEvent) {
+        self.events.push_back(e);
     }
 
     /// The next process start or stop for the driver.
@@ -476,6 +518,7 @@ impl Instance {
             outstanding: 0,
             launched_at: now,
             ended_at: None,
+            draining: false,
             container: Container::NotWaited,
         }
     }

@@ -3,7 +3,7 @@
 //! names.
 
 use super::Hosting;
-use crate::metrics::LevelAreas;
+use crate::metrics::{LevelAreas, SeriesOf};
 use crate::outcome::{VariantCost, VariantGauge};
 use crate::time::SimTime;
 
@@ -68,13 +68,16 @@ impl Hosting {
         }
     }
 
-    /// `(endpoint, variant, slots per instance)` of every variant.
-    pub fn variant_slots(&self) -> impl Iterator<Item = (u16, u16, u32)> + '_ {
+    /// What the metrics component needs of every variant.
+    pub(crate) fn variant_series(&self) -> impl Iterator<Item = SeriesOf> + '_ {
         self.endpoints.iter().enumerate().flat_map(|(e, ep)| {
-            ep.variants
-                .iter()
-                .enumerate()
-                .map(move |(v, vs)| (e as u16, v as u16, vs.spec.concurrency.max(1)))
+            ep.variants.iter().enumerate().map(move |(v, vs)| SeriesOf {
+                endpoint: e as u16,
+                variant: v as u16,
+                concurrency: vs.spec.concurrency.max(1),
+                vcpus: vs.spec.instance.vcpus,
+                gpus: vs.spec.instance.gpus,
+            })
         })
     }
 

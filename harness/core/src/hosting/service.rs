@@ -235,6 +235,9 @@ impl Hosting {
                 return;
             };
             let Some(q) = instance.queue.pop_front() else {
+                if instance.draining {
+                    self.drained(now, inst);
+                }
                 return;
             };
             let (e, v) = (instance.endpoint as usize, instance.variant as usize);
@@ -258,6 +261,9 @@ impl Hosting {
         loop {
             let instance = &mut self.instances[inst as usize];
             if instance.queue.front().is_none_or(|q| q.deadline > now) {
+                if instance.draining {
+                    self.drained(now, inst);
+                }
                 return;
             }
             let q = instance.queue.pop_front().expect("front exists");

@@ -255,6 +255,8 @@ struct Series {
     endpoint: u16,
     variant: u16,
     concurrency: u32,
+    vcpus: u32,
+    gpus: u32,
     /// The newest 10-second bins, at most [`HISTORY`]; `bins[0]` is bin
     /// number `first` of the run.
     bins: VecDeque<Bin>,
@@ -320,8 +322,12 @@ pub struct Datapoint {
     pub instances: f64,
     /// `InvocationsPerInstance` (Sum).
     pub invocations_per_instance: f64,
-    /// `CPUUtilization`: busy slots over slots in service, percent.
+    /// `CPUUtilization` as SageMaker reports it: busy slots over slots in
+    /// service, percent, times the instance type's vCPUs (0 to 100 ×
+    /// vCPUs).
     pub cpu_utilization: f64,
+    /// `GPUUtilization` likewise over the GPUs, for accelerated types.
+    pub gpu_utilization: Option<f64>,
     /// `ConcurrentRequestsPerModel`: requests inside per instance.
     pub concurrent_requests_per_model: f64,
 }
@@ -341,6 +347,17 @@ pub struct Totals {
     pub overhead_latency: Stat,
 }
 
+/// What the metrics component needs to know of a variant.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SeriesOf {
+    pub(crate) endpoint: u16,
+    pub(crate) variant: u16,
+    /// Request slots per instance.
+    pub(crate) concurrency: u32,
+    pub(crate) vcpus: u32,
+    pub(crate) gpus: u32,
+}
+
 /// The metrics component.
 #[derive(Clone, Debug)]
 pub(crate) struct Metrics {
@@ -356,12 +373,18 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    /// Series for `variants`: `(endpoint, variant, slots per instance)`, in
-    /// endpoint-then-variant order.
-    pub(crate) fn new(variants: impl IntoIterator<Item = (u16, u16, u32)>) -> Self {
+    /// Series for `variants`, in endpoint-then-variant order.
+    pub(crate) fn new(variants: impl IntoIterator<Item = SeriesOf>) -> Self {
         let mut series = Vec::new();
         let mut offsets = Vec::new();
-        for (e, v, concurrency) in variants {
+        for SeriesOf {
+            endpoint: e,
+            variant: v,
+            concurrency,
+            vcpus,
+            gpus,
+        } in variants
+        {
             if offsets.len() <= e as usize {
                 offsets.push(series.len());
             }
@@ -369,6 +392,8 @@ impl Metrics {
                 endpoint: e,
                 variant: v,
                 concurrency: concurrency.max(1),
+                vcpus,
+                gpus,
                 bins: VecDeque::new(),
                 first: 0,
                 retired: Bin::default(),
@@ -486,6 +511,32 @@ impl Metrics {
             .then(|| self.datapoint(endpoint, variant, n, width))
     }
 
+    /// The last `n` complete datapoints of a variant, each `width`
+    /// high-resolution periods long (an alarm's period), oldest first;
+    /// fewer at the start of a run.
+    pub(crate) fn window(
+        &self,
+        endpoint: u16,
+        variant: u16,
+        width: usize,
+        n: usize,
+    ) -> Vec<Datapoint> {
+        let width = width.max(1);
+        let done = self.closed / width;
+        let first = self.series[self.index(endpoint, variant)]
+            .first
+            .div_ceil(width)
+            .max(done.saturating_sub(n));
+        (first..done)
+            .map(|k| self.datapoint(endpoint, variant, k, width))
+            .collect()
+    }
+
+    /// The high-resolution period, in platform nanoseconds.
+    pub(crate) fn bin_ns(&self) -> u64 {
+        self.bin_ns
+    }
+
     /// Datapoint `n` of a variant, `width` bins long.
     fn datapoint(&self, endpoint: u16, variant: u16, n: usize, width: usize) -> Datapoint {
         let s = &self.series[self.index(endpoint, variant)];
@@ -520,7 +571,12 @@ impl Metrics {
             } else {
                 b.invocations as f64
             },
-            cpu_utilization: 100.0 * ratio(l.busy, l.in_service * u128::from(s.concurrency)),
+            cpu_utilization: 100.0
+                * f64::from(s.vcpus.max(1))
+                * ratio(l.busy, l.in_service * u128::from(s.concurrency)),
+            gpu_utilization: (s.gpus > 0).then(|| {
+                100.0 * f64::from(s.gpus) * ratio(l.busy, l.in_service * u128::from(s.concurrency))
+            }),
             concurrent_requests_per_model: ratio(l.in_system, l.in_service),
         }
     }

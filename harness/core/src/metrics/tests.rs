@@ -59,11 +59,13 @@ fn one_busy_slot_of_two_reads_as_half_the_cpu() {
     assert_eq!((a.invocations, b.invocations), (59, 60));
     assert_eq!((b.errors_4xx, b.errors_5xx), (0, 0));
     assert!((a.instances - 1.0).abs() < 1e-12);
+    // As SageMaker reports it: percent of one vCPU, 4 vCPUs.
     assert!(
-        (b.cpu_utilization - 50.0).abs() < 1e-9,
+        (b.cpu_utilization - 4.0 * 50.0).abs() < 1e-9,
         "{}",
         b.cpu_utilization
     );
+    assert_eq!(b.gpu_utilization, None, "no GPU on ml.m5.xlarge");
     assert!((b.concurrent_requests_per_model - 1.0).abs() < 1e-9);
     assert!((b.invocations_per_instance - 60.0).abs() < 1e-9);
     assert_eq!(b.model_latency.average_us(), Some(1e6));
@@ -105,7 +107,7 @@ fn queueing_shows_as_overhead_and_concurrency() {
     assert_eq!(d.invocations, 5);
     assert_eq!(d.overhead_latency.average_us(), Some(6e6));
     assert_eq!(d.model_latency.average_us(), Some(2e6));
-    assert!((d.cpu_utilization - 100.0).abs() < 1e-9);
+    assert!((d.cpu_utilization - 400.0).abs() < 1e-9);
     assert!(d.concurrent_requests_per_model > 5.0, "{d:?}");
 }
 

@@ -25,6 +25,8 @@ fn job(steps: u64) -> TrainingJobSpec {
             price_per_hour: 3.6,
             provisioning_min: Duration::ZERO,
             provisioning_max: Duration::ZERO,
+            vcpus: 4,
+            gpus: 0,
         },
         instance_count: 1,
         spot: false,

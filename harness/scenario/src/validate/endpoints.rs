@@ -110,11 +110,15 @@ pub(super) fn build(
                     price_per_hour: itype.price_per_hour,
                     provisioning_min: itype.provisioning_min,
                     provisioning_max: itype.provisioning_max,
+                    vcpus: itype.vcpus,
+                    gpus: itype.accelerator.as_ref().map_or(0, |a| a.count),
                 },
                 instance_count: count.clamp(1, 10_000) as u32,
                 concurrency: concurrency.clamp(1, 100_000) as u32,
                 service,
                 external: false,
+                model_load: std::time::Duration::ZERO,
+                autoscaling: None,
             });
         }
         if !ep.variant.is_empty() && weight_sum <= 0.0 {

@@ -284,6 +284,8 @@ pub(super) fn build_jobs(
                 price_per_hour: t.price_per_hour,
                 provisioning_min: t.provisioning_min,
                 provisioning_max: t.provisioning_max,
+                vcpus: t.vcpus,
+                gpus: t.accelerator.as_ref().map_or(0, |a| a.count),
             },
             instance_count: count,
             spot,
