@@ -179,6 +179,8 @@ async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> 
         complete: true,
         drained_at_s: zero.elapsed().as_secs_f64(),
         costs: final_snap.costs,
+        fleet: final_snap.fleet,
+        scaling: final_snap.scaling,
         mean_in_system: final_snap.mean_in_system,
         training: Vec::new(),
         slo: &sc.slo,

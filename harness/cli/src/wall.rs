@@ -399,7 +399,7 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
     });
     let drained_at_s = zero.elapsed().as_secs_f64();
 
-    let (costs, mean_in_system) = match &engine {
+    let (costs, mean_in_system, fleet, scaling) = match &engine {
         Some(e) => {
             let s = e
                 .snapshot_until(true, Some(end))
@@ -410,13 +410,18 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
                 recorder.event(ev);
             }
             let costs = s.costs.clone();
-            (costs, s.mean_in_system)
+            (costs, s.mean_in_system, s.fleet, s.scaling)
         }
         None => {
             // A remote fleet's cost is not observable: bill the scenario's
             // configured fleet for the run's span.
             let p = gameday_core::Platform::new(&spec, gameday_core::RngStreams::new(sc.seed));
-            (p.cost(end), vec![0.0; spec.endpoints.len()])
+            (
+                p.cost(end),
+                vec![0.0; spec.endpoints.len()],
+                Vec::new(),
+                Vec::new(),
+            )
         }
     };
     let mut training_reports = Vec::new();
@@ -470,6 +475,8 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
         complete,
         drained_at_s,
         costs,
+        fleet,
+        scaling,
         mean_in_system,
         training: training_reports,
         slo: &sc.slo,

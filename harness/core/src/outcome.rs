@@ -151,7 +151,8 @@ pub struct VariantGauge {
     pub endpoint: u16,
     /// Variant index.
     pub variant: u16,
-    /// Instances serving traffic now (dead ones excluded at once).
+    /// Instances serving traffic now (dead ones excluded at once, and
+    /// draining ones).
     pub instances_in_service: u32,
     /// Requests queued now, over all instances.
     pub queue_depth: u32,
@@ -159,6 +160,12 @@ pub struct VariantGauge {
     pub max_queue_depth: u32,
     /// Requests in service now.
     pub busy_slots: u32,
+    /// `DesiredInstanceCount` now.
+    pub desired: u32,
+    /// Launched, not yet serving.
+    pub provisioning: u32,
+    /// Out of routing, finishing their requests.
+    pub draining: u32,
 }
 
 /// What one variant's fleet cost over the run.

@@ -169,6 +169,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || {
         format!("invalid duration \"{s}\": expected a number and a unit (ms, s, m, h or d), like \"90s\"")
     };
+    if s.trim_start().starts_with('-') {
+        return Err(format!(
+            "invalid duration \"{s}\": a duration cannot be negative (use \"0s\" for none)"
+        ));
+    }
     let (value, unit) = split_number_unit(s).ok_or_else(bad)?;
     let scale = match unit {
         "us" | "µs" => 1e-6,

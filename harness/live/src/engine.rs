@@ -41,6 +41,10 @@ pub struct Snapshot {
     pub mean_in_system: Vec<f64>,
     /// Every variant's CloudWatch metrics, endpoint by endpoint.
     pub metrics: Vec<VariantMetrics>,
+    /// Every variant's fleet so far.
+    pub fleet: Vec<gameday_core::hosting::FleetStats>,
+    /// Autoscaling of each variant that has it.
+    pub scaling: Vec<gameday_core::autoscaling::TargetReport>,
 }
 
 /// One variant's metrics as the core's metrics component has them.
@@ -555,6 +559,8 @@ fn run(
                             Vec::new()
                         },
                         costs: platform.cost(upto),
+                        fleet: platform.fleet_stats(upto),
+                        scaling: platform.scaling(),
                         mean_in_system: (0..n).map(|e| platform.mean_in_system(e, upto)).collect(),
                     };
                     let _ = reply.send(snap);

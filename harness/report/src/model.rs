@@ -218,6 +218,82 @@ pub struct VariantReport {
     pub instance_seconds: f64,
     /// Instance cost.
     pub cost_usd: f64,
+    /// Instances in service over the run (draining ones count until they
+    /// terminate: they still hold capacity and bill).
+    #[serde(default)]
+    pub instances: InstancesSummary,
+    /// Requests that failed or queued while fewer instances served than
+    /// desired (a scale-out on its way, a crash not yet replaced).
+    #[serde(default)]
+    pub requests_while_short: u64,
+    /// Application Auto Scaling activities, oldest first (empty without
+    /// autoscaling).
+    #[serde(default)]
+    pub scaling_activities: Vec<ScalingActivityReport>,
+    /// The scalable target and its alarms, with autoscaling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingReport>,
+}
+
+/// Fewest, mean and most instances in service.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstancesSummary {
+    /// Fewest.
+    pub min: u32,
+    /// Time-average.
+    pub mean: f64,
+    /// Most.
+    pub max: u32,
+}
+
+/// One scaling activity, as `DescribeScalingActivities` would list it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScalingActivityReport {
+    /// When it started, seconds.
+    pub at_s: f64,
+    /// Desired count before.
+    pub from: u32,
+    /// Desired count after.
+    pub to: u32,
+    /// What started it (the alarm and its value, or a scheduled action).
+    pub cause: String,
+    /// `InProgress`, `Successful` or `Failed`.
+    pub status: String,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When the fleet reached the new count, seconds.
+    pub ended_at_s: Option<f64>,
+    /// For a scale-out: seconds from the start of the first breaching
+    /// datapoint to the added capacity serving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach_to_serving_s: Option<f64>,
+}
+
+/// A variant's scalable target at the end of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AutoscalingReport {
+    /// `MinCapacity` at the end (scheduled actions move it).
+    pub min: u32,
+    /// `MaxCapacity` at the end.
+    pub max: u32,
+    /// Scale-outs and scale-ins started.
+    pub scale_outs: u32,
+    /// Scale-ins started.
+    pub scale_ins: u32,
+    /// Every alarm with its state at the end.
+    pub alarms: Vec<AlarmReport>,
+}
+
+/// An alarm's state at the end of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmReport {
+    /// Its name.
+    pub name: String,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state: String,
+    /// State changes over the run.
+    pub changes: u32,
 }
 
 /// A service-time distribution in three numbers, milliseconds.

@@ -150,6 +150,13 @@ pub struct TimelineRow {
     pub max_queue_depth: Option<u32>,
     /// Requests in service at the interval's end.
     pub busy_slots: Option<u32>,
+    /// `DesiredInstanceCount` at the interval's end.
+    pub desired_instances: Option<u32>,
+    /// Instances launched and not yet serving at the interval's end.
+    pub instances_provisioning: Option<u32>,
+    /// Instances out of routing, finishing their requests, at the
+    /// interval's end.
+    pub instances_draining: Option<u32>,
 }
 
 /// A row of `events.csv`.
@@ -197,6 +204,10 @@ pub struct Finish<'a> {
     pub mean_in_system: Vec<f64>,
     /// Training jobs, in scenario order.
     pub training: Vec<crate::TrainingJobReport>,
+    /// From `Platform::fleet_stats`.
+    pub fleet: Vec<gameday_core::hosting::FleetStats>,
+    /// From `Platform::scaling`.
+    pub scaling: Vec<gameday_core::autoscaling::TargetReport>,
     /// Objectives to evaluate.
     pub slo: &'a SloSpec,
 }
@@ -457,6 +468,9 @@ impl Recorder {
                 queue_depth: c.gauge.map(|g| g.queue_depth),
                 max_queue_depth: c.gauge.map(|g| g.max_queue_depth),
                 busy_slots: c.gauge.map(|g| g.busy_slots),
+                desired_instances: c.gauge.map(|g| g.desired),
+                instances_provisioning: c.gauge.map(|g| g.provisioning),
+                instances_draining: c.gauge.map(|g| g.draining),
             });
             c.hist.reset();
             self.pool.push(c.hist);
@@ -478,6 +492,25 @@ impl Recorder {
     /// (for progress lines).
     pub fn p99_so_far_ms(&self, endpoint: usize) -> f64 {
         self.endpoints[endpoint].latency.summary().p99
+    }
+
+    /// A scaling activity in report form, in scenario time.
+    fn activity(&self, a: &gameday_core::autoscaling::Activity) -> ScalingActivityReport {
+        ScalingActivityReport {
+            at_s: self.scenario_s(a.at),
+            from: a.from,
+            to: a.to,
+            cause: a.cause.clone(),
+            status: a.status.as_str().into(),
+            reason: a.reason.clone(),
+            ended_at_s: a.ended_at.map(|t| self.scenario_s(t)),
+            breach_to_serving_s: match (a.breach_at, a.ended_at) {
+                (Some(b), Some(t)) if a.to > a.from => Some(round3(
+                    self.scale.secs_to_scenario(t.nanos_since(b) as f64 / 1e9),
+                )),
+                _ => None,
+            },
+        }
     }
 
     /// Closes every interval and builds the report.
@@ -507,7 +540,39 @@ impl Recorder {
                         cost_usd: 0.0,
                     });
                 ep_cost += cost.cost_usd;
+                let fleet = f
+                    .fleet
+                    .iter()
+                    .find(|s| s.endpoint as usize == e && s.variant as usize == v);
+                let scaling = f
+                    .scaling
+                    .iter()
+                    .find(|s| s.endpoint as usize == e && s.variant as usize == v);
                 variants.push(VariantReport {
+                    instances: fleet.map_or_else(InstancesSummary::default, |s| InstancesSummary {
+                        min: s.min,
+                        mean: round3(s.mean),
+                        max: s.max,
+                    }),
+                    requests_while_short: fleet.map_or(0, |s| s.short_requests),
+                    scaling_activities: scaling.map_or_else(Vec::new, |s| {
+                        s.activities.iter().map(|a| self.activity(a)).collect()
+                    }),
+                    autoscaling: scaling.map(|s| AutoscalingReport {
+                        min: s.min,
+                        max: s.max,
+                        scale_outs: s.activities.iter().filter(|a| a.to > a.from).count() as u32,
+                        scale_ins: s.activities.iter().filter(|a| a.to < a.from).count() as u32,
+                        alarms: s
+                            .alarms
+                            .iter()
+                            .map(|(name, state, changes)| AlarmReport {
+                                name: name.clone(),
+                                state: state.as_str().into(),
+                                changes: *changes,
+                            })
+                            .collect(),
+                    }),
                     name: vs.name.clone(),
                     model: vs.model.clone(),
                     instance_type: vs.instance.name.clone(),

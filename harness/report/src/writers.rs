@@ -122,6 +122,7 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
     if !r.endpoints.is_empty() {
         write_endpoints(r, &mut w)?;
         write_variants(r, &mut w)?;
+        write_scaling(r, &mut w)?;
     }
     if !r.training_jobs.is_empty() {
         write_training(r, &mut w)?;
@@ -320,6 +321,74 @@ fn write_variants<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
                 x.timeout,
                 x.throttled,
                 fmt_num(crate::model::round6(rate))
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The scaling section of `summary.md`: each autoscaled variant's fleet,
+/// alarms and activities.
+fn write_scaling<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
+    let scaled: Vec<_> = r
+        .endpoints
+        .iter()
+        .flat_map(|e| e.variants.iter().map(move |v| (e, v)))
+        .filter(|(_, v)| v.autoscaling.is_some())
+        .collect();
+    if scaled.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "## Scaling")?;
+    writeln!(w)?;
+    writeln!(w, "| endpoint / variant | min–max | in service min / mean / max | scale-outs | scale-ins | requests failed or queued while short |")?;
+    writeln!(w, "|---|---|---|---|---|---|")?;
+    for (e, v) in &scaled {
+        let a = v.autoscaling.as_ref().expect("filtered on autoscaling");
+        writeln!(
+            w,
+            "| {} / {} | {}–{} | {} / {} / {} | {} | {} | {} |",
+            e.name,
+            v.name,
+            a.min,
+            a.max,
+            v.instances.min,
+            fmt_num(v.instances.mean),
+            v.instances.max,
+            a.scale_outs,
+            a.scale_ins,
+            v.requests_while_short
+        )?;
+    }
+    for (e, v) in &scaled {
+        writeln!(w)?;
+        writeln!(w, "### {} / {}: activities", e.name, v.name)?;
+        writeln!(w)?;
+        if v.scaling_activities.is_empty() {
+            writeln!(w, "None: the alarms never asked for a change.")?;
+            continue;
+        }
+        writeln!(
+            w,
+            "| start s | desired | status | ended s | breach → serving s | cause |"
+        )?;
+        writeln!(w, "|---|---|---|---|---|---|")?;
+        for a in &v.scaling_activities {
+            let status = match &a.reason {
+                Some(why) => format!("{} ({why})", a.status),
+                None => a.status.clone(),
+            };
+            writeln!(
+                w,
+                "| {} | {} → {} | {} | {} | {} | {} |",
+                fmt_num(a.at_s),
+                a.from,
+                a.to,
+                status,
+                a.ended_at_s.map(fmt_num).unwrap_or_default(),
+                a.breach_to_serving_s.map(fmt_num).unwrap_or_default(),
+                a.cause
             )?;
         }
     }

@@ -175,6 +175,10 @@ pub struct RawModel {
     pub name: String,
     /// Artifact size.
     pub size: Option<Size>,
+    /// How long a launched instance takes to load the model once
+    /// provisioned, before it serves (default 0: the provisioning time
+    /// covers it).
+    pub load_time: Option<DurationStr>,
     /// Service time on the reference instance type (`ml.m5.xlarge`).
     /// Required unless `builtin` is set (a real model's time is its own).
     pub latency: Option<RawLatency>,
@@ -267,6 +271,126 @@ pub struct RawVariant {
     pub concurrency: Option<i64>,
     /// Traffic weight (default 1.0).
     pub weight: Option<f64>,
+    /// `[endpoint.variant.autoscaling]`: Application Auto Scaling of the
+    /// instance count (`instance_count` is then the initial desired count).
+    pub autoscaling: Option<RawAutoscaling>,
+}
+
+/// `[endpoint.variant.autoscaling]`: the scalable target and what is
+/// registered on it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscaling {
+    /// `MinCapacity`, at least 1.
+    pub min: i64,
+    /// `MaxCapacity`.
+    pub max: i64,
+    /// Target-tracking policies.
+    #[serde(default)]
+    pub target_tracking: Vec<RawTargetTracking>,
+    /// Step-scaling policies.
+    #[serde(default)]
+    pub step: Vec<RawStepPolicy>,
+    /// Scheduled actions.
+    #[serde(default)]
+    pub scheduled: Vec<RawScheduled>,
+}
+
+/// `[[endpoint.variant.autoscaling.target_tracking]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTargetTracking {
+    /// `InvocationsPerInstance`, `CPUUtilization`, `GPUUtilization` or
+    /// `ConcurrentRequestsPerModel`.
+    pub metric: String,
+    /// `TargetValue`.
+    pub target: f64,
+    /// Time after a scale-out ends before another counts unless larger
+    /// (default `"300s"`).
+    pub scale_out_cooldown: Option<DurationStr>,
+    /// Time after a scale-in ends before the next (default `"300s"`).
+    pub scale_in_cooldown: Option<DurationStr>,
+    /// The policy never scales in (default false).
+    pub disable_scale_in: Option<bool>,
+    /// The scale-out alarm, `{ datapoints = M, of = N }`: M of the last N
+    /// datapoints above the target (default 3 of 3). Datapoints are one
+    /// minute, ten seconds for `ConcurrentRequestsPerModel`.
+    pub alarm_high: Option<RawMOfN>,
+    /// The scale-in alarm, `{ datapoints = M, of = N, below = F }`: M of
+    /// the last N one-minute datapoints below F × the target (default 15
+    /// of 15 below 0.9).
+    pub alarm_low: Option<RawMOfN>,
+}
+
+/// `{ datapoints = M, of = N }` (and, for a low alarm, `below`: its
+/// threshold as a fraction of the target).
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMOfN {
+    /// `DatapointsToAlarm`.
+    pub datapoints: Option<i64>,
+    /// `EvaluationPeriods`.
+    pub of: Option<i64>,
+    /// Low alarm only: the threshold over the target.
+    pub below: Option<f64>,
+}
+
+/// `[[endpoint.variant.autoscaling.step]]`: a step policy on its alarm.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStepPolicy {
+    /// CloudWatch metric of the variant: `InvocationsPerInstance`,
+    /// `CPUUtilization`, `GPUUtilization`, `ConcurrentRequestsPerModel`,
+    /// `Invocations`, `Invocation4XXErrors`, `Invocation5XXErrors`,
+    /// `ModelLatency` or `OverheadLatency` (microseconds).
+    pub metric: String,
+    /// `Average`, `Maximum`, `Minimum`, `Sum` or `SampleCount` (default:
+    /// the first the metric has, `Average` for most).
+    pub statistic: Option<String>,
+    /// Alarm period, a multiple of 10 s (default `"1m"`).
+    pub period: Option<DurationStr>,
+    /// `DatapointsToAlarm`: breaching datapoints needed (default: `of`, or 1).
+    pub datapoints: Option<i64>,
+    /// `EvaluationPeriods`: datapoints looked at (default: `datapoints`).
+    pub of: Option<i64>,
+    /// `">="`, `">"`, `"<="` or `"<"`.
+    pub comparison: String,
+    /// The alarm threshold.
+    pub threshold: f64,
+    /// `ChangeInCapacity`, `ExactCapacity` or `PercentChangeInCapacity`
+    /// (default `ChangeInCapacity`).
+    pub adjustment: Option<String>,
+    /// `[ { lower, upper, change } ]`: bounds relative to the threshold,
+    /// no gaps or overlaps; above the threshold a step holds `lower <=
+    /// breach < upper`, below it `lower < breach <= upper`.
+    pub steps: Vec<RawStepAdjustment>,
+    /// Time after its activity ends before it scales in again, or out
+    /// unless larger (default `"300s"`).
+    pub cooldown: Option<DurationStr>,
+}
+
+/// One step of a step policy.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStepAdjustment {
+    /// Lower bound (default: minus infinity).
+    pub lower: Option<f64>,
+    /// Upper bound (default: infinity).
+    pub upper: Option<f64>,
+    /// The adjustment.
+    pub change: i64,
+}
+
+/// `[[endpoint.variant.autoscaling.scheduled]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScheduled {
+    /// When, inside the run.
+    pub at: DurationStr,
+    /// New `MinCapacity` (default: unchanged).
+    pub min: Option<i64>,
+    /// New `MaxCapacity` (default: unchanged).
+    pub max: Option<i64>,
 }
 
 /// `[[workload]]`: traffic aimed at one endpoint.

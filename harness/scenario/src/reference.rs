@@ -226,6 +226,13 @@ const SECTIONS: &[(&str, &str)] = &[
     ("[[model]]", "RawModel"),
     ("[[endpoint]]", "RawEndpoint"),
     ("[[endpoint.variant]]", "RawVariant"),
+    ("[endpoint.variant.autoscaling]", "RawAutoscaling"),
+    (
+        "[[endpoint.variant.autoscaling.target_tracking]]",
+        "RawTargetTracking",
+    ),
+    ("[[endpoint.variant.autoscaling.step]]", "RawStepPolicy"),
+    ("[[endpoint.variant.autoscaling.scheduled]]", "RawScheduled"),
     ("[[workload]]", "RawWorkload"),
     ("[[fault]]", "RawFault"),
     ("[slo]", "RawSlo"),

@@ -15,6 +15,7 @@ use crate::diag::{path, suggest, Diagnostic, FieldPath, Locator};
 use crate::raw::*;
 use crate::Scenario;
 
+mod autoscaling;
 mod capacity;
 mod endpoints;
 mod faults;
@@ -195,7 +196,7 @@ pub fn validate(
     } = models::build(&mut cx, &raw, &catalog, clock);
 
     // Endpoints, then what refers to them by name.
-    let endpoints = endpoints::build(&mut cx, &raw, &catalog, &model_dists);
+    let endpoints = endpoints::build(&mut cx, &raw, &catalog, &model_dists, duration);
     let names = names::Names::new(&raw);
     let (workloads, payloads) = workloads::build(&mut cx, &raw, &names, duration);
 

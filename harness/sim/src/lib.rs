@@ -59,6 +59,10 @@ pub struct SimOutput {
     pub drained_at: SimTime,
     /// Per-variant cost over `[0, duration]` (or until the stop).
     pub costs: Vec<gameday_core::VariantCost>,
+    /// Per-variant fleet over the same span.
+    pub fleet: Vec<gameday_core::hosting::FleetStats>,
+    /// Autoscaling of each variant that has it.
+    pub scaling: Vec<gameday_core::autoscaling::TargetReport>,
     /// Time-average requests in each endpoint.
     pub mean_in_system: Vec<f64>,
     /// Events processed (arrivals, timers, ticks).
@@ -83,6 +87,8 @@ impl SimOutput {
             complete: self.complete,
             drained_at_s: self.drained_at.as_secs_f64(),
             costs: self.costs,
+            fleet: self.fleet,
+            scaling: self.scaling,
             mean_in_system: self.mean_in_system,
             training: self.training,
             slo,
@@ -229,6 +235,8 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
     SimOutput {
         training,
         costs: platform.cost(billed_until),
+        fleet: platform.fleet_stats(billed_until),
+        scaling: platform.scaling(),
         mean_in_system: (0..cfg.platform.endpoints.len())
             .map(|e| platform.mean_in_system(e, billed_until))
             .collect(),

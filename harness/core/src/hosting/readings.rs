@@ -16,10 +16,13 @@ impl Hosting {
                 out.push(VariantGauge {
                     endpoint: e as u16,
                     variant: v as u16,
-                    instances_in_service: vs.in_service.get(),
+                    instances_in_service: vs.serving(),
                     queue_depth: vs.queue_depth,
                     max_queue_depth: vs.max_queue_depth,
                     busy_slots: vs.busy_slots.get(),
+                    desired: vs.fleet.desired,
+                    provisioning: vs.fleet.provisioning,
+                    draining: vs.fleet.draining,
                 });
                 vs.max_queue_depth = vs.queue_depth;
             }

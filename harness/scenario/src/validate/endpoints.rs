@@ -17,6 +17,7 @@ pub(super) fn build(
     raw: &RawScenario,
     catalog: &Catalog,
     model_dists: &[ModelDists],
+    duration: std::time::Duration,
 ) -> Vec<EndpointSpec> {
     let mut endpoints = Vec::new();
     let mut endpoint_names = BTreeSet::new();
@@ -91,6 +92,15 @@ pub(super) fn build(
                 .non_negative(&vat, "weight", Some(var.weight.unwrap_or(1.0)))
                 .unwrap_or(0.0);
             weight_sum += weight;
+            let autoscaling = var.autoscaling.as_ref().and_then(|a| {
+                let v = super::autoscaling::Variant {
+                    instance_count: count,
+                    instance_count_at: vat.key("instance_count"),
+                    instance_type: itype.as_ref(),
+                    duration,
+                };
+                super::autoscaling::build(cx, a, &vat.key("autoscaling"), &v)
+            });
             let (Some(model), Some(itype)) = (model, itype) else {
                 continue;
             };
@@ -117,8 +127,8 @@ pub(super) fn build(
                 concurrency: concurrency.clamp(1, 100_000) as u32,
                 service,
                 external: false,
-                model_load: std::time::Duration::ZERO,
-                autoscaling: None,
+                model_load: model.load_time.map_or(std::time::Duration::ZERO, |d| d.0),
+                autoscaling,
             });
         }
         if !ep.variant.is_empty() && weight_sum <= 0.0 {
