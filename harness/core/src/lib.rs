@@ -82,6 +82,7 @@
 //!     endpoints: vec![EndpointSpec {
 //!         name: "ep".into(),
 //!         routing: Routing::Random,
+//!         zones: 3,
 //!         variants: vec![VariantSpec {
 //!             name: "AllTraffic".into(),
 //!             model: "m".into(),
@@ -104,6 +105,7 @@
 //!     }],
 //!     faults: vec![],
 //!     shortages: vec![],
+//!     zone_outages: vec![],
 //! };
 //! let mut p = Platform::new(&spec, RngStreams::new(7));
 //! let req = Request { id: 0, endpoint: 0, target_variant: None, sent_at: SimTime::ZERO, timeout_ns: 1_000_000_000 };

@@ -243,10 +243,12 @@ impl Platform {
             while let Some(l) = self.hosting.poll_launch() {
                 quiet = false;
                 let pool = self.variant_pools[l.endpoint as usize][l.variant as usize];
-                if self.capacity.available(pool) {
-                    self.hosting.launch(now, l);
+                let refused = if self.capacity.available(pool) {
+                    self.hosting.launch(now, l).err()
                 } else {
-                    let reason = self.hosting.launch_refused(now, l);
+                    Some(self.hosting.launch_refused(now, l))
+                };
+                if let Some(reason) = refused {
                     self.autoscaling
                         .launch_refused(now, l.endpoint, l.variant, &reason);
                     self.scaling_events();

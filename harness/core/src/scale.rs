@@ -23,7 +23,7 @@ use crate::capacity::ShortageSpec;
 use crate::outcome::VariantCost;
 use crate::spec::{
     EndpointSpec, FaultKind, FaultSpec, FaultTarget, InstanceTypeSpec, PlatformSpec, VariantSpec,
-    WorkloadSpec,
+    WorkloadSpec, ZoneOutageSpec,
 };
 use crate::time::{div_duration, SimTime};
 use crate::training::{
@@ -83,11 +83,21 @@ impl TimeScale {
             endpoints,
             faults,
             shortages,
+            zone_outages,
         } = spec;
         PlatformSpec {
             endpoints: endpoints.iter().map(|e| self.endpoint(e)).collect(),
             faults: faults.iter().map(|f| self.fault(f)).collect(),
             shortages: shortages.iter().map(|s| self.shortage(s)).collect(),
+            zone_outages: zone_outages
+                .iter()
+                .map(|z| ZoneOutageSpec {
+                    at: self.compress(z.at),
+                    duration: z.duration.map(|d| self.compress(d)),
+                    detect_after: self.compress(z.detect_after),
+                    zone: z.zone,
+                })
+                .collect(),
         }
     }
 
@@ -108,11 +118,13 @@ impl TimeScale {
         let EndpointSpec {
             name,
             routing,
+            zones,
             variants,
         } = e;
         EndpointSpec {
             name: name.clone(),
             routing: *routing,
+            zones: *zones,
             variants: variants.iter().map(|v| self.variant(v)).collect(),
         }
     }
@@ -435,6 +447,7 @@ mod tests {
             endpoints: vec![EndpointSpec {
                 name: "ep".into(),
                 routing: Routing::Random,
+                zones: 3,
                 variants: vec![VariantSpec {
                     name: "A".into(),
                     model: "m".into(),
@@ -467,6 +480,7 @@ mod tests {
                 },
             }],
             shortages: vec![],
+            zone_outages: vec![],
         }
     }
 

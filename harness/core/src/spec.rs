@@ -17,6 +17,28 @@ pub struct PlatformSpec {
     /// Scheduled capacity shortages, each of one instance type; they hit
     /// endpoints and training jobs alike.
     pub shortages: Vec<crate::capacity::ShortageSpec>,
+    /// Scheduled availability-zone outages; they hit every endpoint with
+    /// instances in the zone.
+    pub zone_outages: Vec<ZoneOutageSpec>,
+}
+
+/// An availability zone goes dark: its instances die, and no launch is
+/// placed there until it comes back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneOutageSpec {
+    /// When it starts.
+    pub at: Duration,
+    /// How long it lasts; `None`: to the end of the run.
+    pub duration: Option<Duration>,
+    /// Zone index: 0 is zone `a`, 1 is `b`, ….
+    pub zone: u8,
+    /// Time until each endpoint's health check notices its dead instances.
+    pub detect_after: Duration,
+}
+
+/// The letter of zone `z` (`a` for 0).
+pub fn zone_name(z: u8) -> char {
+    (b'a' + z.min(25)) as char
 }
 
 /// How an endpoint picks an instance within a variant.
@@ -46,6 +68,9 @@ pub struct EndpointSpec {
     pub name: String,
     /// Instance routing strategy.
     pub routing: Routing,
+    /// Availability zones its instances spread over, round robin (at
+    /// least 1).
+    pub zones: u32,
     /// Production variants.
     pub variants: Vec<VariantSpec>,
 }

@@ -43,10 +43,12 @@ pub(crate) fn one_endpoint(
         endpoints: vec![EndpointSpec {
             name: "ep".into(),
             routing,
+            zones: 3,
             variants,
         }],
         faults,
         shortages: vec![],
+        zone_outages: vec![],
     }
 }
 

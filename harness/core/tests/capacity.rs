@@ -63,6 +63,7 @@ fn platform() -> Platform {
         endpoints: vec![EndpointSpec {
             name: "ep".into(),
             routing: Routing::Random,
+            zones: 3,
             variants: vec![VariantSpec {
                 name: "A".into(),
                 model: "m".into(),
@@ -93,6 +94,7 @@ fn platform() -> Platform {
             duration: Some(s(200)),
             instance_type: G5.into(),
         }],
+        zone_outages: vec![],
     };
     let training = TrainingSpec {
         jobs: vec![job("on-g5", G5), job("on-p3", "ml.p3.2xlarge")],

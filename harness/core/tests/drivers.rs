@@ -43,6 +43,7 @@ fn spec() -> PlatformSpec {
         endpoints: vec![EndpointSpec {
             name: "ep".into(),
             routing: Routing::LeastOutstandingRequests,
+            zones: 3,
             variants: vec![variant("A", 3), variant("B", 1)],
         }],
         faults: vec![
@@ -74,6 +75,7 @@ fn spec() -> PlatformSpec {
             },
         ],
         shortages: vec![],
+        zone_outages: vec![],
     }
 }
 

@@ -34,6 +34,7 @@ fn datapoints_average_to_erlang_c_figures() {
         endpoints: vec![EndpointSpec {
             name: "mm4".into(),
             routing: Routing::Random,
+            zones: 3,
             variants: vec![VariantSpec {
                 name: "AllTraffic".into(),
                 model: "m".into(),
@@ -56,6 +57,7 @@ fn datapoints_average_to_erlang_c_figures() {
         }],
         faults: vec![],
         shortages: vec![],
+        zone_outages: vec![],
     };
     let end = SimTime::ZERO + Duration::from_secs(3600);
     let mut p = Platform::new(&spec, RngStreams::new(21));

@@ -56,6 +56,8 @@ pub struct VariantMetrics {
     pub standard: Option<Datapoint>,
     /// The newest complete 10-second datapoint.
     pub high_res: Option<Datapoint>,
+    /// The fleet now: desired, in service, provisioning.
+    pub fleet: gameday_core::hosting::FleetView,
 }
 
 /// One fault as `GET /_gameday/faults` lists it.
@@ -547,6 +549,7 @@ fn run(
                             totals: platform.metric_totals(e, v),
                             standard: platform.latest_datapoint(now, e, v, Period::Standard),
                             high_res: platform.latest_datapoint(now, e, v, Period::HighResolution),
+                            fleet: platform.fleet(e, v),
                         })
                         .collect();
                     let snap = Snapshot {

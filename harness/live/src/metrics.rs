@@ -12,6 +12,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use gameday_core::autoscaling::{AlarmState, TargetReport};
 use gameday_core::metrics::Datapoint;
 
 use crate::engine::VariantMetrics;
@@ -20,6 +21,8 @@ use crate::engine::VariantMetrics;
 #[derive(Debug)]
 pub struct Metrics {
     names: Vec<(String, String)>,
+    /// Index in `names` of each endpoint's first variant.
+    offsets: Vec<usize>,
     rejected: AtomicU64,
 }
 
@@ -64,7 +67,7 @@ const FAMILIES: &[Family] = &[
     (
         "CPUUtilization",
         "gauge",
-        "Busy request slots over all slots in service, percent, over the last complete minute.",
+        "Busy request slots over all slots in service, percent of one vCPU (0 to 100 x vCPUs), over the last complete minute.",
         |m| gauge(m.standard, |d| d.cpu_utilization),
     ),
     (
@@ -72,6 +75,24 @@ const FAMILIES: &[Family] = &[
         "gauge",
         "Requests in flight or queued per instance, over the last complete 10 seconds.",
         |m| gauge(m.high_res, |d| d.concurrent_requests_per_model),
+    ),
+    (
+        "gameday_desired_instances",
+        "gauge",
+        "DesiredInstanceCount of the variant now (autoscaling moves it).",
+        |m| f64::from(m.fleet.desired),
+    ),
+    (
+        "gameday_instances_in_service",
+        "gauge",
+        "Instances serving traffic now.",
+        |m| f64::from(m.fleet.in_service),
+    ),
+    (
+        "gameday_instances_provisioning",
+        "gauge",
+        "Instances launched and not yet serving, or waiting for capacity.",
+        |m| f64::from(m.fleet.provisioning + m.fleet.pending),
     ),
 ];
 
@@ -103,7 +124,14 @@ const SUMMARIES: &[Summary] = &[
 impl Metrics {
     /// For `endpoints`: `(endpoint name, its variant names)`.
     pub fn new(endpoints: &[(String, Vec<String>)]) -> Self {
+        let mut offsets = Vec::new();
+        let mut n = 0;
+        for (_, vs) in endpoints {
+            offsets.push(n);
+            n += vs.len();
+        }
         Metrics {
+            offsets,
             names: endpoints
                 .iter()
                 .flat_map(|(e, vs)| vs.iter().map(move |v| (e.clone(), v.clone())))
@@ -124,8 +152,9 @@ impl Metrics {
     }
 
     /// Prometheus text exposition (format 0.0.4) of `variants`, in
-    /// endpoint-then-variant order as the engine snapshot lists them.
-    pub fn render(&self, variants: &[VariantMetrics]) -> String {
+    /// endpoint-then-variant order as the engine snapshot lists them, and
+    /// of the alarms of `scaling`.
+    pub fn render(&self, variants: &[VariantMetrics], scaling: &[TargetReport]) -> String {
         let mut out = String::new();
         let label = |i: usize| {
             let (e, v) = &self.names[i];
@@ -149,6 +178,34 @@ impl Metrics {
                 let (sum, count) = value(m);
                 let _ = writeln!(out, "{name}_sum{{{}}} {sum}", label(i));
                 let _ = writeln!(out, "{name}_count{{{}}} {count}", label(i));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP gameday_alarm_state CloudWatch alarm state: 1 ALARM, 0 OK, -1 INSUFFICIENT_DATA."
+        );
+        let _ = writeln!(out, "# TYPE gameday_alarm_state gauge");
+        for t in scaling {
+            let Some(i) = self
+                .offsets
+                .get(t.endpoint as usize)
+                .map(|o| o + t.variant as usize)
+                .filter(|&i| i < self.names.len())
+            else {
+                continue;
+            };
+            for (name, state, _) in &t.alarms {
+                let v = match state {
+                    AlarmState::Alarm => 1,
+                    AlarmState::Ok => 0,
+                    AlarmState::InsufficientData => -1,
+                };
+                let _ = writeln!(
+                    out,
+                    "gameday_alarm_state{{{},AlarmName=\"{}\"}} {v}",
+                    label(i),
+                    escape(name)
+                );
             }
         }
         let _ = writeln!(
@@ -203,10 +260,12 @@ mod tests {
             endpoints: vec![EndpointSpec {
                 name: "ep \"1\"".into(),
                 routing: Routing::Random,
+                zones: 3,
                 variants: vec![variant("A", 2), variant("B", 1)],
             }],
             faults: vec![],
             shortages: vec![],
+            zone_outages: vec![],
         };
         Platform::new(&spec, RngStreams::new(1))
     }
@@ -217,6 +276,7 @@ mod tests {
                 totals: p.metric_totals(0, v),
                 standard: p.latest_datapoint(now, 0, v, Period::Standard),
                 high_res: p.latest_datapoint(now, 0, v, Period::HighResolution),
+                fleet: p.fleet(0, v),
             })
             .collect()
     }
@@ -249,7 +309,7 @@ mod tests {
         while p.poll_result().is_some() {}
         let m = Metrics::new(&[("ep \"1\"".into(), vec!["A".into(), "B".into()])]);
         m.reject();
-        let text = m.render(&snapshot(&mut p, now));
+        let text = m.render(&snapshot(&mut p, now), &p.scaling());
         let line = |name: &str, v: &str| {
             format!("\n{name}{{EndpointName=\"ep \\\"1\\\"\",VariantName=\"{v}\"}} ")
         };
@@ -260,12 +320,16 @@ mod tests {
             ("Invocation5XXErrors", "B", "0"),
             // The first minute: answers at 0.5 s … 59.5 s, one instance.
             ("InvocationsPerInstance", "B", "60"),
-            ("CPUUtilization", "B", "50"),
+            // 50% of one vCPU's worth, as SageMaker counts: × 4 vCPUs.
+            ("CPUUtilization", "B", "200"),
             ("CPUUtilization", "A", "0"),
             ("ConcurrentRequestsPerModel", "B", "0.5"),
             ("ModelLatency_sum", "B", "35000000"),
             ("ModelLatency_count", "B", "70"),
             ("OverheadLatency_sum", "B", "0"),
+            ("gameday_desired_instances", "A", "2"),
+            ("gameday_instances_in_service", "B", "1"),
+            ("gameday_instances_provisioning", "A", "0"),
         ] {
             let want = format!("{}{value}\n", line(name, v));
             assert!(text.contains(&want), "{want:?} missing:\n{text}");
@@ -277,7 +341,7 @@ mod tests {
     fn gauges_read_zero_before_the_first_period_ends() {
         let mut p = platform();
         let m = Metrics::new(&[("ep \"1\"".into(), vec!["A".into(), "B".into()])]);
-        let text = m.render(&snapshot(&mut p, SimTime::from_nanos(5_000_000_000)));
+        let text = m.render(&snapshot(&mut p, SimTime::from_nanos(5_000_000_000)), &[]);
         assert!(text.contains(
             "InvocationsPerInstance{EndpointName=\"ep \\\"1\\\"\",VariantName=\"A\"} 0\n"
         ));

@@ -433,7 +433,7 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
         return SageMakerError::InternalFailure("the platform engine has stopped".into())
             .into_response();
     };
-    let text = s.metrics.render(&snap.metrics);
+    let text = s.metrics.render(&snap.metrics, &snap.scaling);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -16,6 +16,7 @@ fn spec() -> PlatformSpec {
         endpoints: vec![EndpointSpec {
             name: "ep".into(),
             routing: Routing::Random,
+            zones: 3,
             variants: vec![VariantSpec {
                 name: "AllTraffic".into(),
                 model: "m".into(),
@@ -38,6 +39,7 @@ fn spec() -> PlatformSpec {
         }],
         faults: vec![],
         shortages: vec![],
+        zone_outages: vec![],
     }
 }
 

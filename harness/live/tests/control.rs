@@ -34,10 +34,12 @@ fn spec() -> PlatformSpec {
         endpoints: vec![EndpointSpec {
             name: "ep".into(),
             routing: Routing::Random,
+            zones: 3,
             variants: vec![variant("A"), variant("B")],
         }],
         faults: vec![],
         shortages: vec![],
+        zone_outages: vec![],
     }
 }
 

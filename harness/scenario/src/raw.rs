@@ -239,6 +239,9 @@ pub struct RawEndpoint {
     pub name: String,
     /// `"random"` or `"least_outstanding_requests"` (default `"random"`).
     pub routing: Option<RoutingKind>,
+    /// Availability zones its instances spread over, round robin, 1 to 6
+    /// (default 3); zones are named `a`, `b`, ….
+    pub zones: Option<i64>,
     /// `[[endpoint.variant]]`: production variants.
     #[serde(default)]
     pub variant: Vec<RawVariant>,
@@ -516,7 +519,8 @@ pub struct RawFault {
     #[serde(rename = "for")]
     pub for_: Option<DurationStr>,
     /// `instance_crash`, `latency_injection`, `error_injection`,
-    /// `blackhole`, `spot_interruption` or `capacity_shortage`.
+    /// `blackhole`, `spot_interruption`, `capacity_shortage` or
+    /// `az_outage`.
     pub kind: FaultKindRaw,
     /// Endpoint hit (endpoint faults).
     pub endpoint: Option<String>,
@@ -529,6 +533,9 @@ pub struct RawFault {
     pub instance_type: Option<String>,
     /// Variant hit (default: all).
     pub variant: Option<String>,
+    /// Availability zone that goes dark (`az_outage`): `"a"`, `"b"`, …
+    /// up to the endpoints' `zones`.
+    pub zone: Option<String>,
     /// Instances that crash (`instance_crash`, default 1).
     pub count: Option<i64>,
     /// Time until the health check notices (`instance_crash`, default `"2s"`).
@@ -552,6 +559,7 @@ impl RawFault {
             ("variant", self.variant.is_some()),
             ("job", self.job.is_some()),
             ("instance_type", self.instance_type.is_some()),
+            ("zone", self.zone.is_some()),
             ("count", self.count.is_some()),
             ("detect_after", self.detect_after.is_some()),
             ("delay", self.delay.is_some()),
@@ -582,6 +590,9 @@ pub enum FaultKindRaw {
     /// launches fail with InsufficientCapacity and retry with backoff,
     /// on-demand training jobs fail, spot jobs wait.
     CapacityShortage,
+    /// An availability zone goes dark: every endpoint's instances in it
+    /// die, and launches go to the other zones until it returns.
+    AzOutage,
 }
 
 impl FaultKindRaw {
@@ -594,6 +605,7 @@ impl FaultKindRaw {
             FaultKindRaw::Blackhole => "blackhole",
             FaultKindRaw::SpotInterruption => "spot_interruption",
             FaultKindRaw::CapacityShortage => "capacity_shortage",
+            FaultKindRaw::AzOutage => "az_outage",
         }
     }
 

@@ -26,6 +26,7 @@ mod names;
 mod slo;
 mod training;
 mod workloads;
+mod zones;
 pub use training::{mtbi_of_monthly, ACCELERATORS, DEFAULT_MAX_RUN, SPOT_MARKET, TRAINERS};
 
 /// Default client timeout: SageMaker's 60-second invocation limit.
@@ -236,6 +237,7 @@ pub fn validate(
             endpoints,
             faults: faults.endpoint,
             shortages: faults.shortages,
+            zone_outages: faults.zone_outages,
         },
         training: TrainingSpec {
             jobs,

@@ -45,6 +45,7 @@ fn peak_bytes(rate: f64, hours: f64) -> (usize, u64) {
         endpoints: vec![EndpointSpec {
             name: "e".into(),
             routing: Routing::Random,
+            zones: 3,
             variants: vec![VariantSpec {
                 name: "v".into(),
                 model: "m".into(),
@@ -67,6 +68,7 @@ fn peak_bytes(rate: f64, hours: f64) -> (usize, u64) {
         }],
         faults: vec![],
         shortages: vec![],
+        zone_outages: vec![],
     };
     let workloads = vec![WorkloadSpec {
         name: "w".into(),

@@ -67,6 +67,7 @@ fn mm(
         endpoints: vec![EndpointSpec {
             name: "q".into(),
             routing,
+            zones: 3,
             variants: vec![VariantSpec {
                 name: "AllTraffic".into(),
                 model: "exp".into(),
@@ -89,6 +90,7 @@ fn mm(
         }],
         faults: vec![],
         shortages: vec![],
+        zone_outages: vec![],
     };
     let workloads = vec![WorkloadSpec {
         name: "poisson".into(),

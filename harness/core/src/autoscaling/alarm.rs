@@ -76,6 +76,17 @@ pub fn value(metric: Metric, statistic: Statistic, d: &Datapoint) -> Option<f64>
     }
 }
 
+/// Whether `metric`'s `statistic` sums requests over the period.
+fn counts(metric: Metric, statistic: Statistic) -> bool {
+    match metric {
+        Metric::InvocationsPerInstance | Metric::Invocations => true,
+        Metric::Invocation4xxErrors | Metric::Invocation5xxErrors => {
+            statistic != Statistic::Average
+        }
+        _ => false,
+    }
+}
+
 /// A number for an event line: at most four decimals, no trailing zeros.
 pub(crate) fn num(x: f64) -> String {
     let s = format!("{x:.4}");
@@ -130,7 +141,17 @@ impl Alarm {
         let s = &self.spec;
         let values: Vec<Option<f64>> = window
             .iter()
-            .map(|d| value(s.metric, s.statistic, d))
+            .map(|d| {
+                let v = value(s.metric, s.statistic, d)?;
+                // Counts are per scenario period at real rates: under a
+                // time scale a datapoint spans less real time, so its sum
+                // is scaled up by as much (× 1 in a virtual run).
+                Some(if counts(s.metric, s.statistic) {
+                    v * s.period.as_secs_f64() / d.period.as_secs_f64()
+                } else {
+                    v
+                })
+            })
             .collect();
         let breaches = |v: &Option<f64>| v.is_some_and(|x| s.comparison.breaches(x, s.threshold));
         let breaching = values.iter().filter(|v| breaches(v)).count();

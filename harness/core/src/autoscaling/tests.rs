@@ -9,6 +9,7 @@ use super::*;
 use crate::capacity::ShortageSpec;
 use crate::dist::ServiceDist;
 use crate::outcome::EventKind;
+use crate::spec::ZoneOutageSpec;
 use crate::spec::*;
 use crate::tests::{one_endpoint, variant};
 use crate::{Platform, Request, RngStreams, SimTime};
@@ -554,4 +555,50 @@ fn a_scale_out_during_a_shortage_fails_and_its_launches_retry_with_backoff() {
     assert_eq!(acts[0].ended_at, Some(SimTime::ZERO + s(840)));
     // Requests that queued or failed while the fleet was short counted.
     assert_eq!(p.fleet_stats(SimTime::ZERO + s(1200))[0].short_requests, 0);
+}
+
+#[test]
+fn a_zone_outage_kills_its_instances_and_replacements_and_scale_outs_go_to_the_other_zones() {
+    // Three instances over zones a, b, c; zone b goes dark at 60 s for
+    // ten minutes. The load doubles at 300 s: the scale-out's two new
+    // instances go to a and c, never b.
+    let mut a = bounds(3, 10);
+    a.target_tracking
+        .push(tracking(Metric::InvocationsPerInstance, 600.0));
+    let mut spec = scaled(3, a);
+    spec.zone_outages.push(ZoneOutageSpec {
+        at: s(60),
+        duration: Some(s(600)),
+        zone: 1,
+        detect_after: s(2),
+    });
+    // 15/s is 300 a minute each on three; 60/s from 300 s is 1,800 each
+    // on the two left: ceil(3 × 1800 / 600) = 9.
+    let (p, events) = run(
+        &spec,
+        900,
+        |t| if t < 300 { 66_666_667 } else { 16_666_667 },
+    );
+    let crashed = kinds(&events, EventKind::InstanceCrashed);
+    assert_eq!(crashed.len(), 1, "{crashed:?}");
+    assert_eq!(crashed[0].0, 60);
+    let launched = kinds(&events, EventKind::InstanceLaunched);
+    assert_eq!(
+        launched[0].0, 62,
+        "the replacement, once the health check noticed"
+    );
+    assert!(
+        launched.iter().all(|(_, d)| !d.contains("in zone b")),
+        "{launched:?}"
+    );
+    let zones: Vec<bool> = launched
+        .iter()
+        .map(|(_, d)| d.contains("in zone a"))
+        .collect();
+    // Fewest-first: a (after b's loss a and c hold one each), then c,
+    // then alternating.
+    assert_eq!(&zones[..3], [true, false, true], "{launched:?}");
+    let cleared = kinds(&events, EventKind::FaultCleared);
+    assert_eq!(cleared[0].0, 660);
+    assert!(p.fleet(0, 0).in_service >= 3);
 }

@@ -45,9 +45,14 @@ impl Hosting {
     }
 
     /// The pool has the instance: it provisions for a time drawn from the
-    /// instance type's range.
-    pub(crate) fn launch(&mut self, now: SimTime, l: Launch) {
+    /// instance type's range, in the zone [`Hosting::pick_zone`] picks.
+    /// Refused (as [`Hosting::launch_refused`], its reason returned) when
+    /// every zone of the endpoint is out.
+    pub(crate) fn launch(&mut self, now: SimTime, l: Launch) -> Result<(), String> {
         let (e, v) = (l.endpoint as usize, l.variant as usize);
+        let Some(zone) = self.pick_zone(e, v) else {
+            return Err(self.launch_refused(now, l));
+        };
         let vs = &mut self.endpoints[e].variants[v];
         vs.fleet.pending -= 1;
         vs.fleet.provisioning += 1;
@@ -67,17 +72,20 @@ impl Hosting {
         if vs.spec.external {
             instance.container = Container::Starting { provisioned: false };
         }
+        instance.zone = zone;
         self.instances.push(instance);
         let detail = if load == 0 {
             format!(
-                "{} provisioning for {:.1}s",
+                "{} in zone {} provisioning for {:.1}s",
                 vs.spec.instance.name,
+                crate::spec::zone_name(zone),
                 self.scale.secs_to_scenario(delay as f64 / 1e9)
             )
         } else {
             format!(
-                "{} provisioning for {:.1}s, then loading the model for {:.1}s",
+                "{} in zone {} provisioning for {:.1}s, then loading the model for {:.1}s",
                 vs.spec.instance.name,
+                crate::spec::zone_name(zone),
                 self.scale.secs_to_scenario(delay as f64 / 1e9),
                 self.scale.secs_to_scenario(load as f64 / 1e9)
             )
@@ -94,6 +102,7 @@ impl Hosting {
         self.model_server_up(id);
         self.timers
             .push_back((now.add_nanos(delay), Timer::InstanceReady { instance: id }));
+        Ok(())
     }
 
     /// The pool is short: the launch fails and is tried again after a

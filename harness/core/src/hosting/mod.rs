@@ -21,6 +21,7 @@ mod readings;
 mod routing;
 mod scaling;
 mod service;
+mod zones;
 
 pub(crate) use launch::Launch;
 pub use scaling::{FleetStats, FleetView};
@@ -91,6 +92,16 @@ pub enum Timer {
         /// Instance id.
         instance: u32,
     },
+    /// Zone outage `i` starts.
+    ZoneOutageStart {
+        /// Outage index.
+        outage: u32,
+    },
+    /// Zone outage `i` ends.
+    ZoneOutageEnd {
+        /// Outage index.
+        outage: u32,
+    },
     /// A launch the capacity pool refused is tried again.
     RetryLaunch {
         /// Endpoint index.
@@ -143,6 +154,8 @@ struct Queued {
 struct Instance {
     endpoint: u16,
     variant: u16,
+    /// Availability zone index.
+    zone: u8,
     state: InstanceState,
     slots: Vec<Slot>,
     free: Vec<u32>,
@@ -226,6 +239,8 @@ struct EndpointState {
     active_faults: Vec<u32>,
     rng: StreamRng,
     lor_cursor: usize,
+    /// Availability zones (at least 1).
+    zones: u8,
     in_system: u64,
     in_system_area: f64,
     last_change: SimTime,
@@ -278,6 +293,9 @@ pub(crate) struct Hosting {
     cancelled: Vec<bool>,
     fault_rngs: Vec<StreamRng>,
     provisioning_rng: StreamRng,
+    zone_outages: Vec<crate::spec::ZoneOutageSpec>,
+    /// Outages in force, per zone index.
+    zone_down: [u32; 26],
     /// For the wording of events: durations in them are in scenario time.
     pub(crate) scale: crate::scale::TimeScale,
     streams: RngStreams,
@@ -310,15 +328,18 @@ impl Hosting {
                 acc += vs.weight.max(0.0);
                 cumulative_weights.push(acc);
                 let mut routable = Vec::new();
-                for _ in 0..vs.instance_count {
+                let zones = ep.zones.clamp(1, 26);
+                for k in 0..vs.instance_count {
                     routable.push(instances.len() as u32);
-                    instances.push(Instance::new(
+                    let mut i = Instance::new(
                         e as u16,
                         v as u16,
                         vs.concurrency,
                         SimTime::ZERO,
                         InstanceState::InService,
-                    ));
+                    );
+                    i.zone = (k % zones) as u8;
+                    instances.push(i);
                 }
                 variants.push(VariantState {
                     spec: vs.clone(),
@@ -345,6 +366,7 @@ impl Hosting {
                 active_faults: Vec::new(),
                 rng: streams.stream(&format!("routing/{}", ep.name)),
                 lor_cursor: 0,
+                zones: ep.zones.clamp(1, 26) as u8,
                 in_system: 0,
                 in_system_area: 0.0,
                 last_change: SimTime::ZERO,
@@ -353,6 +375,12 @@ impl Hosting {
         let mut timers = VecDeque::new();
         for (i, f) in spec.faults.iter().enumerate() {
             timers.push_back((SimTime::ZERO + f.at, Timer::FaultStart { fault: i as u32 }));
+        }
+        for (i, z) in spec.zone_outages.iter().enumerate() {
+            timers.push_back((
+                SimTime::ZERO + z.at,
+                Timer::ZoneOutageStart { outage: i as u32 },
+            ));
         }
         let mut h = Hosting {
             endpoints,
@@ -363,6 +391,8 @@ impl Hosting {
             faults: spec.faults.clone(),
             cancelled: vec![false; spec.faults.len()],
             provisioning_rng: streams.stream("provisioning"),
+            zone_outages: spec.zone_outages.clone(),
+            zone_down: [0; 26],
             scale: crate::scale::TimeScale::default(),
             streams,
             timers,
@@ -426,6 +456,8 @@ impl Hosting {
             Timer::FaultEnd { fault } => self.fault_end(now, fault),
             Timer::CrashDetected { instance } => self.crash_detected(now, instance),
             Timer::InstanceReady { instance } => self.instance_provisioned(now, instance),
+            Timer::ZoneOutageStart { outage } => self.zone_outage_start(now, outage),
+            Timer::ZoneOutageEnd { outage } => self.zone_outage_end(now, outage),
             Timer::RetryLaunch {
                 endpoint,
                 variant,
@@ -516,6 +548,7 @@ impl Instance {
             free: (0..concurrency).rev().collect(),
             queue: VecDeque::new(),
             outstanding: 0,
+            zone: 0,
             launched_at: now,
             ended_at: None,
             draining: false,

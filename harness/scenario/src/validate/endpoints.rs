@@ -140,8 +140,19 @@ pub(super) fn build(
                 ),
             );
         }
+        let zones = ep.zones.unwrap_or(super::zones::DEFAULT_ZONES);
+        if !(1..=super::zones::MAX_ZONES).contains(&zones) {
+            cx.err(
+                &at.key("zones"),
+                format!(
+                    "zones must be between 1 and {}, got {zones}",
+                    super::zones::MAX_ZONES
+                ),
+            );
+        }
         endpoints.push(EndpointSpec {
             name: ep.name.clone(),
+            zones: zones.clamp(1, super::zones::MAX_ZONES) as u32,
             routing: match ep.routing {
                 Some(RoutingKind::LeastOutstandingRequests) => Routing::LeastOutstandingRequests,
                 _ => Routing::Random,

@@ -22,6 +22,7 @@ pub(super) struct Faults {
     pub(super) endpoint: Vec<FaultSpec>,
     pub(super) training: Vec<TrainingFaultSpec>,
     pub(super) shortages: Vec<ShortageSpec>,
+    pub(super) zone_outages: Vec<gameday_core::spec::ZoneOutageSpec>,
 }
 
 /// Checks and builds every fault.
@@ -41,6 +42,10 @@ pub(super) fn build(
             FaultKindRaw::CapacityShortage => {
                 out.shortages
                     .extend(capacity::build_shortage(cx, f, &at, raw));
+            }
+            FaultKindRaw::AzOutage => {
+                out.zone_outages
+                    .extend(super::zones::build_outage(cx, f, &at, raw, duration));
             }
             _ => out
                 .endpoint
@@ -66,7 +71,7 @@ fn build_fault(
     let training_fields: Vec<(&str, bool)> = f
         .fields_set(&["endpoint", "variant"])
         .into_iter()
-        .filter(|(name, _)| matches!(*name, "job" | "instance_type"))
+        .filter(|(name, _)| matches!(*name, "job" | "instance_type" | "zone"))
         .collect();
     cx.only(at, "fault kind", kind, &training_fields, def.fields);
     if f.at.0 >= duration {
