@@ -514,6 +514,57 @@ impl Platform {
             .fleet_stats(self.end.map_or(until, |e| e.min(until)))
     }
 
+    /// `RegisterScalableTarget` on variant `variant` of `endpoint` at
+    /// `now` (or new bounds for one registered already).
+    pub fn register_scalable_target(
+        &mut self,
+        now: SimTime,
+        endpoint: u16,
+        variant: u16,
+        min: u32,
+        max: u32,
+    ) -> Result<(), crate::autoscaling::ApiError> {
+        self.settle(now);
+        let label = self
+            .names()
+            .nth(endpoint as usize)
+            .and_then(|(e, vs)| vs.get(variant as usize).map(|v| format!("{e}/{v}")))
+            .ok_or_else(|| crate::autoscaling::ApiError::NotFound("no such variant".into()))?;
+        let r = self
+            .autoscaling
+            .register(now, endpoint, variant, &label, min, max);
+        self.route(now);
+        r
+    }
+
+    /// `PutScalingPolicy` of a target-tracking policy named `name` on a
+    /// registered variant (its durations in platform time); answers the
+    /// alarms it created.
+    pub fn put_target_tracking_policy(
+        &mut self,
+        endpoint: u16,
+        variant: u16,
+        name: &str,
+        spec: &crate::autoscaling::TargetTrackingSpec,
+    ) -> Result<Vec<String>, crate::autoscaling::ApiError> {
+        self.autoscaling.put_tracking(endpoint, variant, name, spec)
+    }
+
+    /// `DeleteScalingPolicy`.
+    pub fn delete_scaling_policy(
+        &mut self,
+        endpoint: u16,
+        variant: u16,
+        name: &str,
+    ) -> Result<(), crate::autoscaling::ApiError> {
+        self.autoscaling.delete_policy(endpoint, variant, name)
+    }
+
+    /// Every registered scalable target and its policies.
+    pub fn scalable_targets(&self) -> Vec<crate::autoscaling::TargetInfo> {
+        self.autoscaling.targets()
+    }
+
     /// The scaling of every variant with autoscaling: activities and
     /// alarms so far.
     pub fn scaling(&self) -> Vec<TargetReport> {

@@ -176,6 +176,15 @@ impl TimeScale {
         }
     }
 
+    /// A target-tracking policy, its cooldowns compressed.
+    pub fn tracking(self, t: &TargetTrackingSpec) -> TargetTrackingSpec {
+        TargetTrackingSpec {
+            scale_out_cooldown: self.compress(t.scale_out_cooldown),
+            scale_in_cooldown: self.compress(t.scale_in_cooldown),
+            ..t.clone()
+        }
+    }
+
     /// Autoscaling, its cooldowns and schedule compressed. Alarm periods
     /// stay: they count metric periods, which
     /// [`crate::Platform::set_time_scale`] compresses.
@@ -190,14 +199,7 @@ impl TimeScale {
         AutoscalingSpec {
             min: *min,
             max: *max,
-            target_tracking: target_tracking
-                .iter()
-                .map(|t| TargetTrackingSpec {
-                    scale_out_cooldown: self.compress(t.scale_out_cooldown),
-                    scale_in_cooldown: self.compress(t.scale_in_cooldown),
-                    ..t.clone()
-                })
-                .collect(),
+            target_tracking: target_tracking.iter().map(|t| self.tracking(t)).collect(),
             step: step
                 .iter()
                 .map(|s| StepPolicySpec {

@@ -123,6 +123,9 @@ pub enum ContainerHealth {
     Exited,
 }
 
+/// A closure run on the platform in the engine thread.
+type PlatformCall = Box<dyn FnOnce(&mut Platform, SimTime) + Send>;
+
 enum Command {
     Invoke(Request, oneshot::Sender<Reply>),
     Container(u32, ContainerHealth),
@@ -136,6 +139,9 @@ enum Command {
     EndFault(u32, oneshot::Sender<bool>),
     /// An embedded model refused a request the platform served.
     ModelRefused(RequestResult),
+    /// A call on the platform itself (the Application Auto Scaling API);
+    /// the closure answers over its own channel.
+    With(PlatformCall),
     Snapshot {
         drain_events: bool,
         until: Option<SimTime>,
@@ -217,6 +223,22 @@ impl EngineHandle {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Command::Inject(Box::new(fault), tx))
+            .map_err(|_| EngineGone)?;
+        rx.await.map_err(|_| EngineGone)
+    }
+
+    /// Runs `f` on the platform in the engine thread, at the engine's
+    /// time; answers what it returns.
+    pub async fn with_platform<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Platform, SimTime) -> T + Send + 'static,
+    ) -> Result<T, EngineGone> {
+        let (tx, rx) = oneshot::channel();
+        let call = move |p: &mut Platform, now: SimTime| {
+            let _ = tx.send(f(p, now));
+        };
+        self.tx
+            .send(Command::With(Box::new(call)))
             .map_err(|_| EngineGone)?;
         rx.await.map_err(|_| EngineGone)
     }
@@ -518,6 +540,7 @@ fn run(
                     platform.handle_container_exit(now, instance);
                 }
                 Command::Shutdown => return,
+                Command::With(f) => f(&mut platform, now),
                 Command::Inject(fault, reply) => {
                     // An operator speaks in scenario time, like the scenario.
                     let _ = reply.send(platform.handle_fault(now, scale.fault(&fault)));

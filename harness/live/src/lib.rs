@@ -22,6 +22,7 @@
 //! - [`training`]: training jobs as real processes, spot notices, the
 //!   built-in trainer.
 
+mod autoscaling_api;
 pub mod child;
 pub mod clock;
 pub mod container;

@@ -152,6 +152,9 @@ pub(crate) struct AppState {
     pub(crate) metrics: Metrics,
     next_id: AtomicU64,
     timeout_ns: u64,
+    /// Unix time of the platform's time zero, for the timestamps of the
+    /// Application Auto Scaling API (nothing reaches a report).
+    pub(crate) epoch_s: f64,
 }
 
 /// A running embedded platform. Dropping it does not stop it; call
@@ -291,6 +294,7 @@ impl Server {
             metrics: Metrics::new(&names),
             next_id: AtomicU64::new(1),
             timeout_ns: opts.invocation_timeout.as_nanos() as u64,
+            epoch_s: unix_now_s(),
         });
         let app = router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -397,8 +401,20 @@ impl Server {
     }
 }
 
+/// Unix time now, seconds: only for API timestamps.
+#[allow(clippy::disallowed_methods)]
+fn unix_now_s() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route(
+            "/",
+            post(crate::autoscaling_api::call).fallback(method_not_allowed),
+        )
         .route(
             "/endpoints/{name}/invocations",
             post(invoke).fallback(method_not_allowed),

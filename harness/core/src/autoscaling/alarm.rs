@@ -42,7 +42,7 @@ impl AlarmState {
 /// it is missing.
 pub fn value(metric: Metric, statistic: Statistic, d: &Datapoint) -> Option<f64> {
     let level = |x: f64| {
-        (d.instances > 0.0).then(|| match statistic {
+        (d.instances > 0.0).then_some(match statistic {
             Statistic::Sum => x * d.instances,
             Statistic::SampleCount => d.instances,
             // gameday keeps the fleet's time-average, not per-instance

@@ -30,12 +30,14 @@
 //! it); inside a scale-in cooldown no scale-in, and a scale-out ends it.
 
 pub mod alarm;
+mod api;
 pub mod spec;
 
 use std::collections::VecDeque;
 
 pub use alarm::AlarmState;
 use alarm::{num, tracking_alarm, Alarm};
+pub use api::{ApiError, PolicyInfo, TargetInfo};
 pub use spec::*;
 
 use crate::hosting::FleetView;
@@ -139,6 +141,8 @@ enum Rule {
 
 #[derive(Clone, Debug)]
 struct Policy {
+    /// `PolicyName`.
+    name: String,
     rule: Rule,
     /// End of its last scale-out, and the capacity before it.
     last_out: Option<(SimTime, u32)>,
@@ -208,6 +212,8 @@ impl Policy {
 struct Target {
     endpoint: u16,
     variant: u16,
+    /// `endpoint/variant`, for alarm names.
+    label: String,
     min: u32,
     max: u32,
     policies: Vec<Policy>,
@@ -228,6 +234,8 @@ pub(crate) struct Autoscaling {
     next: u64,
     /// Activities in progress, over all targets.
     busy: u32,
+    /// Boundary ticks are on the timer queue (some target exists).
+    ticking: bool,
     /// For event wording: scenario time.
     pub(crate) scale: crate::scale::TimeScale,
     timers: VecDeque<(SimTime, ScalingTimer)>,
@@ -297,12 +305,14 @@ impl Autoscaling {
             seq: 0,
             next: 1,
             busy: 0,
+            ticking: false,
             scale: crate::scale::TimeScale::default(),
             timers: VecDeque::new(),
             events: VecDeque::new(),
             commands: VecDeque::new(),
         };
         if !s.targets.is_empty() {
+            s.ticking = true;
             s.timers
                 .push_back((SimTime::from_nanos(bin_ns), ScalingTimer::Tick(0)));
         }
@@ -425,7 +435,7 @@ impl Autoscaling {
         for line in lines {
             self.event(now, EventKind::AlarmState, e, v, line);
         }
-        if !evaluated || self.targets[t].current.is_some() {
+        if self.targets[t].current.is_some() {
             return;
         }
         let target = &self.targets[t];
@@ -437,6 +447,9 @@ impl Autoscaling {
                 target.min, target.max
             );
             return self.start(now, t, desired, to, cause, None, None);
+        }
+        if !evaluated {
+            return;
         }
         // What each policy asks for.
         let mut out: Option<(u32, usize, String, Option<SimTime>)> = None;
@@ -692,6 +705,37 @@ impl Autoscaling {
     }
 }
 
+impl Policy {
+    /// A target-tracking policy named `name` and its two alarms, named
+    /// after `label` (`endpoint/variant`) and `suffix`.
+    fn tracking(name: String, label: &str, suffix: &str, tt: &TargetTrackingSpec) -> Policy {
+        let high = tracking_alarm(
+            tt.metric,
+            true,
+            tt.target,
+            tt.alarm_high.datapoints,
+            tt.alarm_high.of,
+        );
+        let low = tracking_alarm(
+            tt.metric,
+            false,
+            tt.target * tt.low_fraction,
+            tt.alarm_low.datapoints,
+            tt.alarm_low.of,
+        );
+        Policy {
+            name,
+            rule: Rule::Tracking {
+                spec: tt.clone(),
+                high: Alarm::new(format!("TargetTracking-{label}{suffix}-AlarmHigh"), high),
+                low: Alarm::new(format!("TargetTracking-{label}{suffix}-AlarmLow"), low),
+            },
+            last_out: None,
+            last_in: None,
+        }
+    }
+}
+
 impl Target {
     fn new(e: u16, v: u16, endpoint: &str, variant: &str, a: &AutoscalingSpec) -> Self {
         let mut policies = Vec::new();
@@ -702,32 +746,12 @@ impl Target {
             } else {
                 String::new()
             };
-            let high = tracking_alarm(
-                tt.metric,
-                true,
-                tt.target,
-                tt.alarm_high.datapoints,
-                tt.alarm_high.of,
-            );
-            let low = tracking_alarm(
-                tt.metric,
-                false,
-                tt.target * tt.low_fraction,
-                tt.alarm_low.datapoints,
-                tt.alarm_low.of,
-            );
-            policies.push(Policy {
-                rule: Rule::Tracking {
-                    spec: tt.clone(),
-                    high: Alarm::new(format!("TargetTracking-{label}{suffix}-AlarmHigh"), high),
-                    low: Alarm::new(format!("TargetTracking-{label}{suffix}-AlarmLow"), low),
-                },
-                last_out: None,
-                last_in: None,
-            });
+            let name = format!("target-tracking-{}", i + 1);
+            policies.push(Policy::tracking(name, &label, &suffix, tt));
         }
         for (i, st) in a.step.iter().enumerate() {
             policies.push(Policy {
+                name: format!("step-{}", i + 1),
                 rule: Rule::Step {
                     spec: st.clone(),
                     alarm: Alarm::new(
@@ -742,6 +766,7 @@ impl Target {
         Target {
             endpoint: e,
             variant: v,
+            label,
             min: a.min,
             max: a.max,
             policies,

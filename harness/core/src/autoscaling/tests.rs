@@ -72,7 +72,11 @@ fn run(
     until: u64,
     gap: impl Fn(u64) -> u64,
 ) -> (Platform, Vec<PlatformEvent>) {
-    let mut p = Platform::new(spec, RngStreams::new(1));
+    run_on(Platform::new(spec, RngStreams::new(1)), until, gap)
+}
+
+/// [`run`] on a platform built (and configured) already.
+fn run_on(mut p: Platform, until: u64, gap: impl Fn(u64) -> u64) -> (Platform, Vec<PlatformEvent>) {
     let end = SimTime::ZERO + s(until);
     p.set_end(end);
     let mut next = SimTime::ZERO;
@@ -601,4 +605,65 @@ fn a_zone_outage_kills_its_instances_and_replacements_and_scale_outs_go_to_the_o
     let cleared = kinds(&events, EventKind::FaultCleared);
     assert_eq!(cleared[0].0, 660);
     assert!(p.fleet(0, 0).in_service >= 3);
+}
+
+#[test]
+fn a_policy_put_at_runtime_scales_as_a_scenarios_and_stops_when_deleted() {
+    // The variant has no autoscaling in its spec: a user's script
+    // registers it and puts the policy at time zero.
+    let mut spec = scaled(2, bounds(2, 10));
+    spec.endpoints[0].variants[0].autoscaling = None;
+    let mut p = Platform::new(&spec, RngStreams::new(1));
+    assert_eq!(
+        p.put_target_tracking_policy(
+            0,
+            0,
+            "ipi",
+            &tracking(Metric::InvocationsPerInstance, 600.0)
+        ),
+        Err(ApiError::NotFound(
+            "No scalable target registered for this resource: call RegisterScalableTarget first"
+                .into()
+        ))
+    );
+    assert!(matches!(
+        p.register_scalable_target(SimTime::ZERO, 0, 0, 5, 2),
+        Err(ApiError::Validation(_))
+    ));
+    p.register_scalable_target(SimTime::ZERO, 0, 0, 2, 10)
+        .unwrap();
+    let alarms = p
+        .put_target_tracking_policy(
+            0,
+            0,
+            "ipi",
+            &tracking(Metric::InvocationsPerInstance, 600.0),
+        )
+        .unwrap();
+    assert_eq!(
+        alarms,
+        [
+            "TargetTracking-ep/AllTraffic-ipi-AlarmHigh",
+            "TargetTracking-ep/AllTraffic-ipi-AlarmLow"
+        ]
+    );
+    let (mut p, _) = run_on(p, 900, step_load(300));
+    assert_eq!(
+        activities(&p),
+        vec![(
+            480,
+            2,
+            4,
+            ActivityStatus::Successful,
+            Some(480 + READY_AFTER)
+        )]
+    );
+    let targets = p.scalable_targets();
+    assert_eq!(targets[0].policies[0].kind, "TargetTrackingScaling");
+    p.delete_scaling_policy(0, 0, "ipi").unwrap();
+    assert!(matches!(
+        p.delete_scaling_policy(0, 0, "ipi"),
+        Err(ApiError::NotFound(_))
+    ));
+    assert!(p.scalable_targets()[0].policies.is_empty());
 }
