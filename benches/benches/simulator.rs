@@ -2,7 +2,8 @@
 //!
 //! `cargo bench -p gameday-benches` — criterion prints throughput in
 //! elements (simulated requests) per second. Goal: at least 3 million, so a
-//! simulated day at 1,000 req/s takes under 30 s.
+//! simulated day at 1,000 req/s takes under 30 s, with target tracking
+//! too (`quickstart_target_tracking`: alarms every 10 s, a scale-out).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -17,14 +18,46 @@ fn load(name: &str) -> gameday_scenario::Scenario {
     gameday_scenario::load(&p).expect("shipped scenario is valid")
 }
 
+/// The quickstart with target tracking on its variant: InvocationsPerInstance
+/// at 3,000 a minute, so its 150 req/s on two instances scale it out.
+fn with_target_tracking(mut sc: gameday_scenario::Scenario) -> gameday_scenario::Scenario {
+    use gameday_core::autoscaling::*;
+    sc.platform.endpoints[0].variants[0].autoscaling = Some(AutoscalingSpec {
+        min: 2,
+        max: 10,
+        target_tracking: vec![TargetTrackingSpec {
+            metric: Metric::InvocationsPerInstance,
+            target: 3000.0,
+            scale_out_cooldown: std::time::Duration::from_secs(60),
+            scale_in_cooldown: std::time::Duration::from_secs(600),
+            disable_scale_in: false,
+            alarm_high: MOfN {
+                datapoints: 3,
+                of: 3,
+            },
+            alarm_low: MOfN {
+                datapoints: 15,
+                of: 15,
+            },
+            low_fraction: 0.9,
+        }],
+        step: vec![],
+        scheduled: vec![],
+    });
+    sc
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulator");
     g.sample_size(10);
-    for (label, file) in [
-        ("quickstart", "quickstart.toml"),
-        ("mmc_rho0.8", "mmc-erlang-check.toml"),
+    for (label, sc) in [
+        ("quickstart", load("quickstart.toml")),
+        (
+            "quickstart_target_tracking",
+            with_target_tracking(load("quickstart.toml")),
+        ),
+        ("mmc_rho0.8", load("mmc-erlang-check.toml")),
     ] {
-        let sc = load(file);
         let cfg = SimConfig {
             platform: &sc.platform,
             workloads: &sc.workloads,
@@ -35,13 +68,12 @@ fn bench(c: &mut Criterion) {
             stop: None,
         };
         // Requests per run are fixed by the seed: measure once, report per request.
-        let requests: u64 = simulate(cfg)
-            .finish(&sc.name, sc.seed, &sc.slo)
-            .report
-            .endpoints
-            .iter()
-            .map(|e| e.requests)
-            .sum();
+        let report = simulate(cfg).finish(&sc.name, sc.seed, &sc.slo).report;
+        let requests: u64 = report.endpoints.iter().map(|e| e.requests).sum();
+        if label == "quickstart_target_tracking" {
+            let acts = &report.endpoints[0].variants[0].scaling_activities;
+            assert!(!acts.is_empty(), "the benchmark scales out");
+        }
         g.throughput(Throughput::Elements(requests));
         g.bench_function(label, |b| {
             b.iter(|| {

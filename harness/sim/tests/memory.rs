@@ -41,6 +41,44 @@ static A: Counting = Counting;
 /// Peak heap growth while simulating `hours` at `rate` req/s, and the
 /// number of requests simulated.
 fn peak_bytes(rate: f64, hours: f64) -> (usize, u64) {
+    peak_bytes_of(ArrivalSpec::Poisson { rate }, None, hours).0
+}
+
+/// Target tracking at 6,000 invocations a minute per instance (100 req/s
+/// each), between 2 and 20 instances.
+fn tracking() -> gameday_core::autoscaling::AutoscalingSpec {
+    use gameday_core::autoscaling::*;
+    AutoscalingSpec {
+        min: 2,
+        max: 20,
+        target_tracking: vec![TargetTrackingSpec {
+            metric: Metric::InvocationsPerInstance,
+            target: 6000.0,
+            scale_out_cooldown: Duration::from_secs(60),
+            scale_in_cooldown: Duration::from_secs(600),
+            disable_scale_in: false,
+            alarm_high: MOfN {
+                datapoints: 3,
+                of: 3,
+            },
+            alarm_low: MOfN {
+                datapoints: 15,
+                of: 15,
+            },
+            low_fraction: 0.9,
+        }],
+        step: vec![],
+        scheduled: vec![],
+    }
+}
+
+/// [`peak_bytes`] for any arrival process and autoscaling; also answers
+/// the scaling activities of the run.
+fn peak_bytes_of(
+    arrival: ArrivalSpec,
+    autoscaling: Option<gameday_core::autoscaling::AutoscalingSpec>,
+    hours: f64,
+) -> ((usize, u64), usize) {
     let platform = PlatformSpec {
         endpoints: vec![EndpointSpec {
             name: "e".into(),
@@ -63,7 +101,7 @@ fn peak_bytes(rate: f64, hours: f64) -> (usize, u64) {
                 service: ServiceDist::lognormal_from_p50_p99(0.012, 0.045).unwrap(),
                 external: false,
                 model_load: std::time::Duration::ZERO,
-                autoscaling: None,
+                autoscaling,
             }],
         }],
         faults: vec![],
@@ -73,7 +111,7 @@ fn peak_bytes(rate: f64, hours: f64) -> (usize, u64) {
     let workloads = vec![WorkloadSpec {
         name: "w".into(),
         endpoint: 0,
-        arrival: ArrivalSpec::Poisson { rate },
+        arrival,
         timeout: Duration::from_secs(2),
         target_variant: None,
     }];
@@ -90,7 +128,17 @@ fn peak_bytes(rate: f64, hours: f64) -> (usize, u64) {
     });
     let rec = out.finish("mem", 3, &SloSpec::default());
     let peak = PEAK.load(Ordering::Relaxed) - base;
-    (peak, rec.report.endpoints[0].requests)
+    let v = &rec.report.endpoints[0];
+    ((peak, v.requests), v.variants[0].scaling_activities.len())
+}
+
+/// What the timeline of `hours` may hold at its peak: one row per 10 s
+/// interval (its two one-byte names included), three times over while
+/// its vector grows (the old buffer and the doubled one, at once), and
+/// 64 KiB of slack.
+fn timeline_bytes(hours: f64) -> usize {
+    let rows = (hours * 360.0) as usize;
+    rows * (std::mem::size_of::<gameday_report::TimelineRow>() + 2) * 3 + 64 * 1024
 }
 
 #[test]
@@ -118,9 +166,34 @@ fn stress_a_day_at_1000_rps_in_flat_memory() {
     eprintln!("1 h: peak {hour} B; 24 h ({n} requests): peak {day} B");
     assert!(n > 86_000_000);
     // Only the timeline (one small row per 10 s interval) grows with time.
-    let rows = 24 * 360;
     assert!(
-        day < hour + rows * 512,
+        day < hour + timeline_bytes(24.0),
+        "peak heap grew from {hour} to {day} bytes"
+    );
+}
+
+/// A simulated day of diurnal traffic around 1,000 req/s with target
+/// tracking that follows it (tens of scale-outs and scale-ins): the heap
+/// grows only by the timeline and the activities. Run by CI on purpose.
+#[test]
+#[ignore]
+fn stress_a_day_with_autoscaling_at_1000_rps_in_flat_memory() {
+    let _g = SERIAL.lock().unwrap();
+    let diurnal = |hours: f64| ArrivalSpec::Diurnal {
+        mean: 1000.0,
+        amplitude: 0.6,
+        period: hours * 3600.0,
+        peak_at: hours * 3600.0 / 2.0,
+    };
+    let ((hour, _), hour_acts) = peak_bytes_of(diurnal(1.0), Some(tracking()), 1.0);
+    let ((day, n), day_acts) = peak_bytes_of(diurnal(24.0), Some(tracking()), 24.0);
+    eprintln!(
+        "1 h: peak {hour} B, {hour_acts} activities; 24 h ({n} requests): peak {day} B, {day_acts} activities"
+    );
+    assert!(n > 86_000_000);
+    assert!(day_acts >= 4, "the fleet followed the day: {day_acts}");
+    assert!(
+        day < hour + timeline_bytes(24.0),
         "peak heap grew from {hour} to {day} bytes"
     );
 }
