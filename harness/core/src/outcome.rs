@@ -145,7 +145,7 @@ pub struct PlatformEvent {
 }
 
 /// A snapshot of one variant's fleet and queues.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct VariantGauge {
     /// Endpoint index.
     pub endpoint: u16,
@@ -166,6 +166,9 @@ pub struct VariantGauge {
     pub provisioning: u32,
     /// Out of routing, finishing their requests.
     pub draining: u32,
+    /// The first scaling policy's metric at its alarm's last evaluation
+    /// (the newest datapoint), with autoscaling.
+    pub policy_metric: Option<f64>,
 }
 
 /// What one variant's fleet cost over the run.

@@ -455,6 +455,11 @@ impl Platform {
     /// max-queue-depth watermark.
     pub fn gauges(&mut self, out: &mut Vec<VariantGauge>) {
         self.hosting.gauges(out);
+        for (e, v, m) in self.autoscaling.policy_metrics() {
+            if let Some(g) = out.iter_mut().find(|g| g.endpoint == e && g.variant == v) {
+                g.policy_metric = m;
+            }
+        }
     }
 
     /// Instance lifetime and cost per variant up to `until` (and never

@@ -157,6 +157,9 @@ pub struct TimelineRow {
     /// Instances out of routing, finishing their requests, at the
     /// interval's end.
     pub instances_draining: Option<u32>,
+    /// With autoscaling: the first policy's metric (its newest datapoint)
+    /// at the interval's end, to chart against its target.
+    pub policy_metric: Option<f64>,
 }
 
 /// A row of `events.csv`.
@@ -471,6 +474,7 @@ impl Recorder {
                 desired_instances: c.gauge.map(|g| g.desired),
                 instances_provisioning: c.gauge.map(|g| g.provisioning),
                 instances_draining: c.gauge.map(|g| g.draining),
+                policy_metric: c.gauge.and_then(|g| g.policy_metric).map(round3),
             });
             c.hist.reset();
             self.pool.push(c.hist);

@@ -684,6 +684,18 @@ impl Autoscaling {
         }
     }
 
+    /// Each target's first policy's metric at its last evaluation.
+    pub(crate) fn policy_metrics(&self) -> impl Iterator<Item = (u16, u16, Option<f64>)> + '_ {
+        self.targets.iter().map(|t| {
+            let m = t
+                .policies
+                .first()
+                .and_then(|p| p.alarms().next())
+                .and_then(|a| a.latest);
+            (t.endpoint, t.variant, m)
+        })
+    }
+
     /// Every target's scaling so far.
     pub(crate) fn reports(&self) -> Vec<TargetReport> {
         self.targets

@@ -667,3 +667,25 @@ fn a_policy_put_at_runtime_scales_as_a_scenarios_and_stops_when_deleted() {
     ));
     assert!(p.scalable_targets()[0].policies.is_empty());
 }
+
+#[test]
+fn a_scale_in_keeps_the_zones_balanced() {
+    // Six instances over a, b, c (ids 0–5: a b c a b c); a scheduled
+    // action lowers max to 4 at 100 s. The first to go is the newest of
+    // the lowest of the fullest zones (3, zone a), then b's (4): two per
+    // zone less one, never two from one zone.
+    let mut a = bounds(2, 10);
+    a.scheduled.push(ScheduledSpec {
+        at: s(100),
+        min: None,
+        max: Some(4),
+    });
+    let (p, events) = run(&scaled(6, a), 200, |_| 100_000_000);
+    let drained: Vec<Option<u32>> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::InstanceDraining)
+        .map(|e| e.instance)
+        .collect();
+    assert_eq!(drained, [Some(3), Some(4)]);
+    assert_eq!(p.fleet(0, 0).in_service, 4);
+}

@@ -23,6 +23,7 @@ impl Hosting {
                     desired: vs.fleet.desired,
                     provisioning: vs.fleet.provisioning,
                     draining: vs.fleet.draining,
+                    policy_metric: None,
                 });
                 vs.max_queue_depth = vs.queue_depth;
             }

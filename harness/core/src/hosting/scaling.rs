@@ -109,8 +109,8 @@ impl Hosting {
     }
 
     /// Sets the desired count of variant `v` of endpoint `e` to `to`:
-    /// launches the instances missing, or takes the newest instances in
-    /// service out of routing to drain.
+    /// launches the instances missing, or takes instances in service out
+    /// of routing to drain, from the fullest zone first.
     pub(crate) fn set_desired(&mut self, now: SimTime, e: usize, v: usize, to: u32) {
         let vs = &mut self.endpoints[e].variants[v];
         let from = vs.fleet.desired;
@@ -127,17 +127,32 @@ impl Hosting {
             return;
         }
         let mut take = from - to;
-        // The newest serving instances go first (gameday's choice: AWS
-        // documents none), ties to the higher id.
-        let mut victims: Vec<u32> = vs.routable.clone();
-        victims.retain(|&i| self.instances[i as usize].state == InstanceState::InService);
-        victims.sort_by_key(|&i| {
-            (
-                std::cmp::Reverse(self.instances[i as usize].launched_at),
-                std::cmp::Reverse(i),
-            )
-        });
-        for inst in victims.into_iter().take(take as usize) {
+        // One at a time from the zone with the most serving instances,
+        // the newest there first (gameday's choice: AWS documents none;
+        // it keeps the zones balanced), ties to the lower zone, then the
+        // higher id.
+        let mut serving: Vec<u32> = vs.routable.clone();
+        serving.retain(|&i| self.instances[i as usize].state == InstanceState::InService);
+        while take > 0 && !serving.is_empty() {
+            let mut per_zone = [0u32; 26];
+            for &i in &serving {
+                per_zone[self.instances[i as usize].zone as usize] += 1;
+            }
+            let pick = serving
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, &i)| {
+                    let x = &self.instances[i as usize];
+                    (
+                        per_zone[x.zone as usize],
+                        std::cmp::Reverse(x.zone),
+                        x.launched_at,
+                        i,
+                    )
+                })
+                .map(|(k, _)| k)
+                .expect("not empty");
+            let inst = serving.swap_remove(pick);
             self.begin_drain(now, inst);
             take -= 1;
         }
