@@ -26,20 +26,9 @@ fn with_target_tracking(mut sc: gameday_scenario::Scenario) -> gameday_scenario:
         min: 2,
         max: 10,
         target_tracking: vec![TargetTrackingSpec {
-            metric: Metric::InvocationsPerInstance,
-            target: 3000.0,
             scale_out_cooldown: std::time::Duration::from_secs(60),
             scale_in_cooldown: std::time::Duration::from_secs(600),
-            disable_scale_in: false,
-            alarm_high: MOfN {
-                datapoints: 3,
-                of: 3,
-            },
-            alarm_low: MOfN {
-                datapoints: 15,
-                of: 15,
-            },
-            low_fraction: 0.9,
+            ..TargetTrackingSpec::new(Metric::InvocationsPerInstance, 3000.0)
         }],
         step: vec![],
         scheduled: vec![],

@@ -8,6 +8,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use aws_sdk_applicationautoscaling::operation::put_scaling_policy::builders::PutScalingPolicyFluentBuilder;
+use aws_sdk_applicationautoscaling::types::builders::TargetTrackingScalingPolicyConfigurationBuilder;
 use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,
@@ -68,6 +70,28 @@ async fn client(url: &str) -> Client {
     Client::from_conf(conf)
 }
 
+/// `PutScalingPolicy` of policy `name` on the variant.
+fn policy(c: &Client, name: &str, kind: PolicyType) -> PutScalingPolicyFluentBuilder {
+    c.put_scaling_policy()
+        .policy_name(name)
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_id(RESOURCE)
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .policy_type(kind)
+}
+
+/// Target tracking of invocations per instance at `target` a minute.
+fn invocations(target: f64) -> TargetTrackingScalingPolicyConfigurationBuilder {
+    TargetTrackingScalingPolicyConfiguration::builder()
+        .target_value(target)
+        .predefined_metric_specification(
+            PredefinedMetricSpecification::builder()
+                .predefined_metric_type(MetricType::SageMakerVariantInvocationsPerInstance)
+                .build()
+                .unwrap(),
+        )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_target_tracking_policy_put_through_the_sdk_scales_the_variant() {
     let server = platform().await;
@@ -75,25 +99,8 @@ async fn a_target_tracking_policy_put_through_the_sdk_scales_the_variant() {
 
     // Errors first: a policy before the target, a bad resource, a step
     // policy (gameday has no CloudWatch alarm API), an unknown policy.
-    let err = c
-        .put_scaling_policy()
-        .policy_name("ipi")
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(RESOURCE)
-        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-        .policy_type(PolicyType::TargetTrackingScaling)
-        .target_tracking_scaling_policy_configuration(
-            TargetTrackingScalingPolicyConfiguration::builder()
-                .target_value(600.0)
-                .predefined_metric_specification(
-                    PredefinedMetricSpecification::builder()
-                        .predefined_metric_type(MetricType::SageMakerVariantInvocationsPerInstance)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
+    let err = policy(&c, "ipi", PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(invocations(600.0).build().unwrap())
         .send()
         .await
         .expect_err("no scalable target yet");
@@ -121,22 +128,9 @@ async fn a_target_tracking_policy_put_through_the_sdk_scales_the_variant() {
         .send()
         .await
         .expect("registers");
-    let put = c
-        .put_scaling_policy()
-        .policy_name("ipi")
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(RESOURCE)
-        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-        .policy_type(PolicyType::TargetTrackingScaling)
+    let put = policy(&c, "ipi", PolicyType::TargetTrackingScaling)
         .target_tracking_scaling_policy_configuration(
-            TargetTrackingScalingPolicyConfiguration::builder()
-                .target_value(600.0)
-                .predefined_metric_specification(
-                    PredefinedMetricSpecification::builder()
-                        .predefined_metric_type(MetricType::SageMakerVariantInvocationsPerInstance)
-                        .build()
-                        .unwrap(),
-                )
+            invocations(600.0)
                 .scale_out_cooldown(60)
                 .scale_in_cooldown(600)
                 .build()
@@ -148,13 +142,7 @@ async fn a_target_tracking_policy_put_through_the_sdk_scales_the_variant() {
     let alarms: Vec<&str> = put.alarms().iter().map(|a| a.alarm_name()).collect();
     assert_eq!(alarms.len(), 2, "{alarms:?}");
     assert!(alarms[0].ends_with("AlarmHigh"));
-    let err = c
-        .put_scaling_policy()
-        .policy_name("steps")
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .resource_id(RESOURCE)
-        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-        .policy_type(PolicyType::StepScaling)
+    let err = policy(&c, "steps", PolicyType::StepScaling)
         .send()
         .await
         .expect_err("no step policies through the API");

@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gameday_core::autoscaling::{
-    ActivityStatus, ApiError, MOfN, Metric, TargetTrackingSpec, DEFAULT_COOLDOWN,
+    ActivityStatus, ApiError, Metric, TargetTrackingSpec, DEFAULT_COOLDOWN,
 };
 use gameday_core::{Platform, SimTime, TimeScale};
 use serde::Deserialize;
@@ -115,54 +115,12 @@ pub(crate) async fn call(
         epoch_s: s.epoch_s,
     };
     let r = match op.as_str() {
-        "RegisterScalableTarget" => {
-            let req: Register = match parse(body) {
-                Ok(r) => r,
-                Err(e) => return answer(Err(e)),
-            };
-            let ctx2 = ctx.clone();
-            run(&s, move |p, now| ctx2.register(p, now, req)).await
-        }
-        "PutScalingPolicy" => {
-            let req: PutPolicy = match parse(body) {
-                Ok(r) => r,
-                Err(e) => return answer(Err(e)),
-            };
-            let ctx2 = ctx.clone();
-            run(&s, move |p, _| ctx2.put_policy(p, req)).await
-        }
-        "DeleteScalingPolicy" => {
-            let req: DeletePolicy = match parse(body) {
-                Ok(r) => r,
-                Err(e) => return answer(Err(e)),
-            };
-            let ctx2 = ctx.clone();
-            run(&s, move |p, _| ctx2.delete_policy(p, req)).await
-        }
-        "DescribeScalableTargets" => {
-            let req: Describe = match parse(body) {
-                Ok(r) => r,
-                Err(e) => return answer(Err(e)),
-            };
-            let ctx2 = ctx.clone();
-            run(&s, move |p, _| ctx2.describe_targets(p, req)).await
-        }
-        "DescribeScalingPolicies" => {
-            let req: Describe = match parse(body) {
-                Ok(r) => r,
-                Err(e) => return answer(Err(e)),
-            };
-            let ctx2 = ctx.clone();
-            run(&s, move |p, _| ctx2.describe_policies(p, req)).await
-        }
-        "DescribeScalingActivities" => {
-            let req: Describe = match parse(body) {
-                Ok(r) => r,
-                Err(e) => return answer(Err(e)),
-            };
-            let ctx2 = ctx.clone();
-            run(&s, move |p, _| ctx2.describe_activities(p, req)).await
-        }
+        "RegisterScalableTarget" => with(&s, ctx, body, Ctx::register).await,
+        "PutScalingPolicy" => with(&s, ctx, body, Ctx::put_policy).await,
+        "DeleteScalingPolicy" => with(&s, ctx, body, Ctx::delete_policy).await,
+        "DescribeScalableTargets" => with(&s, ctx, body, Ctx::describe_targets).await,
+        "DescribeScalingPolicies" => with(&s, ctx, body, Ctx::describe_policies).await,
+        "DescribeScalingActivities" => with(&s, ctx, body, Ctx::describe_activities).await,
         other => {
             return error(
                 "UnknownOperationException",
@@ -173,12 +131,17 @@ pub(crate) async fn call(
     answer(r)
 }
 
-async fn run(
+/// One call: its request parsed from `body`, then `op` run on the
+/// platform in the engine thread.
+async fn with<T: serde::de::DeserializeOwned + Send + 'static>(
     s: &AppState,
-    f: impl FnOnce(&mut Platform, SimTime) -> Result<Value, ApiError> + Send + 'static,
+    ctx: Ctx,
+    body: Value,
+    op: fn(&Ctx, &mut Platform, SimTime, T) -> Result<Value, ApiError>,
 ) -> Result<Value, ApiError> {
+    let req: T = parse(body)?;
     s.engine
-        .with_platform(f)
+        .with_platform(move |p, now| op(&ctx, p, now, req))
         .await
         .unwrap_or_else(|_| Err(invalid("the platform engine has stopped")))
 }
@@ -248,6 +211,27 @@ struct Describe {
     resource_ids: Option<Vec<String>>,
 }
 
+/// Variants a call asks about; `None`: all.
+struct Wanted(Option<Vec<(u16, u16)>>);
+
+impl Wanted {
+    fn has(&self, e: u16, v: u16) -> bool {
+        self.0.as_ref().is_none_or(|w| w.contains(&(e, v)))
+    }
+}
+
+/// The ARN of a policy and of an alarm (account 0, region `local`).
+fn policy_arn(resource: &str, name: &str) -> String {
+    format!("arn:aws:autoscaling:local:000000000000:scalingPolicy:{resource}:policyName/{name}")
+}
+
+fn alarms_json(alarms: &[String]) -> Vec<Value> {
+    alarms
+        .iter()
+        .map(|a| json!({ "AlarmName": a, "AlarmARN": format!("arn:aws:cloudwatch:local:000000000000:alarm:{a}") }))
+        .collect()
+}
+
 #[derive(Clone, Debug)]
 struct Ctx {
     /// `(endpoint name, index, variant names)`.
@@ -312,7 +296,8 @@ impl Ctx {
         self.epoch_s + t.as_secs_f64()
     }
 
-    fn wanted(&self, d: &Describe) -> Result<Option<Vec<(u16, u16)>>, ApiError> {
+    /// The variants a `Describe…` call asks about.
+    fn wanted(&self, d: &Describe) -> Result<Wanted, ApiError> {
         namespace(&d.service_namespace)?;
         let ids: Vec<&String> = d
             .resource_id
@@ -320,12 +305,12 @@ impl Ctx {
             .chain(d.resource_ids.iter().flatten())
             .collect();
         if ids.is_empty() {
-            return Ok(None);
+            return Ok(Wanted(None));
         }
         ids.into_iter()
             .map(|i| self.resource(i))
             .collect::<Result<_, _>>()
-            .map(Some)
+            .map(|v| Wanted(Some(v)))
     }
 
     fn register(&self, p: &mut Platform, now: SimTime, r: Register) -> Result<Value, ApiError> {
@@ -364,7 +349,7 @@ impl Ctx {
         }))
     }
 
-    fn put_policy(&self, p: &mut Platform, r: PutPolicy) -> Result<Value, ApiError> {
+    fn put_policy(&self, p: &mut Platform, _: SimTime, r: PutPolicy) -> Result<Value, ApiError> {
         namespace(&r.service_namespace)?;
         dimension(&r.scalable_dimension)?;
         let (e, v) = self.resource(&r.resource_id)?;
@@ -416,32 +401,26 @@ impl Ctx {
             None => Ok(DEFAULT_COOLDOWN),
         };
         let spec = TargetTrackingSpec {
-            metric,
-            target: c.target_value,
             scale_out_cooldown: cooldown(c.scale_out_cooldown, "ScaleOutCooldown")?,
             scale_in_cooldown: cooldown(c.scale_in_cooldown, "ScaleInCooldown")?,
             disable_scale_in: c.disable_scale_in.unwrap_or(false),
-            alarm_high: MOfN {
-                datapoints: 3,
-                of: 3,
-            },
-            alarm_low: MOfN {
-                datapoints: 15,
-                of: 15,
-            },
-            low_fraction: 0.9,
+            ..TargetTrackingSpec::new(metric, c.target_value)
         };
         // Cooldowns are scenario time, as the rest of a scaled run.
         let alarms =
             p.put_target_tracking_policy(e, v, &r.policy_name, &self.scale.tracking(&spec))?;
-        let arn = |kind: &str, name: &str| format!("arn:aws:{kind}:local:000000000000:{name}");
         Ok(json!({
-            "PolicyARN": arn("autoscaling", &format!("scalingPolicy:{}:policyName/{}", r.resource_id, r.policy_name)),
-            "Alarms": alarms.iter().map(|a| json!({ "AlarmName": a, "AlarmARN": arn("cloudwatch", &format!("alarm:{a}")) })).collect::<Vec<_>>(),
+            "PolicyARN": policy_arn(&r.resource_id, &r.policy_name),
+            "Alarms": alarms_json(&alarms),
         }))
     }
 
-    fn delete_policy(&self, p: &mut Platform, r: DeletePolicy) -> Result<Value, ApiError> {
+    fn delete_policy(
+        &self,
+        p: &mut Platform,
+        _: SimTime,
+        r: DeletePolicy,
+    ) -> Result<Value, ApiError> {
         namespace(&r.service_namespace)?;
         dimension(&r.scalable_dimension)?;
         let (e, v) = self.resource(&r.resource_id)?;
@@ -449,16 +428,17 @@ impl Ctx {
         Ok(json!({}))
     }
 
-    fn describe_targets(&self, p: &mut Platform, d: Describe) -> Result<Value, ApiError> {
+    fn describe_targets(
+        &self,
+        p: &mut Platform,
+        _: SimTime,
+        d: Describe,
+    ) -> Result<Value, ApiError> {
         let wanted = self.wanted(&d)?;
         let targets: Vec<Value> = p
             .scalable_targets()
             .into_iter()
-            .filter(|t| {
-                wanted
-                    .as_ref()
-                    .is_none_or(|w| w.contains(&(t.endpoint, t.variant)))
-            })
+            .filter(|t| wanted.has(t.endpoint, t.variant))
             .map(|t| {
                 json!({
                     "ServiceNamespace": "sagemaker",
@@ -474,26 +454,28 @@ impl Ctx {
         Ok(json!({ "ScalableTargets": targets }))
     }
 
-    fn describe_policies(&self, p: &mut Platform, d: Describe) -> Result<Value, ApiError> {
+    fn describe_policies(
+        &self,
+        p: &mut Platform,
+        _: SimTime,
+        d: Describe,
+    ) -> Result<Value, ApiError> {
         let wanted = self.wanted(&d)?;
         let mut out = Vec::new();
         for t in p.scalable_targets() {
-            if wanted
-                .as_ref()
-                .is_some_and(|w| !w.contains(&(t.endpoint, t.variant)))
-            {
+            if !wanted.has(t.endpoint, t.variant) {
                 continue;
             }
             let id = self.resource_id(t.endpoint, t.variant);
             for pol in t.policies {
                 out.push(json!({
-                    "PolicyARN": format!("arn:aws:autoscaling:local:000000000000:scalingPolicy:{id}:policyName/{}", pol.name),
+                    "PolicyARN": policy_arn(&id, &pol.name),
                     "PolicyName": pol.name,
                     "ServiceNamespace": "sagemaker",
                     "ResourceId": id,
                     "ScalableDimension": DIMENSION,
                     "PolicyType": pol.kind,
-                    "Alarms": pol.alarms.iter().map(|a| json!({ "AlarmName": a, "AlarmARN": format!("arn:aws:cloudwatch:local:000000000000:alarm:{a}") })).collect::<Vec<_>>(),
+                    "Alarms": alarms_json(&pol.alarms),
                     "CreationTime": self.epoch_s,
                 }));
             }
@@ -501,14 +483,16 @@ impl Ctx {
         Ok(json!({ "ScalingPolicies": out }))
     }
 
-    fn describe_activities(&self, p: &mut Platform, d: Describe) -> Result<Value, ApiError> {
+    fn describe_activities(
+        &self,
+        p: &mut Platform,
+        _: SimTime,
+        d: Describe,
+    ) -> Result<Value, ApiError> {
         let wanted = self.wanted(&d)?;
         let mut out = Vec::new();
         for t in p.scaling() {
-            if wanted
-                .as_ref()
-                .is_some_and(|w| !w.contains(&(t.endpoint, t.variant)))
-            {
+            if !wanted.has(t.endpoint, t.variant) {
                 continue;
             }
             let id = self.resource_id(t.endpoint, t.variant);

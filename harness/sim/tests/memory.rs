@@ -52,20 +52,9 @@ fn tracking() -> gameday_core::autoscaling::AutoscalingSpec {
         min: 2,
         max: 20,
         target_tracking: vec![TargetTrackingSpec {
-            metric: Metric::InvocationsPerInstance,
-            target: 6000.0,
             scale_out_cooldown: Duration::from_secs(60),
             scale_in_cooldown: Duration::from_secs(600),
-            disable_scale_in: false,
-            alarm_high: MOfN {
-                datapoints: 3,
-                of: 3,
-            },
-            alarm_low: MOfN {
-                datapoints: 15,
-                of: 15,
-            },
-            low_fraction: 0.9,
+            ..TargetTrackingSpec::new(Metric::InvocationsPerInstance, 6000.0)
         }],
         step: vec![],
         scheduled: vec![],

@@ -261,6 +261,30 @@ pub struct TargetTrackingSpec {
     pub low_fraction: f64,
 }
 
+impl TargetTrackingSpec {
+    /// A policy holding `metric` at `target` with the settings AWS
+    /// defaults to: 300 s cooldowns, scale-in on, a high alarm on 3 of 3
+    /// datapoints and a low one on 15 of 15 below 90% of the target.
+    pub fn new(metric: Metric, target: f64) -> Self {
+        TargetTrackingSpec {
+            metric,
+            target,
+            scale_out_cooldown: DEFAULT_COOLDOWN,
+            scale_in_cooldown: DEFAULT_COOLDOWN,
+            disable_scale_in: false,
+            alarm_high: MOfN {
+                datapoints: 3,
+                of: 3,
+            },
+            alarm_low: MOfN {
+                datapoints: 15,
+                of: 15,
+            },
+            low_fraction: 0.9,
+        }
+    }
+}
+
 /// How a step adjustment changes capacity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Adjustment {

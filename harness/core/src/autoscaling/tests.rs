@@ -23,22 +23,7 @@ fn s(secs: u64) -> Duration {
 const READY_AFTER: u64 = 150;
 
 fn tracking(metric: Metric, target: f64) -> TargetTrackingSpec {
-    TargetTrackingSpec {
-        metric,
-        target,
-        scale_out_cooldown: DEFAULT_COOLDOWN,
-        scale_in_cooldown: DEFAULT_COOLDOWN,
-        disable_scale_in: false,
-        alarm_high: MOfN {
-            datapoints: 3,
-            of: 3,
-        },
-        alarm_low: MOfN {
-            datapoints: 15,
-            of: 15,
-        },
-        low_fraction: 0.9,
-    }
+    TargetTrackingSpec::new(metric, target)
 }
 
 fn scaled(count: u32, a: AutoscalingSpec) -> PlatformSpec {
@@ -145,6 +130,15 @@ fn activities(p: &Platform) -> Vec<(u64, u32, u32, ActivityStatus, Option<u64>)>
         .collect()
 }
 
+/// `a` with target tracking at 600 invocations a minute per instance and
+/// a 600 s scale-in cooldown.
+fn patient(mut a: AutoscalingSpec) -> AutoscalingSpec {
+    let mut tt = tracking(Metric::InvocationsPerInstance, 600.0);
+    tt.scale_in_cooldown = s(600);
+    a.target_tracking.push(tt);
+    a
+}
+
 /// 10 requests a second, then 40 from `step_at` (100 ms, then 25 ms).
 fn step_load(step_at: u64) -> impl Fn(u64) -> u64 {
     move |t| if t < step_at { 100_000_000 } else { 25_000_000 }
@@ -226,10 +220,7 @@ fn scale_in_waits_for_fifteen_low_datapoints_and_then_for_its_cooldown() {
     // = 2. From 900 the load is 5/s (150 a minute each on two): the
     // alarm stays in ALARM, but the 600 s scale-in cooldown holds the
     // next scale-in (to 1) until 1500.
-    let mut a = bounds(1, 10);
-    let mut tt = tracking(Metric::InvocationsPerInstance, 600.0);
-    tt.scale_in_cooldown = s(600);
-    a.target_tracking.push(tt);
+    let a = patient(bounds(1, 10));
     let (p, events) = run(&scaled(4, a), 1700, |t| {
         if t < 900 {
             50_000_000
@@ -266,10 +257,7 @@ fn a_scale_out_alarm_inside_a_scale_in_cooldown_scales_out_at_once() {
     // As above to the scale-in at 900 (cooldown 600 s); at 1020 the load
     // jumps to 40/s, 1,200 a minute each on two: the high alarm fires at
     // 1200, inside the scale-in cooldown, and scales out then.
-    let mut a = bounds(1, 10);
-    let mut tt = tracking(Metric::InvocationsPerInstance, 600.0);
-    tt.scale_in_cooldown = s(600);
-    a.target_tracking.push(tt);
+    let a = patient(bounds(1, 10));
     let (p, _) = run(&scaled(4, a), 1500, |t| match t {
         0..900 => 50_000_000,
         900..1020 => 200_000_000,

@@ -145,6 +145,16 @@ impl Hosting {
     /// A launched instance whose process never became healthy is
     /// terminated and a new one launched.
     pub(super) fn replace_unhealthy(&mut self, now: SimTime, inst: u32) {
+        self.replace_provisioning(
+            now,
+            inst,
+            "model server exited before answering GET /ping; replacing",
+        );
+    }
+
+    /// A provisioning instance is given up (`why`): it terminates and a
+    /// new one is launched.
+    pub(super) fn replace_provisioning(&mut self, now: SimTime, inst: u32, why: &str) {
         let instance = &mut self.instances[inst as usize];
         instance.state = InstanceState::Terminated;
         instance.ended_at = Some(now);
@@ -156,7 +166,7 @@ impl Hosting {
             e,
             Some(v),
             Some(inst),
-            "model server exited before answering GET /ping; replacing".into(),
+            why.into(),
         );
         self.model_server_down(inst);
         self.request_launch(e, v, 0);

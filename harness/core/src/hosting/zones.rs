@@ -64,7 +64,11 @@ impl Hosting {
                         self.crash(now, inst, o.detect_after);
                     }
                     InstanceState::Provisioning => {
-                        self.lose_provisioning(now, inst);
+                        self.replace_provisioning(
+                            now,
+                            inst,
+                            "lost with its zone while provisioning; replacing",
+                        );
                     }
                     _ => {}
                 }
@@ -81,25 +85,5 @@ impl Hosting {
                 self.event(now, EventKind::FaultCleared, e, None, None, detail);
             }
         }
-    }
-
-    /// A provisioning instance is lost with its zone: it terminates and a
-    /// new one is launched elsewhere.
-    fn lose_provisioning(&mut self, now: SimTime, inst: u32) {
-        let i = &mut self.instances[inst as usize];
-        i.state = InstanceState::Terminated;
-        i.ended_at = Some(now);
-        let (e, v) = (i.endpoint as usize, i.variant as usize);
-        self.endpoints[e].variants[v].fleet.provisioning -= 1;
-        self.event(
-            now,
-            EventKind::InstanceTerminated,
-            e,
-            Some(v),
-            Some(inst),
-            "lost with its zone while provisioning; replacing".into(),
-        );
-        self.model_server_down(inst);
-        self.request_launch(e, v, 0);
     }
 }

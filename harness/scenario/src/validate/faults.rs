@@ -74,16 +74,7 @@ fn build_fault(
         .filter(|(name, _)| matches!(*name, "job" | "instance_type" | "zone"))
         .collect();
     cx.only(at, "fault kind", kind, &training_fields, def.fields);
-    if f.at.0 >= duration {
-        cx.err(
-            &at.key("at"),
-            format!(
-                "the fault starts at {}s, at or after the end of the run ({}s)",
-                f.at.0.as_secs_f64(),
-                duration.as_secs_f64()
-            ),
-        );
-    }
+    super::faults::starts_in_run(cx, f, at, duration);
     let Some(endpoint) = &f.endpoint else {
         cx.err(at, format!("fault kind \"{kind}\" needs `endpoint`"));
         return None;
@@ -125,6 +116,20 @@ fn build_fault(
         },
         kind: fault_kind?,
     })
+}
+
+/// A fault must start before the run ends.
+pub(super) fn starts_in_run(cx: &mut Cx<'_>, f: &RawFault, at: &FieldPath, duration: Duration) {
+    if f.at.0 >= duration {
+        cx.err(
+            &at.key("at"),
+            format!(
+                "the fault starts at {}s, at or after the end of the run ({}s)",
+                f.at.0.as_secs_f64(),
+                duration.as_secs_f64()
+            ),
+        );
+    }
 }
 
 /// What a spot interruption or a capacity shortage names.

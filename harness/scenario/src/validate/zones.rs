@@ -31,16 +31,7 @@ pub(super) fn build_outage(
         &f.fields_set(&[]),
         &["for", "zone", "detect_after"],
     );
-    if f.at.0 >= duration {
-        cx.err(
-            &at.key("at"),
-            format!(
-                "the fault starts at {}s, at or after the end of the run ({}s)",
-                f.at.0.as_secs_f64(),
-                duration.as_secs_f64()
-            ),
-        );
-    }
+    super::faults::starts_in_run(cx, f, at, duration);
     let zones = raw
         .endpoints
         .iter()
