@@ -215,3 +215,17 @@ fn the_wall_clock_at_a_high_time_scale_scales_as_the_virtual_clock_does() {
     assert_eq!(at(&virt), 300.0);
     assert!((at(&wall) - 300.0).abs() < 1.0, "{}", at(&wall));
 }
+
+#[test]
+fn a_bad_autoscaling_section_exits_2_with_its_position() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("bad.toml");
+    std::fs::write(&file, WALL_STEP.replace("min = 2\n", "min = 12\n")).unwrap();
+    let o = gameday(&["validate", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("bad.toml:19:11: endpoint[0].variant[0].autoscaling.min: min (12) is greater than max (10): raise max or lower min"),
+        "{err}"
+    );
+}
