@@ -323,6 +323,13 @@ pub struct RawTargetTracking {
     /// the last N one-minute datapoints below F × the target (default 15
     /// of 15 below 0.9).
     pub alarm_low: Option<RawMOfN>,
+    /// Most instances one scale-out may add, where your evidence says AWS
+    /// adds fewer than `ceil(capacity × metric / target)` would (default:
+    /// no limit).
+    pub max_scale_out_step: Option<i64>,
+    /// Most instances one scale-in may remove, for a more gradual
+    /// scale-in than the formula's (default: no limit).
+    pub max_scale_in_step: Option<i64>,
 }
 
 /// `{ datapoints = M, of = N }` (and, for a low alarm, `below`: its

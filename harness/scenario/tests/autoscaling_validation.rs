@@ -74,6 +74,18 @@ fn a_full_autoscaling_section_builds_its_policies() {
     assert_eq!((tt.alarm_high.datapoints, tt.alarm_high.of), (3, 3));
     assert_eq!((tt.alarm_low.datapoints, tt.alarm_low.of), (10, 15));
     assert_eq!(tt.low_fraction, 0.8);
+    assert_eq!((tt.max_scale_in_step, tt.max_scale_out_step), (None, None));
+    let capped = with(
+        "scale_in_cooldown = \"600s\"",
+        "scale_in_cooldown = \"600s\"\nmax_scale_in_step = 1",
+    );
+    let sc = gameday_scenario::parse("t.toml", &capped, Path::new("../../fixtures")).unwrap();
+    let capped = &sc.platform.endpoints[0].variants[0]
+        .autoscaling
+        .as_ref()
+        .unwrap()
+        .target_tracking[0];
+    assert_eq!(capped.max_scale_in_step, Some(1));
     let st = &a.step[0];
     assert_eq!(st.alarm.metric, Metric::CpuUtilization);
     assert_eq!(st.alarm.statistic, Statistic::Average);
@@ -85,6 +97,11 @@ fn a_full_autoscaling_section_builds_its_policies() {
 
 /// `(line to replace, replacement, every diagnostic expected)`.
 const CASES: &[(&str, &str, &[&str])] = &[
+    (
+        "scale_out_cooldown = \"60s\"",
+        "max_scale_out_step = 0",
+        &["t.toml:23:22: endpoint[0].variant[0].autoscaling.target_tracking[0].max_scale_out_step: max_scale_out_step must be between 1 and 10000, got 0"],
+    ),
     (
         "min = 2",
         "min = 25",

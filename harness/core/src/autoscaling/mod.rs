@@ -12,7 +12,9 @@
 //!   `ConcurrentRequestsPerModel`) and a low alarm (below 90% of the
 //!   target; 15 of 15 one-minute datapoints). AWS publishes no formula:
 //!   gameday scales out to `ceil(capacity × metric / target)` and in to
-//!   the same, never below `min`, where `metric` is the newest datapoint.
+//!   the same, never below `min`, where `metric` is the newest datapoint;
+//!   `max_scale_out_step` and `max_scale_in_step` cap one activity's
+//!   change where a user's evidence says AWS moved more gradually.
 //! - **Step scaling** takes the step whose bounds hold the breach (the
 //!   newest datapoint minus the threshold) and applies its adjustment;
 //!   percent changes round as AWS documents.
@@ -465,6 +467,9 @@ impl Autoscaling {
                         if let Some(m) = high.latest {
                             let base = p.base(now, desired);
                             let n = ceil(f64::from(base) * m / spec.target);
+                            let n = spec
+                                .max_scale_out_step
+                                .map_or(n, |step| n.min(desired.saturating_add(step)));
                             if n > desired && out.as_ref().is_none_or(|o| n > o.0) {
                                 let why = format!(
                                     "{}: {} {} above target {}",
@@ -482,7 +487,11 @@ impl Autoscaling {
                         && !p.in_blocked(now)
                     {
                         if let Some(m) = low.latest {
-                            let n = ceil(f64::from(desired) * m / spec.target).max(target.min);
+                            let n = ceil(f64::from(desired) * m / spec.target);
+                            let n = spec
+                                .max_scale_in_step
+                                .map_or(n, |step| n.max(desired.saturating_sub(step)))
+                                .max(target.min);
                             if n < desired {
                                 let why = format!(
                                     "{}: {} {} below {} of target {}",

@@ -259,6 +259,10 @@ pub struct TargetTrackingSpec {
     pub alarm_low: MOfN,
     /// The scale-in alarm's threshold over the target (0.9).
     pub low_fraction: f64,
+    /// Most instances one scale-out adds (none: as the formula says).
+    pub max_scale_out_step: Option<u32>,
+    /// Most instances one scale-in removes (none: as the formula says).
+    pub max_scale_in_step: Option<u32>,
 }
 
 impl TargetTrackingSpec {
@@ -281,6 +285,8 @@ impl TargetTrackingSpec {
                 of: 15,
             },
             low_fraction: 0.9,
+            max_scale_out_step: None,
+            max_scale_in_step: None,
         }
     }
 }

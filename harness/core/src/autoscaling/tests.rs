@@ -677,3 +677,32 @@ fn a_scale_in_keeps_the_zones_balanced() {
     assert_eq!(drained, [Some(3), Some(4)]);
     assert_eq!(p.fleet(0, 0).in_service, 4);
 }
+
+#[test]
+fn step_caps_make_one_activity_move_more_gradually() {
+    // As the fifteen-low-datapoints case: the formula takes four
+    // instances to two at 900 s; with max_scale_in_step = 1 the first
+    // scale-in removes one, and the next (after the 600 s cooldown) one
+    // more. On the way out, max_scale_out_step = 1 turns 2 → 4 into 2 → 3.
+    let mut a = bounds(1, 10);
+    let mut tt = tracking(Metric::InvocationsPerInstance, 600.0);
+    tt.scale_in_cooldown = s(600);
+    tt.max_scale_in_step = Some(1);
+    a.target_tracking.push(tt);
+    let (p, _) = run(&scaled(4, a), 1700, |t| {
+        if t < 900 {
+            50_000_000
+        } else {
+            200_000_000
+        }
+    });
+    let acts: Vec<(u64, u32, u32)> = activities(&p).iter().map(|a| (a.0, a.1, a.2)).collect();
+    assert_eq!(acts, [(900, 4, 3), (1500, 3, 2)]);
+
+    let mut a = bounds(2, 10);
+    let mut tt = tracking(Metric::InvocationsPerInstance, 600.0);
+    tt.max_scale_out_step = Some(1);
+    a.target_tracking.push(tt);
+    let (p, _) = run(&scaled(2, a), 900, step_load(300));
+    assert_eq!((activities(&p)[0].0, activities(&p)[0].2), (480, 3));
+}

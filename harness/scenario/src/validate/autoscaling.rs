@@ -256,10 +256,24 @@ fn tracking(
         );
         look_back(cx, &at.key("alarm_low"), 60 * u64::from(alarm_low.of));
     }
+    let mut step = |name: &str, v: Option<i64>| match v {
+        Some(x) if !(1..=MAX_CAPACITY).contains(&x) => {
+            cx.err(
+                &at.key(name),
+                format!("{name} must be between 1 and {MAX_CAPACITY}, got {x}"),
+            );
+            None
+        }
+        other => other.map(|x| x as u32),
+    };
+    let max_scale_out_step = step("max_scale_out_step", t.max_scale_out_step);
+    let max_scale_in_step = step("max_scale_in_step", t.max_scale_in_step);
     if cx.diags.len() > before {
         return None;
     }
     Some(TargetTrackingSpec {
+        max_scale_out_step,
+        max_scale_in_step,
         metric: metric?,
         target: t.target,
         scale_out_cooldown: t.scale_out_cooldown.map_or(DEFAULT_COOLDOWN, |d| d.0),
