@@ -125,6 +125,7 @@ pub mod dist;
 pub mod fault_kinds;
 pub mod hosting;
 pub mod metrics;
+pub mod mme;
 pub mod outcome;
 pub mod platform;
 pub mod rng;
