@@ -181,6 +181,7 @@ async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> 
         costs: final_snap.costs,
         fleet: final_snap.fleet,
         scaling: final_snap.scaling,
+        models: final_snap.models,
         mean_in_system: final_snap.mean_in_system,
         training: Vec::new(),
         slo: &sc.slo,

@@ -399,7 +399,7 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
     });
     let drained_at_s = zero.elapsed().as_secs_f64();
 
-    let (costs, mean_in_system, fleet, scaling) = match &engine {
+    let (costs, mean_in_system, fleet, scaling, models) = match &engine {
         Some(e) => {
             let s = e
                 .snapshot_until(true, Some(end))
@@ -410,7 +410,7 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
                 recorder.event(ev);
             }
             let costs = s.costs.clone();
-            (costs, s.mean_in_system, s.fleet, s.scaling)
+            (costs, s.mean_in_system, s.fleet, s.scaling, s.models)
         }
         None => {
             // A remote fleet's cost is not observable: bill the scenario's
@@ -419,6 +419,7 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
             (
                 p.cost(end),
                 vec![0.0; spec.endpoints.len()],
+                Vec::new(),
                 Vec::new(),
                 Vec::new(),
             )
@@ -477,6 +478,7 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
         costs,
         fleet,
         scaling,
+        models,
         mean_in_system,
         training: training_reports,
         slo: &sc.slo,

@@ -88,6 +88,45 @@ pub const FAULT_KINDS: &[FaultKindDef] = &[
         summary: "requests are accepted and never answered",
         build: |_| Ok(FaultKind::Blackhole),
     },
+    FaultKindDef {
+        name: "model_download_slow",
+        fields: &["for", "factor"],
+        summary: "multi-model downloads from S3 take `factor` times as long",
+        build: |f| match f.factor {
+            Some(factor) if factor >= 1.0 && factor.is_finite() => {
+                Ok(FaultKind::ModelDownloadSlow { factor })
+            }
+            Some(factor) => Err(vec![FieldError::new(
+                "factor",
+                format!("factor must be at least 1 (how many times slower), got {factor}"),
+            )]),
+            None => Err(vec![FieldError::missing("model_download_slow", "factor")]),
+        },
+    },
+    FaultKindDef {
+        name: "model_load_failure",
+        fields: &["for", "rate", "model"],
+        summary: "multi-model loads fail: a share of them (`rate`), or every load of `model`",
+        build: |f| {
+            let rate = f.rate.unwrap_or(1.0);
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(vec![FieldError::new(
+                    "rate",
+                    format!("rate must be between 0 and 1, got {rate}"),
+                )]);
+            }
+            if f.model.is_some() && f.rate.is_some() {
+                return Err(vec![FieldError::new(
+                    "rate",
+                    "give `rate` (a share of every model's loads) or `model` (every load of one model), not both".into(),
+                )]);
+            }
+            Ok(FaultKind::ModelLoadFailure {
+                rate,
+                model: f.model,
+            })
+        },
+    },
 ];
 
 /// The kind-specific fields of a fault as the user wrote them (parsed,
@@ -106,11 +145,16 @@ pub struct FaultFields {
     pub rate: Option<f64>,
     /// `error_injection`: the status answered.
     pub status: Option<i64>,
+    /// `model_download_slow`: how many times slower.
+    pub factor: Option<f64>,
+    /// `model_load_failure`: the model whose loads fail, by index (the
+    /// caller resolves its name).
+    pub model: Option<u32>,
 }
 
 impl FaultFields {
     /// Every field by name, and whether it was given.
-    pub fn given(&self) -> [(&'static str, bool); 6] {
+    pub fn given(&self) -> [(&'static str, bool); 8] {
         [
             ("for", self.for_.is_some()),
             ("count", self.count.is_some()),
@@ -118,6 +162,8 @@ impl FaultFields {
             ("delay", self.delay.is_some()),
             ("rate", self.rate.is_some()),
             ("status", self.status.is_some()),
+            ("factor", self.factor.is_some()),
+            ("model", self.model.is_some()),
         ]
     }
 }
@@ -205,6 +251,10 @@ mod tests {
                 "latency_injection" => assert_eq!(
                     r.unwrap_err()[0].message,
                     "fault kind \"latency_injection\" needs `delay`"
+                ),
+                "model_download_slow" => assert_eq!(
+                    r.unwrap_err()[0].message,
+                    "fault kind \"model_download_slow\" needs `factor`"
                 ),
                 _ => assert!(r.is_ok(), "{}: {r:?}", k.name),
             }

@@ -108,7 +108,7 @@
 //!     zone_outages: vec![],
 //! };
 //! let mut p = Platform::new(&spec, RngStreams::new(7));
-//! let req = Request { id: 0, endpoint: 0, target_variant: None, sent_at: SimTime::ZERO, timeout_ns: 1_000_000_000 };
+//! let req = Request { id: 0, endpoint: 0, target_variant: None, sent_at: SimTime::ZERO, timeout_ns: 1_000_000_000, target_model: None };
 //! p.handle_request(SimTime::ZERO, req);
 //! let result = loop {
 //!     if let Some(r) = p.poll_result() { break r; }

@@ -48,6 +48,13 @@ pub enum Cause {
     /// A model process answered with this HTTP status (SageMaker's
     /// ModelError carries it as `OriginalStatusCode`).
     ModelError(u16),
+    /// A multi-model endpoint had not loaded the target model within the
+    /// 60 s InvokeEndpoint waits (`ModelNotReadyException`, 429); the
+    /// load goes on.
+    ModelNotReady,
+    /// The target model's load failed; the container's error is passed on
+    /// as a ModelError.
+    ModelLoadFailed,
 }
 
 impl Cause {
@@ -81,6 +88,10 @@ pub struct RequestResult {
     pub outcome: Outcome,
     /// Why.
     pub cause: Cause,
+    /// Multi-model endpoints: whether the target model was loaded.
+    pub cache: crate::mme::CacheUse,
+    /// Multi-model endpoints: microseconds it waited for its model.
+    pub model_wait_us: u32,
 }
 
 /// Kinds of discrete platform event (rows of `events.csv`).
@@ -107,6 +118,12 @@ pub enum EventKind {
     AlarmState,
     /// An Application Auto Scaling activity started, failed or ended.
     ScalingActivity,
+    /// A multi-model instance loaded a model.
+    ModelLoaded,
+    /// A multi-model instance unloaded a model to make room.
+    ModelUnloaded,
+    /// A model's load failed.
+    ModelLoadFailed,
 }
 
 impl EventKind {
@@ -123,6 +140,9 @@ impl EventKind {
             EventKind::InstanceDraining => "instance_draining",
             EventKind::AlarmState => "alarm_state",
             EventKind::ScalingActivity => "scaling_activity",
+            EventKind::ModelLoaded => "model_loaded",
+            EventKind::ModelUnloaded => "model_unloaded",
+            EventKind::ModelLoadFailed => "model_load_failed",
         }
     }
 }
@@ -169,6 +189,8 @@ pub struct VariantGauge {
     /// The first scaling policy's metric at its alarm's last evaluation
     /// (the newest datapoint), with autoscaling.
     pub policy_metric: Option<f64>,
+    /// Multi-model variants: models loaded now, summed over instances.
+    pub loaded_models: Option<u32>,
 }
 
 /// What one variant's fleet cost over the run.

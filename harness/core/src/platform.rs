@@ -43,6 +43,8 @@ pub struct Platform {
     job_pools: Vec<usize>,
     /// Scratch space for the level integrals at a boundary.
     areas: Vec<LevelAreas>,
+    /// Scratch space for the model operations at a boundary.
+    model_ops: Vec<crate::hosting::ModelOps>,
     timers: TimerQueue<Due>,
     /// Past this, only request work (service ends, queue deadlines) and
     /// training run; scheduled faults and fleet changes do not.
@@ -101,6 +103,7 @@ impl Platform {
             variant_pools,
             job_pools,
             areas: Vec::new(),
+            model_ops: Vec::new(),
             timers: TimerQueue::default(),
             end: None,
             actions: VecDeque::new(),
@@ -117,8 +120,9 @@ impl Platform {
     fn settle(&mut self, now: SimTime) {
         while self.metrics.next_boundary() <= now {
             let at = self.metrics.next_boundary();
-            self.hosting.level_areas(at, &mut self.areas);
-            self.metrics.close(&self.areas);
+            self.hosting
+                .level_areas(at, &mut self.areas, &mut self.model_ops);
+            self.metrics.close(&self.areas, &self.model_ops);
         }
     }
 
@@ -568,6 +572,12 @@ impl Platform {
     /// Every registered scalable target and its policies.
     pub fn scalable_targets(&self) -> Vec<crate::autoscaling::TargetInfo> {
         self.autoscaling.targets()
+    }
+
+    /// Every multi-model variant's loads, unloads, downloads and loaded
+    /// models over `[0, until]`.
+    pub fn model_stats(&self, until: SimTime) -> Vec<crate::hosting::ModelStats> {
+        self.hosting.model_stats(until)
     }
 
     /// The scaling of every variant with autoscaling: activities and

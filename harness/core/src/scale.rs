@@ -141,6 +141,7 @@ impl TimeScale {
             external,
             model_load,
             autoscaling,
+            multi_model,
         } = v;
         VariantSpec {
             name: name.clone(),
@@ -154,6 +155,9 @@ impl TimeScale {
             external: *external,
             model_load: self.compress(*model_load),
             autoscaling: autoscaling.as_ref().map(|a| self.autoscaling(a)),
+            // Downloads, loads and the 60 s wait are part of a request's
+            // latency, which stays real, like its service time.
+            multi_model: multi_model.clone(),
         }
     }
 
@@ -248,6 +252,13 @@ impl TimeScale {
                     status: *status,
                 },
                 FaultKind::Blackhole => FaultKind::Blackhole,
+                FaultKind::ModelDownloadSlow { factor } => {
+                    FaultKind::ModelDownloadSlow { factor: *factor }
+                }
+                FaultKind::ModelLoadFailure { rate, model } => FaultKind::ModelLoadFailure {
+                    rate: *rate,
+                    model: *model,
+                },
             },
         }
     }
@@ -272,6 +283,7 @@ impl TimeScale {
             arrival,
             timeout,
             target_variant,
+            target_model,
         } = w;
         WorkloadSpec {
             name: name.clone(),
@@ -279,6 +291,7 @@ impl TimeScale {
             arrival: self.arrival(arrival),
             timeout: *timeout,
             target_variant: *target_variant,
+            target_model: target_model.clone(),
         }
     }
 
@@ -468,6 +481,7 @@ mod tests {
                     external: false,
                     model_load: Duration::ZERO,
                     autoscaling: None,
+                    multi_model: None,
                 }],
             }],
             faults: vec![FaultSpec {

@@ -104,6 +104,9 @@ pub struct VariantSpec {
     /// Application Auto Scaling of the variant's instance count, if
     /// registered.
     pub autoscaling: Option<crate::autoscaling::AutoscalingSpec>,
+    /// A multi-model variant: the models it serves and each instance's
+    /// room for them. Requests then name their target model.
+    pub multi_model: Option<Box<crate::mme::MultiModelSpec>>,
 }
 
 /// What the core needs to know about an instance type.
@@ -175,6 +178,21 @@ pub enum FaultKind {
     },
     /// Requests are accepted and never answered: the client times out.
     Blackhole,
+    /// Model downloads from S3 take `factor` times as long (multi-model
+    /// variants).
+    ModelDownloadSlow {
+        /// How many times slower, at least 1.
+        factor: f64,
+    },
+    /// Model loads fail (multi-model variants): a share of them, or every
+    /// load of one model. The requests waiting for the load get the
+    /// container's error.
+    ModelLoadFailure {
+        /// Share of loads that fail, `0..=1`.
+        rate: f64,
+        /// Only this model's loads (all of them, whatever `rate`).
+        model: Option<u32>,
+    },
 }
 
 impl FaultKind {
@@ -185,6 +203,8 @@ impl FaultKind {
             FaultKind::LatencyInjection { .. } => "latency_injection",
             FaultKind::ErrorInjection { .. } => "error_injection",
             FaultKind::Blackhole => "blackhole",
+            FaultKind::ModelDownloadSlow { .. } => "model_download_slow",
+            FaultKind::ModelLoadFailure { .. } => "model_load_failure",
         }
     }
 }
@@ -202,4 +222,18 @@ pub struct WorkloadSpec {
     pub timeout: Duration,
     /// `X-Amzn-SageMaker-Target-Variant`: route every request to this variant.
     pub target_variant: Option<usize>,
+    /// Multi-model endpoints: which model each request targets.
+    pub target_model: TargetModel,
+}
+
+/// Which model a workload's requests target.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum TargetModel {
+    /// None: a single-model endpoint.
+    #[default]
+    None,
+    /// Always this model (its index).
+    Fixed(u32),
+    /// Each request's model drawn from the models' popularity.
+    Popularity(crate::mme::ModelMix),
 }

@@ -31,6 +31,7 @@ pub(crate) fn variant(
         external: false,
         model_load: std::time::Duration::ZERO,
         autoscaling: None,
+        multi_model: None,
     }
 }
 
@@ -95,6 +96,7 @@ impl Harness {
                 target_variant,
                 sent_at: now,
                 timeout_ns: timeout_ms * 1_000_000,
+                target_model: None,
             },
         );
         self.drain();
@@ -474,6 +476,7 @@ fn live_faults_start_now_and_results_carry_their_request_id_and_cause() {
             target_variant: None,
             sent_at: now,
             timeout_ns: 1_000_000_000,
+            target_model: None,
         },
     );
     let r = p.poll_result().expect("answered at once");
@@ -495,6 +498,7 @@ fn external_variants_hold_the_slot_until_the_driver_completes() {
         target_variant: None,
         sent_at: ms(at),
         timeout_ns: 100_000_000,
+        target_model: None,
     };
     assert_eq!(
         p.poll_action(),
@@ -567,6 +571,7 @@ fn a_crash_fails_external_requests_and_late_completions_are_ignored() {
             target_variant: None,
             sent_at: SimTime::ZERO,
             timeout_ns: 1_000_000_000,
+            target_model: None,
         },
     );
     let s = p.poll_start().unwrap();

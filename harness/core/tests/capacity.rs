@@ -75,6 +75,7 @@ fn platform() -> Platform {
                 external: false,
                 model_load: std::time::Duration::ZERO,
                 autoscaling: None,
+                multi_model: None,
             }],
         }],
         faults: vec![FaultSpec {

@@ -34,6 +34,7 @@ fn spec() -> PlatformSpec {
         external: false,
         model_load: std::time::Duration::ZERO,
         autoscaling: None,
+        multi_model: None,
     };
     let target = FaultTarget {
         endpoint: 0,
@@ -97,6 +98,7 @@ fn request(i: usize, at: SimTime) -> Request {
         target_variant: None,
         sent_at: at,
         timeout_ns: 2_000_000_000,
+        target_model: None,
     }
 }
 

@@ -53,6 +53,7 @@ fn datapoints_average_to_erlang_c_figures() {
                 external: false,
                 model_load: std::time::Duration::ZERO,
                 autoscaling: None,
+                multi_model: None,
             }],
         }],
         faults: vec![],
@@ -79,6 +80,7 @@ fn datapoints_average_to_erlang_c_figures() {
                         target_variant: None,
                         sent_at: a,
                         timeout_ns: 60_000_000_000,
+                        target_model: None,
                     },
                 );
                 next = arrivals.next_arrival(&mut rng);

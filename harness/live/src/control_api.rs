@@ -56,6 +56,8 @@ pub struct ControlFault {
     pub rate: Option<f64>,
     /// `error_injection`: the status answered (default 500).
     pub status: Option<i64>,
+    /// `model_download_slow`: how many times slower downloads get.
+    pub factor: Option<f64>,
 }
 
 /// A duration given as a scenario string or as a number of `unit`
@@ -93,6 +95,9 @@ impl ControlFault {
             delay: duration(&self.delay, self.delay_ms, 1e-3, "delay", "delay_ms")?,
             rate: self.rate,
             status: self.status,
+            factor: self.factor,
+            // A model's loads fail by name only in scenarios; here, by rate.
+            model: None,
         })
     }
 

@@ -45,6 +45,8 @@ pub struct Snapshot {
     pub fleet: Vec<gameday_core::hosting::FleetStats>,
     /// Autoscaling of each variant that has it.
     pub scaling: Vec<gameday_core::autoscaling::TargetReport>,
+    /// Every multi-model variant's model cache so far.
+    pub models: Vec<gameday_core::hosting::ModelStats>,
 }
 
 /// One variant's metrics as the core's metrics component has them.
@@ -587,6 +589,7 @@ fn run(
                         costs: platform.cost(upto),
                         fleet: platform.fleet_stats(upto),
                         scaling: platform.scaling(),
+                        models: platform.model_stats(upto),
                         mean_in_system: (0..n).map(|e| platform.mean_in_system(e, upto)).collect(),
                     };
                     let _ = reply.send(snap);

@@ -255,6 +255,7 @@ mod tests {
             external: false,
             model_load: std::time::Duration::ZERO,
             autoscaling: None,
+            multi_model: None,
         };
         let spec = PlatformSpec {
             endpoints: vec![EndpointSpec {
@@ -298,6 +299,7 @@ mod tests {
                     target_variant: Some(1),
                     sent_at: at,
                     timeout_ns: 10_000_000_000,
+                    target_model: None,
                 },
             );
             while p.poll_result().is_some() {}

@@ -18,6 +18,8 @@ pub const REQUEST_ID: &str = "x-amzn-RequestId";
 pub const INVOKED_VARIANT: &str = "x-Amzn-Invoked-Production-Variant";
 /// Routes a request to one production variant.
 pub const TARGET_VARIANT: &str = "X-Amzn-SageMaker-Target-Variant";
+/// `InvokeEndpoint`'s `TargetModel` (multi-model endpoints).
+pub const TARGET_MODEL: &str = "X-Amzn-SageMaker-Target-Model";
 
 /// The errors InvokeEndpoint can answer with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,6 +149,12 @@ impl SageMakerError {
                 "Your invocation timed out while waiting for a response from container primary",
                 variant,
             ),
+            Cause::ModelNotReady => SageMakerError::ModelNotReady(format!(
+                "Model for endpoint {endpoint} variant {variant} is not ready: the multi-model endpoint is still downloading or loading the target model. Retry the request."
+            )),
+            Cause::ModelLoadFailed => {
+                SageMakerError::model(500, "the container failed to load the target model", variant)
+            }
         })
     }
 
@@ -182,6 +190,52 @@ pub fn request_id(n: u64) -> String {
         (n >> 12) & 0xfff,
         n
     )
+}
+
+/// Reads `X-Amzn-SageMaker-Target-Model` for endpoint `endpoint`, whose
+/// models (by name) are `models` if it is multi-model.
+///
+/// The answers, gameday's reading of what SageMaker sends (its API
+/// reference documents `TargetModel` as 1–1024 printable characters, not
+/// starting with white space, and names no error for the other cases):
+/// a malformed value, a missing header on a multi-model endpoint, a
+/// header on a single-model endpoint, and a model with no artifact are
+/// each a `ValidationError` (400); for the last, SageMaker's message is
+/// its failed S3 download of the artifact, which this mirrors.
+pub fn target_model(
+    headers: &HeaderMap,
+    endpoint: &str,
+    models: Option<&std::collections::BTreeMap<String, u32>>,
+) -> Result<Option<u32>, SageMakerError> {
+    let value = match headers.get(TARGET_MODEL) {
+        None => None,
+        Some(v) => {
+            let t = v.to_str().unwrap_or("");
+            let printable = t.chars().all(|c| !c.is_control());
+            let starts = t.chars().next().is_some_and(|c| !c.is_whitespace());
+            if t.is_empty() || t.len() > 1024 || !printable || !starts {
+                return Err(SageMakerError::Validation(
+                    "1 validation error detected: Value at 'targetModel' failed to satisfy constraint: Member must have length less than or equal to 1024 and satisfy regular expression pattern: \\A\\S[\\p{Print}]*\\z".into(),
+                ));
+            }
+            Some(t)
+        }
+    };
+    match (models, value) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(SageMakerError::Validation(format!(
+            "Endpoint {endpoint} is not a multi-model endpoint: TargetModel applies only to multi-model endpoints."
+        ))),
+        (Some(_), None) => Err(SageMakerError::Validation(format!(
+            "Endpoint {endpoint} is a multi-model endpoint: the request must name its model in TargetModel (X-Amzn-SageMaker-Target-Model)."
+        ))),
+        (Some(m), Some(t)) => match m.get(t) {
+            Some(&i) => Ok(Some(i)),
+            None => Err(SageMakerError::Validation(format!(
+                "Failed to download model data(bucket: gameday-models, key: {endpoint}/{t}). Please ensure that there is an object located at the URL and that the role passed to CreateModel has permissions to download the model."
+            ))),
+        },
+    }
 }
 
 #[cfg(test)]

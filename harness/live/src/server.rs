@@ -92,6 +92,8 @@ struct Variant {
 struct Endpoint {
     index: u16,
     variants: Vec<Variant>,
+    /// Multi-model endpoints: model index by `TargetModel` name.
+    models: Option<BTreeMap<String, u32>>,
 }
 
 type HttpClient = hyper_util::client::legacy::Client<
@@ -263,6 +265,17 @@ impl Server {
                 Endpoint {
                     index: e as u16,
                     variants,
+                    models: ep
+                        .variants
+                        .iter()
+                        .find_map(|v| v.multi_model.as_ref())
+                        .map(|mm| {
+                            mm.models
+                                .iter()
+                                .enumerate()
+                                .map(|(i, m)| (m.name.clone(), i as u32))
+                                .collect()
+                        }),
                 },
             );
         }
@@ -558,6 +571,10 @@ async fn invoke(
             }
         }
     };
+    let target_model = match crate::protocol::target_model(&headers, &name, ep.models.as_ref()) {
+        Ok(m) => m,
+        Err(e) => return reject(e),
+    };
     let declared_too_big = content_length(&headers).is_some_and(|l| l > MAX_BODY_BYTES as u64);
     let body = match tokio::time::timeout(
         s.limits.body_read_timeout,
@@ -589,6 +606,7 @@ async fn invoke(
         target_variant,
         sent_at: arrived,
         timeout_ns: s.timeout_ns,
+        target_model,
     };
     let gone = || {
         SageMakerError::InternalFailure("the platform engine stopped".into())

@@ -35,6 +35,7 @@ fn spec() -> PlatformSpec {
                 external: false,
                 model_load: std::time::Duration::ZERO,
                 autoscaling: None,
+                multi_model: None,
             }],
         }],
         faults: vec![],

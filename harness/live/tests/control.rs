@@ -29,6 +29,7 @@ fn spec() -> PlatformSpec {
         external: false,
         model_load: std::time::Duration::ZERO,
         autoscaling: None,
+        multi_model: None,
     };
     PlatformSpec {
         endpoints: vec![EndpointSpec {

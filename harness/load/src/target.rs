@@ -118,6 +118,9 @@ pub fn record_of(
         queue_wait_ns: 0,
         outcome,
         cause: gameday_core::Cause::of(outcome),
+        // A client cannot see the endpoint's model cache.
+        cache: gameday_core::mme::CacheUse::NotMultiModel,
+        model_wait_us: 0,
     }
 }
 

@@ -233,6 +233,61 @@ pub struct VariantReport {
     /// The scalable target and its alarms, with autoscaling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<AutoscalingReport>,
+    /// A multi-model variant's model cache: hits, loads, evictions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mme: Option<MmeReport>,
+}
+
+/// A multi-model variant's model cache over the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MmeReport {
+    /// Share of its requests that found their model loaded (the average
+    /// of SageMaker's `ModelCacheHit`); 1 when there were none.
+    pub model_cache_hit_ratio: f64,
+    /// Requests that targeted a model here.
+    pub requests: u64,
+    /// Of which found it loaded.
+    pub hits: u64,
+    /// Model loads that finished.
+    pub loads: u64,
+    /// Models unloaded to make room.
+    pub unloads: u64,
+    /// Downloads from S3 (loads whose file was not on disk).
+    pub downloads: u64,
+    /// Loads that failed (their waiting requests failed with them).
+    pub load_failures: u64,
+    /// Requests answered `ModelNotReadyException` after waiting 60 s.
+    pub model_not_ready: u64,
+    /// How long the requests that missed waited for their model
+    /// (`ModelLoadingWaitTime`), ms.
+    pub loading_wait_ms: LoadingWaitSummary,
+    /// Models loaded, summed over instances: time-average, and at the end.
+    pub loaded_models_mean: f64,
+    /// Models loaded at the end of the run.
+    pub loaded_models_end: u32,
+    /// The models loaded most often (a thrash list), most first; at most
+    /// ten.
+    pub most_loaded: Vec<ModelLoads>,
+}
+
+/// Percentiles of the wait for a model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadingWaitSummary {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Longest.
+    pub max: f64,
+}
+
+/// How often one model was loaded.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelLoads {
+    /// Model name.
+    pub model: String,
+    /// Loads over the run, summed over instances.
+    pub loads: u32,
 }
 
 /// Fewest, mean and most instances in service.

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 
+use gameday_core::mme::CacheUse;
 use gameday_core::spec::PlatformSpec;
 use gameday_core::{
     Outcome, PlatformEvent, RequestResult, SimTime, TimeScale, TrainingEvent, VariantCost,
@@ -95,6 +96,11 @@ impl Latency {
 struct VariantRec {
     counts: Counts,
     latency: Latency,
+    /// Multi-model: requests that looked up a model, hits, and the misses'
+    /// waits.
+    lookups: u64,
+    hits: u64,
+    model_wait: Option<Latency>,
 }
 
 #[derive(Debug)]
@@ -113,6 +119,8 @@ struct IntervalCell {
     counts: Counts,
     hist: Histogram<u64>,
     gauge: Option<VariantGauge>,
+    lookups: u64,
+    hits: u64,
 }
 
 /// A row of `timeline.csv`: one interval of one variant. Requests are
@@ -160,6 +168,12 @@ pub struct TimelineRow {
     /// With autoscaling: the first policy's metric (its newest datapoint)
     /// at the interval's end, to chart against its target.
     pub policy_metric: Option<f64>,
+    /// Multi-model: share of the interval's requests that found their
+    /// model loaded.
+    pub model_cache_hit_ratio: Option<f64>,
+    /// Multi-model: models loaded at the interval's end, summed over
+    /// instances.
+    pub loaded_models: Option<u32>,
 }
 
 /// A row of `events.csv`.
@@ -211,6 +225,8 @@ pub struct Finish<'a> {
     pub fleet: Vec<gameday_core::hosting::FleetStats>,
     /// From `Platform::scaling`.
     pub scaling: Vec<gameday_core::autoscaling::TargetReport>,
+    /// From `Platform::model_stats`.
+    pub models: Vec<gameday_core::hosting::ModelStats>,
     /// Objectives to evaluate.
     pub slo: &'a SloSpec,
 }
@@ -274,9 +290,12 @@ impl Recorder {
                 variants: ep
                     .variants
                     .iter()
-                    .map(|_| VariantRec {
+                    .map(|vs| VariantRec {
                         counts: Counts::default(),
                         latency: Latency::new(),
+                        lookups: 0,
+                        hits: 0,
+                        model_wait: vs.multi_model.as_ref().map(|_| Latency::new()),
                     })
                     .collect(),
             })
@@ -330,6 +349,30 @@ impl Recorder {
     /// Records a request's queue wait as the platform measured it.
     pub fn platform_queue_wait(&mut self, r: &RequestResult) {
         self.endpoints[r.endpoint as usize].queue_wait_of(r);
+        self.model_cache_of(r);
+    }
+
+    /// Counts a multi-model request's lookup, as the platform saw it.
+    #[inline]
+    fn model_cache_of(&mut self, r: &RequestResult) {
+        let hit = match r.cache {
+            CacheUse::NotMultiModel => return,
+            CacheUse::Hit => true,
+            CacheUse::Miss => false,
+        };
+        let v = &mut self.endpoints[r.endpoint as usize].variants[r.variant as usize];
+        v.lookups += 1;
+        if hit {
+            v.hits += 1;
+        } else if let Some(w) = v.model_wait.as_mut() {
+            w.record(u64::from(r.model_wait_us) * 1_000);
+        }
+        let idx = r.sent_at.as_nanos() / self.interval_ns;
+        let cell = self.cell_index(r.endpoint, r.variant);
+        if let Some(cells) = self.interval(idx) {
+            cells[cell].lookups += 1;
+            cells[cell].hits += u64::from(hit);
+        }
     }
 
     #[inline]
@@ -349,6 +392,8 @@ impl Recorder {
                     counts: Counts::default(),
                     hist: self.pool.pop().unwrap_or_else(|| histogram(2)),
                     gauge: None,
+                    lookups: 0,
+                    hits: 0,
                 })
                 .collect();
             self.open.push_back(cells);
@@ -365,12 +410,16 @@ impl Recorder {
         if r.outcome == Outcome::Ok {
             ep.ok_latency.record(r.latency_ns);
         }
-        if !self.platform_queue_waits {
+        let from_platform = self.platform_queue_waits;
+        if !from_platform {
             ep.queue_wait_of(r);
         }
         let v = &mut ep.variants[r.variant as usize];
         v.counts.add(r.outcome);
         v.latency.record(r.latency_ns);
+        if !from_platform && r.cache != CacheUse::NotMultiModel {
+            self.model_cache_of(r);
+        }
 
         let idx = r.sent_at.as_nanos() / self.interval_ns;
         let cell = self.cell_index(r.endpoint, r.variant);
@@ -475,6 +524,9 @@ impl Recorder {
                 instances_provisioning: c.gauge.map(|g| g.provisioning),
                 instances_draining: c.gauge.map(|g| g.draining),
                 policy_metric: c.gauge.and_then(|g| g.policy_metric).map(round3),
+                model_cache_hit_ratio: (c.lookups > 0)
+                    .then(|| round6(c.hits as f64 / c.lookups as f64)),
+                loaded_models: c.gauge.and_then(|g| g.loaded_models),
             });
             c.hist.reset();
             self.pool.push(c.hist);
@@ -577,6 +629,11 @@ impl Recorder {
                             })
                             .collect(),
                     }),
+                    mme: f
+                        .models
+                        .iter()
+                        .find(|s| s.endpoint as usize == e && s.variant as usize == v)
+                        .map(|s| mme_report(vr, s)),
                     name: vs.name.clone(),
                     model: vs.model.clone(),
                     instance_type: vs.instance.name.clone(),
@@ -686,5 +743,52 @@ impl Recorder {
             timeline: self.rows,
             events,
         }
+    }
+}
+
+/// A multi-model variant's section of `report.json`.
+fn mme_report(vr: &VariantRec, s: &gameday_core::hosting::ModelStats) -> MmeReport {
+    let wait = vr
+        .model_wait
+        .as_ref()
+        .map_or_else(LatencySummary::default, Latency::summary);
+    let mut most: Vec<(usize, u32)> = s
+        .counts
+        .loads_per_model
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(_, n)| n > 0)
+        .collect();
+    // Most loads first; ties by model order, so the list is stable.
+    most.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    MmeReport {
+        model_cache_hit_ratio: if vr.lookups == 0 {
+            1.0
+        } else {
+            round6(vr.hits as f64 / vr.lookups as f64)
+        },
+        requests: vr.lookups,
+        hits: vr.hits,
+        loads: s.counts.loads,
+        unloads: s.counts.unloads,
+        downloads: s.counts.downloads,
+        load_failures: s.counts.load_failures,
+        model_not_ready: s.counts.model_not_ready,
+        loading_wait_ms: LoadingWaitSummary {
+            p50: wait.p50,
+            p99: wait.p99,
+            max: wait.max,
+        },
+        loaded_models_mean: round3(s.loaded_mean),
+        loaded_models_end: s.loaded_end,
+        most_loaded: most
+            .into_iter()
+            .take(10)
+            .map(|(m, loads)| ModelLoads {
+                model: s.names[m].clone(),
+                loads,
+            })
+            .collect(),
     }
 }

@@ -48,6 +48,10 @@ pub struct InstanceType {
     pub provisioning_max: Duration,
     /// Accelerators.
     pub accelerator: Option<Accelerator>,
+    /// Network bandwidth, gigabits per second (the EC2 figure; "up to"
+    /// figures taken at face value): what a multi-model download from S3
+    /// gets. `None` if the catalog does not say.
+    pub network_gbps: Option<f64>,
     /// Where the price came from.
     pub source: String,
 }
@@ -145,6 +149,7 @@ impl Catalog {
             provisioning_min: Duration::ZERO,
             provisioning_max: Duration::ZERO,
             accelerator: None,
+            network_gbps: None,
             source: String::new(),
         });
         let merged = InstanceType {
@@ -164,6 +169,7 @@ impl Catalog {
                     memory_bytes: a.memory.0,
                 })
                 .or(base.accelerator),
+            network_gbps: t.network_gbps.or(base.network_gbps),
             source: t.source.clone().unwrap_or(if base.source.is_empty() {
                 "scenario".into()
             } else {

@@ -140,6 +140,8 @@ pub struct RawInstanceType {
     pub provisioning: Option<RawRange>,
     /// Accelerators, if any.
     pub accelerator: Option<RawAccelerator>,
+    /// Network bandwidth, Gbit/s (multi-model downloads use it).
+    pub network_gbps: Option<f64>,
     /// Where the price came from, and when.
     pub source: Option<String>,
 }
@@ -242,9 +244,22 @@ pub struct RawEndpoint {
     /// Availability zones its instances spread over, round robin, 1 to 6
     /// (default 3); zones are named `a`, `b`, ….
     pub zones: Option<i64>,
+    /// `"single_model"` (default) or `"multi_model"`: each variant then
+    /// serves many models (`[endpoint.variant.models]`), loaded on demand.
+    pub mode: Option<EndpointMode>,
     /// `[[endpoint.variant]]`: production variants.
     #[serde(default)]
     pub variant: Vec<RawVariant>,
+}
+
+/// What an endpoint's variants serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointMode {
+    /// One model per variant.
+    SingleModel,
+    /// Many models per variant, loaded into each instance on demand.
+    MultiModel,
 }
 
 /// Routing strategies.
@@ -264,8 +279,9 @@ pub enum RoutingKind {
 pub struct RawVariant {
     /// Variant name.
     pub name: String,
-    /// Model served (a `[[model]]` name).
-    pub model: String,
+    /// Model served (a `[[model]]` name); a multi-model variant has
+    /// `[endpoint.variant.models]` instead.
+    pub model: Option<String>,
     /// Instance type (a catalog name).
     pub instance_type: String,
     /// Instances at the start (default 1).
@@ -277,6 +293,64 @@ pub struct RawVariant {
     /// `[endpoint.variant.autoscaling]`: Application Auto Scaling of the
     /// instance count (`instance_count` is then the initial desired count).
     pub autoscaling: Option<RawAutoscaling>,
+    /// Multi-model: memory for loaded models on one instance (default:
+    /// the type's memory less an overhead; GPU types: GPU memory).
+    pub model_memory: Option<Size>,
+    /// Multi-model: disk for downloaded models on one instance (default
+    /// `"30GB"`).
+    pub disk: Option<Size>,
+    /// Multi-model: S3 download bandwidth, like `"1.25GB/s"` (default:
+    /// the type's network bandwidth from the catalog).
+    pub download_bandwidth: Option<String>,
+    /// Multi-model: how fast a model loads into memory, like `"500MB/s"`
+    /// (default `"500MB/s"`; `load_time` in the models overrides it).
+    pub load_rate: Option<String>,
+    /// Multi-model: time to unload one model (default `"100ms"`).
+    pub unload_time: Option<DurationStr>,
+    /// `[endpoint.variant.models]`: the models a multi-model variant
+    /// serves.
+    pub models: Option<RawModels>,
+}
+
+/// `[endpoint.variant.models]`: generated models `model-0` … (the most
+/// popular first), their sizes, popularity and latency.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModels {
+    /// How many models.
+    pub count: Option<i64>,
+    /// Every model's size (`"100MB"`), or `{ p50, p99 }` of a log-normal
+    /// spread of sizes.
+    pub size: Option<RawModelSize>,
+    /// `{ zipf = alpha }`, alpha > 0 (default: every model alike).
+    pub popularity: Option<RawPopularity>,
+    /// Service time of one request, on the reference instance type.
+    pub latency: Option<RawLatency>,
+    /// Load time of every model (default: size over `load_rate`).
+    pub load_time: Option<DurationStr>,
+}
+
+/// A model size, or a spread of sizes.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawModelSize {
+    /// One size for every model.
+    One(String),
+    /// A log-normal spread.
+    Quantiles {
+        /// Median size.
+        p50: String,
+        /// 99th-percentile size.
+        p99: String,
+    },
+}
+
+/// How requests spread over the models.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPopularity {
+    /// Zipf exponent: model `i` (from 0) gets weight `1 / (i + 1)^zipf`.
+    pub zipf: f64,
 }
 
 /// `[endpoint.variant.autoscaling]`: the scalable target and what is
@@ -415,6 +489,9 @@ pub struct RawWorkload {
     pub arrival: RawArrival,
     /// Client timeout per request (default `"60s"`, SageMaker's limit).
     pub timeout: Option<DurationStr>,
+    /// `X-Amzn-SageMaker-Target-Model` of a multi-model endpoint: every
+    /// request targets this model (default: drawn from the popularity).
+    pub target_model: Option<String>,
     /// Send every request to this variant (`TargetVariant`).
     pub target_variant: Option<String>,
     /// Request payload (wall clock), inline.
@@ -553,6 +630,10 @@ pub struct RawFault {
     pub rate: Option<f64>,
     /// HTTP status returned (`error_injection`, default 500).
     pub status: Option<i64>,
+    /// How many times slower model downloads get (`model_download_slow`).
+    pub factor: Option<f64>,
+    /// The model whose loads fail (`model_load_failure`; or give `rate`).
+    pub model: Option<String>,
 }
 
 impl RawFault {
@@ -572,6 +653,8 @@ impl RawFault {
             ("delay", self.delay.is_some()),
             ("rate", self.rate.is_some()),
             ("status", self.status.is_some()),
+            ("factor", self.factor.is_some()),
+            ("model", self.model.is_some()),
         ]
         .into_iter()
         .filter(|(name, _)| !skip.contains(name))
@@ -600,6 +683,10 @@ pub enum FaultKindRaw {
     /// An availability zone goes dark: every endpoint's instances in it
     /// die, and launches go to the other zones until it returns.
     AzOutage,
+    /// Multi-model downloads slow down.
+    ModelDownloadSlow,
+    /// Multi-model loads fail.
+    ModelLoadFailure,
 }
 
 impl FaultKindRaw {
@@ -613,6 +700,8 @@ impl FaultKindRaw {
             FaultKindRaw::SpotInterruption => "spot_interruption",
             FaultKindRaw::CapacityShortage => "capacity_shortage",
             FaultKindRaw::AzOutage => "az_outage",
+            FaultKindRaw::ModelDownloadSlow => "model_download_slow",
+            FaultKindRaw::ModelLoadFailure => "model_load_failure",
         }
     }
 

@@ -22,6 +22,7 @@ mod faults;
 mod limits;
 mod meta;
 mod models;
+mod multi_model;
 mod names;
 mod slo;
 mod training;
@@ -199,13 +200,13 @@ pub fn validate(
     // Endpoints, then what refers to them by name.
     let endpoints = endpoints::build(&mut cx, &raw, &catalog, &model_dists, duration);
     let names = names::Names::new(&raw);
-    let (workloads, payloads) = workloads::build(&mut cx, &raw, &names, duration);
+    let (workloads, payloads) = workloads::build(&mut cx, &raw, &names, &endpoints, duration);
 
     // Training jobs.
     let (jobs, training_runs) = training::build_jobs(&mut cx, &raw, &catalog, clock);
 
     // Faults.
-    let faults = faults::build(&mut cx, &raw, &names, duration);
+    let faults = faults::build(&mut cx, &raw, &names, &endpoints, duration);
 
     let variants: usize = raw.endpoints.iter().map(|e| e.variant.len()).sum();
     let timeline_at = match meta.timeline_interval {

@@ -21,7 +21,7 @@ pub mod plan;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use gameday_core::spec::{PlatformSpec, WorkloadSpec};
+use gameday_core::spec::{PlatformSpec, TargetModel, WorkloadSpec};
 use gameday_core::time::duration_nanos;
 use gameday_core::training::TrainingSpec;
 use gameday_core::{ArrivalProcess, Platform, Request, RngStreams, SimTime, StreamRng, TimerQueue};
@@ -63,6 +63,8 @@ pub struct SimOutput {
     pub fleet: Vec<gameday_core::hosting::FleetStats>,
     /// Autoscaling of each variant that has it.
     pub scaling: Vec<gameday_core::autoscaling::TargetReport>,
+    /// Every multi-model variant's model cache.
+    pub models: Vec<gameday_core::hosting::ModelStats>,
     /// Time-average requests in each endpoint.
     pub mean_in_system: Vec<f64>,
     /// Events processed (arrivals, timers, ticks).
@@ -89,6 +91,7 @@ impl SimOutput {
             costs: self.costs,
             fleet: self.fleet,
             scaling: self.scaling,
+            models: self.models,
             mean_in_system: self.mean_in_system,
             training: self.training,
             slo,
@@ -108,6 +111,9 @@ struct Workload {
     process: ArrivalProcess,
     rng: StreamRng,
     request: Request,
+    /// Multi-model endpoints: each request's target model.
+    models: TargetModel,
+    model_rng: StreamRng,
 }
 
 /// How often (in events) the stop flag is checked.
@@ -145,7 +151,10 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
                 target_variant: w.target_variant.map(|v| v as u16),
                 sent_at: SimTime::ZERO,
                 timeout_ns: duration_nanos(w.timeout),
+                target_model: None,
             },
+            models: w.target_model.clone(),
+            model_rng: streams.stream(&format!("models/{}", w.name)),
         })
         .collect();
     for (i, w) in workloads.iter_mut().enumerate() {
@@ -177,10 +186,16 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
                 match event {
                     Event::Arrival(i) => {
                         let w = &mut workloads[i as usize];
+                        let target_model = match &w.models {
+                            TargetModel::None => None,
+                            TargetModel::Fixed(m) => Some(*m),
+                            TargetModel::Popularity(mix) => Some(mix.pick(&mut w.model_rng)),
+                        };
                         platform.handle_request(
                             now,
                             Request {
                                 sent_at: now,
+                                target_model,
                                 ..w.request
                             },
                         );
@@ -237,6 +252,7 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
         costs: platform.cost(billed_until),
         fleet: platform.fleet_stats(billed_until),
         scaling: platform.scaling(),
+        models: platform.model_stats(billed_until),
         mean_in_system: (0..cfg.platform.endpoints.len())
             .map(|e| platform.mean_in_system(e, billed_until))
             .collect(),

@@ -91,6 +91,7 @@ fn peak_bytes_of(
                 external: false,
                 model_load: std::time::Duration::ZERO,
                 autoscaling,
+                multi_model: None,
             }],
         }],
         faults: vec![],
@@ -103,6 +104,7 @@ fn peak_bytes_of(
         arrival,
         timeout: Duration::from_secs(2),
         target_variant: None,
+        target_model: Default::default(),
     }];
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);

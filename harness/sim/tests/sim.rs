@@ -86,6 +86,7 @@ fn mm(
                 external: false,
                 model_load: std::time::Duration::ZERO,
                 autoscaling: None,
+                multi_model: None,
             }],
         }],
         faults: vec![],
@@ -98,6 +99,7 @@ fn mm(
         arrival: ArrivalSpec::Poisson { rate: lambda },
         timeout: Duration::from_secs(3600),
         target_variant: None,
+        target_model: Default::default(),
     }];
     (platform, workloads)
 }
@@ -387,6 +389,7 @@ fn users_run(users: u32, think_s: f64, service: ServiceDist, concurrency: u32) -
         },
         timeout: Duration::from_secs(60),
         target_variant: None,
+        target_model: Default::default(),
     }];
     let rec = simulate(SimConfig {
         training: &Default::default(),

@@ -86,6 +86,7 @@ fn run_on(mut p: Platform, until: u64, gap: impl Fn(u64) -> u64) -> (Platform, V
                         target_variant: None,
                         sent_at: now,
                         timeout_ns: 60_000_000_000,
+                        target_model: None,
                     },
                 );
                 next = now.add_nanos(gap(now.as_nanos() / 1_000_000_000));

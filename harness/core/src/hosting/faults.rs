@@ -82,6 +82,20 @@ impl Hosting {
                 format!("error_injection rate={rate} status={status}")
             }
             FaultKind::Blackhole => "blackhole".to_string(),
+            FaultKind::ModelDownloadSlow { factor } => {
+                format!("model_download_slow factor={factor}")
+            }
+            FaultKind::ModelLoadFailure { rate, model } => match model {
+                Some(m) => format!(
+                    "model_load_failure model={}",
+                    self.endpoints[e]
+                        .variants
+                        .iter()
+                        .find_map(|v| v.spec.multi_model.as_ref())
+                        .map_or(String::new(), |mm| mm.models[*m as usize].name.clone())
+                ),
+                None => format!("model_load_failure rate={rate}"),
+            },
         };
         self.event(
             now,

@@ -25,6 +25,7 @@ impl Hosting {
                     now.nanos_since(s.sent_at),
                     s.started_at.nanos_since(s.sent_at),
                     Outcome::Server5xx,
+                    s.tag,
                 );
             }
             self.endpoints[e].variants[v].busy_slots.down(now, 1);
@@ -40,9 +41,11 @@ impl Hosting {
                 now.nanos_since(q.sent_at),
                 now.nanos_since(q.sent_at),
                 Outcome::Server5xx,
+                q.tag,
             );
             self.change_in_system(now, e, v, false);
         }
+        failed += self.lose_models(now, inst);
         let draining = self.instances[inst as usize].draining;
         let vs = &mut self.endpoints[e].variants[v];
         vs.queue_depth -= queued.len() as u32;

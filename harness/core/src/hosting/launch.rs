@@ -65,7 +65,7 @@ impl Hosting {
         let mut instance = Instance::new(
             e as u16,
             v as u16,
-            vs.spec.concurrency,
+            &vs.spec,
             now,
             InstanceState::Provisioning,
         );

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use rand::Rng;
 
 use crate::metrics::Level;
+use crate::mme::ModelTag;
 use crate::outcome::{Action, EventKind, PlatformEvent, RequestResult};
 use crate::rng::{RngStreams, StreamRng};
 use crate::spec::{FaultSpec, PlatformSpec, Routing, VariantSpec};
@@ -17,6 +18,7 @@ use crate::time::SimTime;
 mod faults;
 mod fleet;
 mod launch;
+mod models;
 mod readings;
 mod routing;
 mod scaling;
@@ -24,6 +26,8 @@ mod service;
 mod zones;
 
 pub(crate) use launch::Launch;
+pub(crate) use models::ModelOps;
+pub use models::{ModelCounts, ModelStats, LISTED_MODEL_EVENTS};
 pub use scaling::{FleetStats, FleetView};
 
 /// A request arriving at the platform.
@@ -41,6 +45,9 @@ pub struct Request {
     pub sent_at: SimTime,
     /// Client timeout, nanoseconds.
     pub timeout_ns: u64,
+    /// Multi-model endpoints: the target model's index
+    /// (`X-Amzn-SageMaker-Target-Model`).
+    pub target_model: Option<u32>,
 }
 
 /// A request whose service started on an instance of an external
@@ -111,13 +118,33 @@ pub enum Timer {
         /// Refusals so far.
         attempt: u32,
     },
+    /// A multi-model instance finishes loading (or failing to load) a
+    /// model.
+    ModelReady {
+        /// Instance id.
+        instance: u32,
+        /// Model index.
+        model: u32,
+    },
+    /// A request waiting for its model on `instance` reaches the 60 s
+    /// limit (or its client's deadline).
+    ModelWaitExpiry {
+        /// Instance id.
+        instance: u32,
+    },
 }
 
 impl Timer {
     /// Service ends and queue deadlines: the work of requests already
     /// inside, which still runs after the end of a run.
     pub fn is_request_work(&self) -> bool {
-        matches!(self, Timer::ServiceDone { .. } | Timer::QueueExpiry { .. })
+        matches!(
+            self,
+            Timer::ServiceDone { .. }
+                | Timer::QueueExpiry { .. }
+                | Timer::ModelReady { .. }
+                | Timer::ModelWaitExpiry { .. }
+        )
     }
 }
 
@@ -139,6 +166,7 @@ struct Slot {
     sent_at: SimTime,
     started_at: SimTime,
     timeout_ns: u64,
+    tag: ModelTag,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -148,6 +176,7 @@ struct Queued {
     deadline: SimTime,
     timeout_ns: u64,
     extra_ns: u64,
+    tag: ModelTag,
 }
 
 #[derive(Debug)]
@@ -170,6 +199,8 @@ struct Instance {
     /// process is in starting up. Goes in service only when both its
     /// provisioning time has passed and its process answers health checks.
     container: Container,
+    /// Multi-model variants: the models it holds and is loading.
+    models: Option<Box<models::InstanceModels>>,
 }
 
 /// A launched external instance's model process, as its driver reported.
@@ -203,6 +234,8 @@ struct VariantState {
     rng: StreamRng,
     /// The fleet as autoscaling sees it.
     fleet: FleetCounts,
+    /// Multi-model variants: loads, unloads and loaded models.
+    mme: Option<Box<models::VariantModels>>,
 }
 
 /// A variant's fleet beyond the instances in service.
@@ -305,6 +338,8 @@ pub(crate) struct Hosting {
     starts: VecDeque<ServiceStart>,
     actions: VecDeque<Action>,
     launches: VecDeque<Launch>,
+    /// Some variant is multi-model.
+    multi_model: bool,
 }
 
 /// A uniform index in `0..len` (Lemire's multiply-shift; bias < 2⁻⁶⁰).
@@ -334,7 +369,7 @@ impl Hosting {
                     let mut i = Instance::new(
                         e as u16,
                         v as u16,
-                        vs.concurrency,
+                        vs,
                         SimTime::ZERO,
                         InstanceState::InService,
                     );
@@ -356,6 +391,10 @@ impl Hosting {
                         max_serving: vs.instance_count,
                         ..FleetCounts::default()
                     },
+                    mme: vs
+                        .multi_model
+                        .as_ref()
+                        .map(|m| Box::new(models::VariantModels::new(m.models.len()))),
                 });
             }
             endpoints.push(EndpointState {
@@ -401,6 +440,11 @@ impl Hosting {
             starts: VecDeque::new(),
             actions: VecDeque::new(),
             launches: VecDeque::new(),
+            multi_model: spec
+                .endpoints
+                .iter()
+                .flat_map(|e| &e.variants)
+                .any(|v| v.multi_model.is_some()),
         };
         // The driver starts a process for each real-model instance in
         // service from the start.
@@ -463,6 +507,8 @@ impl Hosting {
                 variant,
                 attempt,
             } => self.request_launch(endpoint as usize, variant as usize, attempt),
+            Timer::ModelReady { instance, model } => self.model_ready(now, instance, model),
+            Timer::ModelWaitExpiry { instance } => self.expire_model_waits(now, instance),
         }
     }
 
@@ -535,11 +581,11 @@ impl Instance {
     fn new(
         endpoint: u16,
         variant: u16,
-        concurrency: u32,
+        spec: &VariantSpec,
         now: SimTime,
         state: InstanceState,
     ) -> Self {
-        let concurrency = concurrency.max(1);
+        let concurrency = spec.concurrency.max(1);
         Instance {
             endpoint,
             variant,
@@ -553,6 +599,10 @@ impl Instance {
             ended_at: None,
             draining: false,
             container: Container::NotWaited,
+            models: spec
+                .multi_model
+                .as_ref()
+                .map(|m| Box::new(models::InstanceModels::new(m.models.len()))),
         }
     }
 }

@@ -24,6 +24,7 @@ impl Hosting {
                     provisioning: vs.fleet.provisioning,
                     draining: vs.fleet.draining,
                     policy_metric: None,
+                    loaded_models: vs.mme.as_ref().map(|m| m.loaded.get()),
                 });
                 vs.max_queue_depth = vs.queue_depth;
             }
@@ -61,14 +62,33 @@ impl Hosting {
 
     /// Every variant's level integrals up to `now`, endpoint by endpoint,
     /// for the metrics component.
-    pub fn level_areas(&self, now: SimTime, out: &mut Vec<LevelAreas>) {
+    ///
+    /// `ops` gets each variant's model downloads, loads and unloads since
+    /// the last call, taken (left empty when no variant is multi-model).
+    pub fn level_areas(
+        &mut self,
+        now: SimTime,
+        out: &mut Vec<LevelAreas>,
+        ops: &mut Vec<super::ModelOps>,
+    ) {
         out.clear();
-        for vs in self.endpoints.iter().flat_map(|ep| &ep.variants) {
+        ops.clear();
+        for vs in self.endpoints.iter_mut().flat_map(|ep| &mut ep.variants) {
             out.push(LevelAreas {
                 in_service: vs.in_service.area_at(now),
                 busy: vs.busy_slots.area_at(now),
                 in_system: vs.in_system.area_at(now),
+                loaded_models: vs.mme.as_ref().map_or(0, |m| m.loaded.area_at(now)),
             });
+        }
+        if self.multi_model {
+            for vs in self.endpoints.iter_mut().flat_map(|ep| &mut ep.variants) {
+                ops.push(
+                    vs.mme
+                        .as_mut()
+                        .map_or_else(Default::default, |m| std::mem::take(&mut m.ops)),
+                );
+            }
         }
     }
 

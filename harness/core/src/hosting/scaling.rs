@@ -201,6 +201,7 @@ impl Hosting {
             Some(inst),
             "scale-in: drained".into(),
         );
+        self.lose_models(now, inst);
         self.model_server_down(inst);
     }
 

@@ -2,6 +2,7 @@
 
 use super::{Hosting, InstanceState, Queued, Request, ServiceStart, Slot, Timer};
 use crate::dist::unit;
+use crate::mme::{CacheUse, ModelTag};
 use crate::outcome::{Cause, Outcome, RequestResult};
 use crate::spec::FaultKind;
 use crate::time::duration_nanos;
@@ -24,6 +25,8 @@ impl Hosting {
             queue_wait_ns: 0,
             outcome: Outcome::Ok,
             cause: Cause::Served,
+            cache: CacheUse::NotMultiModel,
+            model_wait_us: 0,
         };
 
         // Fault rules in scenario order; the first that does not pass wins.
@@ -58,11 +61,25 @@ impl Hosting {
                     extra_ns = duration_nanos(delay);
                     break;
                 }
-                FaultKind::InstanceCrash { .. } => {}
+                FaultKind::InstanceCrash { .. }
+                | FaultKind::ModelDownloadSlow { .. }
+                | FaultKind::ModelLoadFailure { .. } => {}
             }
         }
 
-        let Some(inst) = self.pick_instance(e, v) else {
+        // A multi-model variant routes by the target model.
+        let model = req.target_model.filter(|&m| {
+            self.endpoints[e].variants[v]
+                .spec
+                .multi_model
+                .as_ref()
+                .is_some_and(|mm| (m as usize) < mm.models.len())
+        });
+        let picked = match model {
+            Some(m) => self.pick_model_instance(e, v, m),
+            None => self.pick_instance(e, v),
+        };
+        let Some(inst) = picked else {
             // Nothing in service: SageMaker answers 5xx at once.
             self.results.push_back(RequestResult {
                 outcome: Outcome::Server5xx,
@@ -85,14 +102,28 @@ impl Hosting {
             deadline: req.sent_at.add_nanos(req.timeout_ns),
             timeout_ns: req.timeout_ns,
             extra_ns,
+            tag: ModelTag::NONE,
         };
         self.change_in_system(now, e, v, true);
+        self.instances[inst as usize].outstanding += 1;
+        let q = match model {
+            Some(m) => match self.model_lookup(now, inst, m, q) {
+                Some(q) => q,
+                None => return, // waits for its model
+            },
+            None => q,
+        };
+        self.take_slot_or_queue(now, inst, q);
+    }
+
+    /// An admitted request takes a free slot of `inst`, or joins its queue.
+    pub(super) fn take_slot_or_queue(&mut self, now: SimTime, inst: u32, q: Queued) {
         let instance = &mut self.instances[inst as usize];
-        instance.outstanding += 1;
         if let Some(slot) = instance.free.pop() {
             self.start(now, inst, slot, q);
         } else {
             instance.queue.push_back(q);
+            let (e, v) = (instance.endpoint as usize, instance.variant as usize);
             let vs = &mut self.endpoints[e].variants[v];
             vs.queue_depth += 1;
             vs.max_queue_depth = vs.max_queue_depth.max(vs.queue_depth);
@@ -148,9 +179,12 @@ impl Hosting {
             queue_wait_ns: s.started_at.nanos_since(s.sent_at),
             outcome,
             cause,
+            cache: s.tag.cache,
+            model_wait_us: s.tag.wait_us,
         });
         self.endpoints[e].variants[v].busy_slots.down(now, 1);
         self.change_in_system(now, e, v, false);
+        self.release_model(now, instance, s.tag.model);
         self.dequeue(now, instance);
     }
 
@@ -169,6 +203,7 @@ impl Hosting {
                 sent_at: q.sent_at,
                 started_at: now,
                 timeout_ns: q.timeout_ns,
+                tag: q.tag,
             };
             self.starts.push_back(ServiceStart {
                 id: q.id,
@@ -189,10 +224,20 @@ impl Hosting {
             sent_at: q.sent_at,
             started_at: now,
             timeout_ns: q.timeout_ns,
+            tag: q.tag,
         };
         if late {
             // The client gives up at its deadline; the instance keeps working.
-            self.finish_request(e, v, q.id, q.sent_at, q.timeout_ns, wait, Outcome::Timeout);
+            self.finish_request(
+                e,
+                v,
+                q.id,
+                q.sent_at,
+                q.timeout_ns,
+                wait,
+                Outcome::Timeout,
+                q.tag,
+            );
         }
         self.timers.push_back((
             done,
@@ -221,10 +266,12 @@ impl Hosting {
                 now.nanos_since(s.sent_at),
                 s.started_at.nanos_since(s.sent_at),
                 Outcome::Ok,
+                s.tag,
             );
         }
         self.endpoints[e].variants[v].busy_slots.down(now, 1);
         self.change_in_system(now, e, v, false);
+        self.release_model(now, inst, s.tag.model);
         self.dequeue(now, inst);
     }
 
@@ -244,7 +291,7 @@ impl Hosting {
             self.endpoints[e].variants[v].queue_depth -= 1;
             if now >= q.deadline {
                 instance.outstanding -= 1;
-                self.timeout_queued(now, e, v, q);
+                self.timeout_queued(now, inst, q);
                 continue;
             }
             instance.free.pop();
@@ -269,11 +316,13 @@ impl Hosting {
             let q = instance.queue.pop_front().expect("front exists");
             instance.outstanding -= 1;
             self.endpoints[e].variants[v].queue_depth -= 1;
-            self.timeout_queued(now, e, v, q);
+            self.timeout_queued(now, inst, q);
         }
     }
 
-    pub(super) fn timeout_queued(&mut self, now: SimTime, e: usize, v: usize, q: Queued) {
+    pub(super) fn timeout_queued(&mut self, now: SimTime, inst: u32, q: Queued) {
+        let i = &self.instances[inst as usize];
+        let (e, v) = (i.endpoint as usize, i.variant as usize);
         self.finish_request(
             e,
             v,
@@ -282,8 +331,10 @@ impl Hosting {
             q.timeout_ns,
             q.timeout_ns,
             Outcome::Timeout,
+            q.tag,
         );
         self.change_in_system(now, e, v, false);
+        self.release_model(now, inst, q.tag.model);
     }
 
     /// Reports a finished request of endpoint `e`, variant `v`.
@@ -297,6 +348,7 @@ impl Hosting {
         latency_ns: u64,
         queue_wait_ns: u64,
         outcome: Outcome,
+        tag: ModelTag,
     ) {
         self.results.push_back(RequestResult {
             id,
@@ -307,6 +359,8 @@ impl Hosting {
             queue_wait_ns,
             outcome,
             cause: Cause::of(outcome),
+            cache: tag.cache,
+            model_wait_us: tag.wait_us,
         });
     }
 }

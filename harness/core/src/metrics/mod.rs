@@ -77,9 +77,12 @@ impl Class {
             // A container's own status decides.
             Cause::ModelError(s) if s >= 500 => Class::Server,
             // ValidationError, ModelNotReady, and every ModelError (424).
-            Cause::Injected(_) | Cause::ModelError(_) | Cause::InstanceDown | Cause::Timeout => {
-                Class::Client
-            }
+            Cause::Injected(_)
+            | Cause::ModelError(_)
+            | Cause::InstanceDown
+            | Cause::Timeout
+            | Cause::ModelNotReady
+            | Cause::ModelLoadFailed => Class::Client,
         }
     }
 }
@@ -87,7 +90,7 @@ impl Class {
 /// Latency statistics as bins keep them, in nanoseconds (a division
 /// less per request than microseconds).
 #[derive(Clone, Copy, Debug, Default)]
-struct NsStat {
+pub(crate) struct NsStat {
     count: u64,
     sum: u128,
     min: u64,
@@ -96,7 +99,7 @@ struct NsStat {
 
 impl NsStat {
     #[inline]
-    fn add(&mut self, ns: u64) {
+    pub(crate) fn add(&mut self, ns: u64) {
         self.min = if self.count == 0 {
             ns
         } else {
@@ -211,6 +214,8 @@ pub struct LevelAreas {
     pub busy: u128,
     /// Requests in service or queued × ns.
     pub in_system: u128,
+    /// Models loaded, summed over instances, × ns (multi-model).
+    pub loaded_models: u128,
 }
 
 impl LevelAreas {
@@ -219,6 +224,7 @@ impl LevelAreas {
             in_service: self.in_service - o.in_service,
             busy: self.busy - o.busy,
             in_system: self.in_system - o.in_system,
+            loaded_models: self.loaded_models - o.loaded_models,
         }
     }
 
@@ -226,6 +232,7 @@ impl LevelAreas {
         self.in_service += o.in_service;
         self.busy += o.busy;
         self.in_system += o.in_system;
+        self.loaded_models += o.loaded_models;
     }
 }
 
@@ -237,6 +244,11 @@ struct Bin {
     model: NsStat,
     overhead: NsStat,
     levels: LevelAreas,
+    /// Multi-model requests answered, and those that found their model.
+    cache_lookups: u64,
+    cache_hits: u64,
+    loading_wait: NsStat,
+    ops: crate::hosting::ModelOps,
 }
 
 impl Bin {
@@ -247,6 +259,12 @@ impl Bin {
         self.model.merge(&o.model);
         self.overhead.merge(&o.overhead);
         self.levels.plus(&o.levels);
+        self.cache_lookups += o.cache_lookups;
+        self.cache_hits += o.cache_hits;
+        self.loading_wait.merge(&o.loading_wait);
+        self.ops.downloading.merge(&o.ops.downloading);
+        self.ops.loading.merge(&o.ops.loading);
+        self.ops.unloading.merge(&o.ops.unloading);
     }
 }
 
@@ -330,6 +348,21 @@ pub struct Datapoint {
     pub gpu_utilization: Option<f64>,
     /// `ConcurrentRequestsPerModel`: requests inside per instance.
     pub concurrent_requests_per_model: f64,
+    /// `ModelCacheHit` (Average): the share of multi-model requests that
+    /// found their model loaded; `None` without any.
+    pub model_cache_hit: Option<f64>,
+    /// `ModelCacheHit` (SampleCount): multi-model requests answered.
+    pub model_requests: u64,
+    /// `ModelLoadingWaitTime` of the requests that waited.
+    pub model_loading_wait: Stat,
+    /// `ModelDownloadingTime`.
+    pub model_downloading: Stat,
+    /// `ModelLoadingTime`.
+    pub model_loading: Stat,
+    /// `ModelUnloadingTime` (its SampleCount counts unloads).
+    pub model_unloading: Stat,
+    /// `LoadedModelCount` (Sum over instances), time-averaged.
+    pub loaded_model_count: f64,
 }
 
 /// Running totals of one variant since the start.
@@ -453,6 +486,17 @@ impl Metrics {
             Class::Client => b.errors_4xx += 1,
             Class::Server => b.errors_5xx += 1,
         }
+        match r.cache {
+            crate::mme::CacheUse::NotMultiModel => {}
+            crate::mme::CacheUse::Hit => {
+                b.cache_lookups += 1;
+                b.cache_hits += 1;
+            }
+            crate::mme::CacheUse::Miss => {
+                b.cache_lookups += 1;
+                b.loading_wait.add(u64::from(r.model_wait_us) * 1_000);
+            }
+        }
     }
 
     /// An answer counted as served turned out a 4XX (an embedded model
@@ -465,12 +509,18 @@ impl Metrics {
 
     /// Closes the boundary due now with every variant's level integrals
     /// up to it, in series order.
-    pub(crate) fn close(&mut self, areas: &[LevelAreas]) {
+    /// `ops` holds each variant's model downloads, loads and unloads
+    /// since the last boundary (empty without multi-model variants).
+    pub(crate) fn close(&mut self, areas: &[LevelAreas], ops: &[crate::hosting::ModelOps]) {
         let k = self.closed;
-        for (s, a) in self.series.iter_mut().zip(areas) {
+        for (i, (s, a)) in self.series.iter_mut().zip(areas).enumerate() {
             let d = a.minus(&s.closed_areas);
             s.closed_areas = *a;
-            s.bin(k).levels = d;
+            let b = s.bin(k);
+            b.levels = d;
+            if let Some(o) = ops.get(i) {
+                b.ops = *o;
+            }
         }
         self.closed += 1;
     }
@@ -578,6 +628,14 @@ impl Metrics {
                 100.0 * f64::from(s.gpus) * ratio(l.busy, l.in_service * u128::from(s.concurrency))
             }),
             concurrent_requests_per_model: ratio(l.in_system, l.in_service),
+            model_cache_hit: (b.cache_lookups > 0)
+                .then(|| b.cache_hits as f64 / b.cache_lookups as f64),
+            model_requests: b.cache_lookups,
+            model_loading_wait: b.loading_wait.micros(),
+            model_downloading: b.ops.downloading.micros(),
+            model_loading: b.ops.loading.micros(),
+            model_unloading: b.ops.unloading.micros(),
+            loaded_model_count: l.loaded_models as f64 / span,
         }
     }
 }

@@ -19,6 +19,7 @@ fn request(at: SimTime) -> Request {
         target_variant: None,
         sent_at: at,
         timeout_ns: 60_000_000_000,
+        target_model: None,
     }
 }
 

@@ -114,7 +114,11 @@ fn zipf_mix_draws_each_model_at_its_share() {
     }
     for (i, &k) in n.iter().enumerate() {
         let share = f64::from(k) / f64::from(draws);
-        assert!((share - p[i]).abs() < 0.005, "model {i}: {share} vs {}", p[i]);
+        assert!(
+            (share - p[i]).abs() < 0.005,
+            "model {i}: {share} vs {}",
+            p[i]
+        );
     }
 }
 

@@ -9,7 +9,8 @@ use super::models::ModelDists;
 use super::Cx;
 use crate::catalog::Catalog;
 use crate::diag::{path, FieldPath};
-use crate::raw::{RawScenario, RoutingKind};
+use crate::raw::{EndpointMode, RawScenario, RoutingKind};
+use std::time::Duration;
 
 /// Checks and builds every endpoint.
 pub(super) fn build(
@@ -55,16 +56,37 @@ pub(super) fn build(
                     format!("duplicate variant name {}", crate::diag::quote(&var.name)),
                 );
             }
-            let model_at = raw.models.iter().position(|m| m.name == var.model);
-            let model = model_at.map(|m| &raw.models[m]);
-            if model.is_none() {
-                cx.unknown(
-                    &vat.key("model"),
-                    "model",
-                    &var.model,
-                    raw.models.iter().map(|m| m.name.as_str()),
-                );
+            let multi = ep.mode == Some(EndpointMode::MultiModel);
+            let model_at = match (&var.model, multi) {
+                (_, true) => None,
+                (Some(name), false) => {
+                    let at = raw.models.iter().position(|m| &m.name == name);
+                    if at.is_none() {
+                        cx.unknown(
+                            &vat.key("model"),
+                            "model",
+                            name,
+                            raw.models.iter().map(|m| m.name.as_str()),
+                        );
+                    }
+                    at
+                }
+                (None, false) => {
+                    cx.err(
+                        &vat,
+                        "missing `model`: the [[model]] this variant serves (or make the endpoint mode = \"multi_model\" and give [endpoint.variant.models])",
+                    );
+                    None
+                }
+            };
+            if !multi {
+                for (field, given) in super::multi_model::only_multi_model_fields(var) {
+                    if given {
+                        super::multi_model::not_multi_model(cx, &vat.key(field), &ep.name, field);
+                    }
+                }
             }
+            let model = model_at.map(|m| &raw.models[m]);
             let itype = catalog.types.get(&var.instance_type).cloned();
             if itype.is_none() {
                 cx.unknown(
@@ -101,19 +123,35 @@ pub(super) fn build(
                 };
                 super::autoscaling::build(cx, a, &vat.key("autoscaling"), &v)
             });
-            let (Some(model), Some(itype)) = (model, itype) else {
-                continue;
+            let (model_name, service, model_load, multi_model) = if multi {
+                let Some((mm, service)) = super::multi_model::build(cx, var, &vat, itype.as_ref())
+                else {
+                    continue;
+                };
+                (
+                    "(multi-model)".to_string(),
+                    service,
+                    Duration::ZERO,
+                    Some(mm),
+                )
+            } else {
+                let (Some(model), Some(itype)) = (model, itype.as_ref()) else {
+                    continue;
+                };
+                // Per-type latency if measured there, else the reference scaled.
+                let (reference, per_type) = &model_dists[model_at.expect("model was found")];
+                let service = match per_type.get(&itype.name) {
+                    Some(d) => Some(d.clone()),
+                    None => reference.as_ref().map(|d| d.scaled(1.0 / itype.speed)),
+                };
+                let Some(service) = service else { continue };
+                let load = model.load_time.map_or(Duration::ZERO, |d| d.0);
+                (model.name.clone(), service, load, None)
             };
-            // Per-type latency if measured there, else the reference scaled.
-            let (reference, per_type) = &model_dists[model_at.expect("model was found")];
-            let service = match per_type.get(&itype.name) {
-                Some(d) => Some(d.clone()),
-                None => reference.as_ref().map(|d| d.scaled(1.0 / itype.speed)),
-            };
-            let Some(service) = service else { continue };
+            let Some(itype) = itype else { continue };
             variants.push(VariantSpec {
                 name: var.name.clone(),
-                model: model.name.clone(),
+                model: model_name,
                 weight,
                 instance: InstanceTypeSpec {
                     name: itype.name.clone(),
@@ -127,9 +165,24 @@ pub(super) fn build(
                 concurrency: concurrency.clamp(1, 100_000) as u32,
                 service,
                 external: false,
-                model_load: model.load_time.map_or(std::time::Duration::ZERO, |d| d.0),
+                model_load,
                 autoscaling,
+                multi_model,
             });
+        }
+        let counts: BTreeSet<usize> = variants
+            .iter()
+            .filter_map(|v| v.multi_model.as_ref().map(|m| m.models.len()))
+            .collect();
+        if counts.len() > 1 {
+            cx.err(
+                &at.key("variant"),
+                format!(
+                    "the variants of multi-model endpoint {} serve different numbers of models ({}): a request's target model must exist on every variant",
+                    crate::diag::quote(&ep.name),
+                    counts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            );
         }
         if !ep.variant.is_empty() && weight_sum <= 0.0 {
             cx.err(

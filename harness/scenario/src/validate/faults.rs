@@ -30,6 +30,7 @@ pub(super) fn build(
     cx: &mut Cx<'_>,
     raw: &RawScenario,
     names: &Names<'_>,
+    endpoints: &[gameday_core::spec::EndpointSpec],
     duration: Duration,
 ) -> Faults {
     let mut out = Faults::default();
@@ -49,7 +50,7 @@ pub(super) fn build(
             }
             _ => out
                 .endpoint
-                .extend(build_fault(cx, f, &at, duration, names)),
+                .extend(build_fault(cx, f, &at, duration, names, raw, endpoints)),
         }
     }
     out
@@ -61,6 +62,8 @@ fn build_fault(
     at: &FieldPath,
     duration: Duration,
     names: &Names<'_>,
+    raw: &RawScenario,
+    endpoints: &[gameday_core::spec::EndpointSpec],
 ) -> Option<FaultSpec> {
     let kind = f.kind.as_str();
     let Some(def) = fault_kinds::lookup(kind) else {
@@ -84,6 +87,31 @@ fn build_fault(
         (Some(v), Some(e)) => names.variant(cx, &at.key("variant"), e, v),
         _ => None,
     };
+    let is_model_fault = matches!(
+        f.kind,
+        FaultKindRaw::ModelDownloadSlow | FaultKindRaw::ModelLoadFailure
+    );
+    if let Some(e) = e {
+        if is_model_fault && !super::multi_model::is_multi_model(raw, e) {
+            cx.err(
+                &at.key("kind"),
+                format!(
+                    "fault kind \"{kind}\" hits model downloads and loads, which only a multi-model endpoint has; {} is single-model",
+                    crate::diag::quote(endpoint)
+                ),
+            );
+        }
+    }
+    let model = match (&f.model, e) {
+        (Some(name), Some(e)) if super::multi_model::is_multi_model(raw, e) => {
+            super::multi_model::model_index(cx, &at.key("model"), endpoints, e, name)
+        }
+        // Not a multi-model endpoint: said above, or the kind does not
+        // take `model` (the table says so).
+        (Some(_), _) if is_model_fault => None,
+        (Some(_), _) => Some(0),
+        (None, _) => None,
+    };
     let fields = FaultFields {
         for_: f.for_.map(|d| d.0),
         count: f.count,
@@ -91,6 +119,8 @@ fn build_fault(
         delay: f.delay.map(|d| d.0),
         rate: f.rate,
         status: f.status,
+        factor: f.factor,
+        model,
     };
     let fault_kind = match fault_kinds::build(def, &fields) {
         Ok(k) => Some(k),

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gameday_core::arrival::ArrivalSpec;
-use gameday_core::spec::WorkloadSpec;
+use gameday_core::mme::ModelMix;
+use gameday_core::spec::{EndpointSpec, TargetModel, WorkloadSpec};
 
 use super::names::Names;
 use super::{limits, Cx, DEFAULT_TIMEOUT};
@@ -19,6 +20,7 @@ pub(super) fn build(
     cx: &mut Cx<'_>,
     raw: &RawScenario,
     names: &Names<'_>,
+    endpoints: &[EndpointSpec],
     duration: Duration,
 ) -> (Vec<WorkloadSpec>, Vec<Payload>) {
     let mut workloads = Vec::new();
@@ -55,6 +57,10 @@ pub(super) fn build(
             (Some(tv), Some(e)) => names.variant(cx, &at.key("target_variant"), e, tv),
             _ => None,
         };
+        let target_model = match e {
+            Some(e) => target_model(cx, &at, w, raw, endpoints, e),
+            None => TargetModel::None,
+        };
         let body = match (&w.body, &w.body_file) {
             (Some(_), Some(_)) => {
                 cx.err(&at.key("body_file"), "give `body` or `body_file`, not both");
@@ -83,10 +89,47 @@ pub(super) fn build(
                 arrival,
                 timeout,
                 target_variant,
+                target_model,
             });
         }
     }
     (workloads, payloads)
+}
+
+/// Which model workload `w`'s requests to endpoint `e` target.
+fn target_model(
+    cx: &mut Cx<'_>,
+    at: &FieldPath,
+    w: &RawWorkload,
+    raw: &RawScenario,
+    endpoints: &[EndpointSpec],
+    e: usize,
+) -> TargetModel {
+    let multi = super::multi_model::is_multi_model(raw, e);
+    match (&w.target_model, multi) {
+        (Some(_), false) => {
+            super::multi_model::not_multi_model(
+                cx,
+                &at.key("target_model"),
+                &w.endpoint,
+                "target_model",
+            );
+            TargetModel::None
+        }
+        (None, false) => TargetModel::None,
+        (Some(name), true) => {
+            match super::multi_model::model_index(cx, &at.key("target_model"), endpoints, e, name) {
+                Some(m) => TargetModel::Fixed(m),
+                None => TargetModel::None,
+            }
+        }
+        (None, true) => endpoints
+            .get(e)
+            .and_then(|ep| ep.variants.iter().find_map(|v| v.multi_model.as_ref()))
+            .map_or(TargetModel::None, |mm| {
+                TargetModel::Popularity(ModelMix::new(mm.models.iter().map(|m| m.weight)))
+            }),
+    }
 }
 
 fn build_arrival(cx: &mut Cx<'_>, a: &RawArrival, at: &FieldPath) -> Option<ArrivalSpec> {

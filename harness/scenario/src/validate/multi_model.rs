@@ -1,0 +1,313 @@
+//! Multi-model endpoints: `mode = "multi_model"`, each variant's
+//! `[endpoint.variant.models]` and the room for them, and the names that
+//! refer to a model (`target_model`, a `model_load_failure`'s `model`).
+//!
+//! gameday's assumptions, where AWS states no figure: memory for loaded
+//! models defaults to the instance type's memory less a quarter (at most
+//! 2 GiB) for the OS and the model server, or on GPU types to 90% of the
+//! GPU memory (GPU multi-model endpoints load into it, through Triton);
+//! the disk to 30 GB; loads run at 500 MB/s; an unload takes 100 ms.
+
+use std::time::Duration;
+
+use gameday_core::dist::ServiceDist;
+use gameday_core::mme::{ModelEntry, ModelMix, MultiModelSpec, LOAD_LIMIT, WAIT_LIMIT};
+use gameday_core::spec::EndpointSpec;
+
+use super::{build_dist, Cx};
+use crate::catalog::InstanceType;
+use crate::diag::{quote, FieldPath};
+use crate::raw::{EndpointMode, RawModelSize, RawScenario, RawVariant};
+use crate::units::parse_size;
+
+/// Default disk for downloaded models.
+const DEFAULT_DISK: u64 = 30_000_000_000;
+/// Default load rate, bytes per second.
+const DEFAULT_LOAD_RATE: f64 = 500e6;
+/// Default time to unload one model.
+const DEFAULT_UNLOAD: Duration = Duration::from_millis(100);
+/// Most models one variant may serve.
+const MAX_MODELS: i64 = 100_000;
+
+/// The fields only a multi-model variant takes.
+pub(super) fn only_multi_model_fields(var: &RawVariant) -> [(&'static str, bool); 6] {
+    [
+        ("models", var.models.is_some()),
+        ("model_memory", var.model_memory.is_some()),
+        ("disk", var.disk.is_some()),
+        ("download_bandwidth", var.download_bandwidth.is_some()),
+        ("load_rate", var.load_rate.is_some()),
+        ("unload_time", var.unload_time.is_some()),
+    ]
+}
+
+/// Parses a rate like `"500MB/s"` into bytes per second.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let Some(size) = s.trim().strip_suffix("/s") else {
+        return Err(format!(
+            "invalid rate \"{s}\": expected a size per second, like \"500MB/s\""
+        ));
+    };
+    match parse_size(size.trim()) {
+        Ok(0) => Err(format!("rate \"{s}\" must be more than zero")),
+        Ok(b) => Ok(b as f64),
+        Err(e) => Err(format!("invalid rate \"{s}\": {e}")),
+    }
+}
+
+/// The default memory for loaded models on `t`.
+fn default_memory(t: &InstanceType) -> u64 {
+    match &t.accelerator {
+        Some(a) => (a.memory_bytes as f64 * f64::from(a.count) * 0.9) as u64,
+        None => t.memory_bytes - (t.memory_bytes / 4).min(2 << 30),
+    }
+}
+
+fn fmt_bytes(b: u64) -> String {
+    if b >= 1_000_000_000 {
+        format!("{:.2}GB", b as f64 / 1e9)
+    } else {
+        format!("{:.1}MB", b as f64 / 1e6)
+    }
+}
+
+/// Checks and builds a multi-model variant: its models and room, and
+/// the service time of one request on its type.
+pub(super) fn build(
+    cx: &mut Cx<'_>,
+    var: &RawVariant,
+    vat: &FieldPath,
+    itype: Option<&InstanceType>,
+) -> Option<(Box<MultiModelSpec>, ServiceDist)> {
+    if var.model.is_some() {
+        cx.err(
+            &vat.key("model"),
+            "a multi-model variant serves the models of [endpoint.variant.models], not one `model`; remove `model`",
+        );
+    }
+    let Some(models) = &var.models else {
+        cx.err(
+            vat,
+            "a variant of a multi-model endpoint needs [endpoint.variant.models], like { count = 100, size = \"200MB\", latency = { p50 = \"15ms\", p99 = \"60ms\" } }",
+        );
+        return None;
+    };
+    let mat = vat.key("models");
+    let before = cx.diags.len();
+    let count = models.count.unwrap_or(1);
+    if !(1..=MAX_MODELS).contains(&count) {
+        cx.err(
+            &mat.key("count"),
+            format!("count must be between 1 and {MAX_MODELS}, got {count}"),
+        );
+    }
+    let count = count.clamp(1, MAX_MODELS) as usize;
+    let weights = match &models.popularity {
+        None => vec![1.0; count],
+        Some(p) if p.zipf.is_finite() && p.zipf > 0.0 => ModelMix::zipf_weights(count, p.zipf),
+        Some(p) => {
+            cx.err(
+                &mat.key("popularity").key("zipf"),
+                format!(
+                    "zipf must be more than 0 (1.0 is classic Zipf; leave popularity out for every model alike), got {}",
+                    p.zipf
+                ),
+            );
+            vec![1.0; count]
+        }
+    };
+    let sizes: Vec<u64> = match &models.size {
+        None => {
+            cx.err(
+                &mat.key("size"),
+                "missing `size`: every model's size (\"100MB\") or { p50 = \"200MB\", p99 = \"1.5GB\" }",
+            );
+            vec![0; count]
+        }
+        Some(RawModelSize::One(s)) => match parse_size(s) {
+            Ok(b) if b > 0 => vec![b; count],
+            Ok(_) => {
+                cx.err(&mat.key("size"), "size must be more than zero");
+                vec![0; count]
+            }
+            Err(e) => {
+                cx.err(&mat.key("size"), e);
+                vec![0; count]
+            }
+        },
+        Some(RawModelSize::Quantiles { p50, p99 }) => {
+            let sat = mat.key("size");
+            match (parse_size(p50), parse_size(p99)) {
+                (Err(e), _) => {
+                    cx.err(&sat.key("p50"), e);
+                    vec![0; count]
+                }
+                (_, Err(e)) => {
+                    cx.err(&sat.key("p99"), e);
+                    vec![0; count]
+                }
+                (Ok(a), Ok(b)) => match ServiceDist::lognormal_from_p50_p99(a as f64, b as f64) {
+                    Ok(d) => spread(&d, count),
+                    Err(e) => {
+                        cx.err(&sat.key("p99"), format!("size: {e}"));
+                        vec![0; count]
+                    }
+                },
+            }
+        }
+    };
+    let latency = match &models.latency {
+        Some(l) => build_dist(cx, l, &mat.key("latency")),
+        None => {
+            cx.err(
+                &mat.key("latency"),
+                "missing `latency` (one request's service time on ml.m5.xlarge), like { p50 = \"15ms\", p99 = \"60ms\" }",
+            );
+            None
+        }
+    };
+    let itype = itype?;
+    let memory = var
+        .model_memory
+        .map_or_else(|| default_memory(itype), |m| m.0);
+    let physical = match &itype.accelerator {
+        Some(a) => a.memory_bytes * u64::from(a.count),
+        None => itype.memory_bytes,
+    };
+    if memory > physical {
+        cx.err(
+            &vat.key("model_memory"),
+            format!(
+                "model_memory {} is more than {}'s {} of {}memory",
+                fmt_bytes(memory),
+                itype.name,
+                fmt_bytes(physical),
+                if itype.accelerator.is_some() {
+                    "GPU "
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    let disk = var.disk.map_or(DEFAULT_DISK, |d| d.0);
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    let which = sizes.iter().position(|&s| s == largest).unwrap_or(0);
+    if largest > memory {
+        cx.err(
+            &mat.key("size"),
+            format!(
+                "model-{which} is {}, more than the {} of model_memory on {}: it could never load; use a larger instance type or smaller models",
+                fmt_bytes(largest),
+                fmt_bytes(memory),
+                itype.name
+            ),
+        );
+    } else if largest > disk {
+        cx.err(
+            &vat.key("disk"),
+            format!(
+                "model-{which} is {}, more than the {} disk: it could never be downloaded",
+                fmt_bytes(largest),
+                fmt_bytes(disk)
+            ),
+        );
+    }
+    let download = match (&var.download_bandwidth, itype.network_gbps) {
+        (Some(r), _) => parse_rate(r)
+            .map_err(|e| cx.err(&vat.key("download_bandwidth"), e))
+            .ok(),
+        (None, Some(g)) => Some(g * 1e9 / 8.0),
+        (None, None) => {
+            cx.err(
+                &vat.key("download_bandwidth"),
+                format!(
+                    "the catalog gives no network bandwidth for {}: set download_bandwidth, like \"1.25GB/s\", or network_gbps in [[instance_type]]",
+                    itype.name
+                ),
+            );
+            None
+        }
+    };
+    let load_rate = match &var.load_rate {
+        Some(r) => parse_rate(r)
+            .map_err(|e| cx.err(&vat.key("load_rate"), e))
+            .ok(),
+        None => Some(DEFAULT_LOAD_RATE),
+    };
+    if cx.diags.len() > before {
+        return None;
+    }
+    let service = latency?.scaled(1.0 / itype.speed);
+    let spec = MultiModelSpec {
+        models: sizes
+            .iter()
+            .zip(&weights)
+            .enumerate()
+            .map(|(i, (&size_bytes, &weight))| ModelEntry {
+                name: format!("model-{i}"),
+                size_bytes,
+                weight,
+                load_time: models.load_time.map(|d| d.0),
+            })
+            .collect(),
+        memory_bytes: memory,
+        disk_bytes: disk,
+        download_bytes_per_s: download?,
+        load_bytes_per_s: load_rate?,
+        unload_time: var.unload_time.map_or(DEFAULT_UNLOAD, |d| d.0),
+        wait_limit: WAIT_LIMIT,
+        load_limit: LOAD_LIMIT,
+    };
+    Some((Box::new(spec), service))
+}
+
+/// `n` sizes spread over `d`'s quantiles in a fixed scattered order
+/// (the golden-ratio sequence), so size does not follow popularity.
+fn spread(d: &ServiceDist, n: usize) -> Vec<u64> {
+    const PHI: f64 = 0.618_033_988_749_894_9;
+    (0..n)
+        .map(|i| {
+            let u = ((i as f64 + 0.5) * PHI).fract().clamp(0.001, 0.999);
+            d.quantile(u).round().max(1.0) as u64
+        })
+        .collect()
+}
+
+/// Whether endpoint `e` of `raw` is multi-model.
+pub(super) fn is_multi_model(raw: &RawScenario, e: usize) -> bool {
+    raw.endpoints[e].mode == Some(EndpointMode::MultiModel)
+}
+
+/// The index of model `name` of multi-model endpoint `e`; unknown: a
+/// diagnostic with the nearest name. `None` also when the endpoint's
+/// variants did not build (their errors are already reported).
+pub(super) fn model_index(
+    cx: &mut Cx<'_>,
+    at: &FieldPath,
+    endpoints: &[EndpointSpec],
+    e: usize,
+    name: &str,
+) -> Option<u32> {
+    let mm = endpoints
+        .get(e)?
+        .variants
+        .iter()
+        .find_map(|v| v.multi_model.as_ref())?;
+    let i = mm.models.iter().position(|m| m.name == name);
+    if i.is_none() {
+        cx.unknown(at, "model", name, mm.models.iter().map(|m| m.name.as_str()));
+    }
+    i.map(|i| i as u32)
+}
+
+/// `field` names a model, which only a multi-model endpoint has.
+pub(super) fn not_multi_model(cx: &mut Cx<'_>, at: &FieldPath, endpoint: &str, field: &str) {
+    cx.err(
+        at,
+        format!(
+            "`{field}` applies only to a multi-model endpoint, and {} is single-model; add mode = \"multi_model\" to it",
+            quote(endpoint)
+        ),
+    );
+}
