@@ -154,6 +154,9 @@ impl Target for SageMakerTarget {
         if let Some(v) = &inv.target_variant {
             call = call.target_variant(&**v);
         }
+        if let Some(m) = &inv.target_model {
+            call = call.target_model(&**m);
+        }
         Box::pin(async move {
             match call.send().await {
                 Ok(out) => Ok(Answer {

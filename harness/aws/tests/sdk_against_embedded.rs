@@ -236,6 +236,7 @@ async fn the_target_counts_attempts_only_when_retries_are_on() {
     let inv = |ep: &str| Invocation {
         endpoint: ep.into(),
         target_variant: None,
+        target_model: None,
         content_type: "text/csv".into(),
         body: bytes_of(b"1"),
     };

@@ -267,6 +267,14 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
                 timeout: w.timeout,
                 content_type: p.content_type.as_str().into(),
                 body: bytes::Bytes::from(p.body.clone()),
+                target_model: w.target_model.clone(),
+                model_names: ep
+                    .variants
+                    .iter()
+                    .find_map(|v| v.multi_model.as_ref())
+                    .map_or_else(Vec::new, |mm| {
+                        mm.models.iter().map(|m| m.name.as_str().into()).collect()
+                    }),
             }
         })
         .collect();

@@ -40,6 +40,7 @@ pub fn spawn_users(
         };
         for k in 0..users {
             let mut rng = streams.stream(&format!("arrival/{}/user/{k}", w.name));
+            let mut model_rng = streams.stream(&format!("models/{}/user/{k}", w.name));
             let start =
                 zero + Duration::from_secs_f64(f64::from(k) * think_time / f64::from(users));
             let (w, target, stop, budget, tx) = (
@@ -62,8 +63,9 @@ pub fn spawn_users(
                     {
                         break;
                     }
-                    let call =
-                        CallResult::within(sent + w.timeout, target.invoke(w.invocation())).await;
+                    let mut inv = w.invocation();
+                    inv.target_model = w.draw_model(&mut model_rng);
+                    let call = CallResult::within(sent + w.timeout, target.invoke(inv)).await;
                     tx.push(w.record(
                         call,
                         SimTime::from_nanos(duration_nanos(sent - zero)),

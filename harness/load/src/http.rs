@@ -121,6 +121,9 @@ impl Target for HttpTarget {
             if let Some(v) = &inv.target_variant {
                 req = req.header("X-Amzn-SageMaker-Target-Variant", &**v);
             }
+            if let Some(m) = &inv.target_model {
+                req = req.header("X-Amzn-SageMaker-Target-Model", &**m);
+            }
             let req = req
                 .body(Full::new(inv.body))
                 .map_err(|e| TargetError::Transport(e.to_string()))?;

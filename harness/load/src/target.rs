@@ -17,6 +17,8 @@ pub struct Invocation {
     pub endpoint: Arc<str>,
     /// `X-Amzn-SageMaker-Target-Variant`, if set.
     pub target_variant: Option<Arc<str>>,
+    /// `X-Amzn-SageMaker-Target-Model` (multi-model endpoints), if set.
+    pub target_model: Option<Arc<str>>,
     /// `Content-Type` of the body.
     pub content_type: Arc<str>,
     /// The payload.

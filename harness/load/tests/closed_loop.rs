@@ -38,6 +38,8 @@ async fn users_wait_for_answers_and_think_between_requests() {
         timeout: Duration::from_secs(2),
         content_type: "application/json".into(),
         body: bytes::Bytes::from_static(b"{}"),
+        target_model: Default::default(),
+        model_names: Vec::new(),
     };
     let sink = ResultSink::new();
     #[allow(clippy::disallowed_methods)]
@@ -102,6 +104,8 @@ async fn the_request_budget_bounds_the_users() {
         timeout: Duration::from_secs(2),
         content_type: "application/json".into(),
         body: bytes::Bytes::new(),
+        target_model: Default::default(),
+        model_names: Vec::new(),
     };
     let sink = ResultSink::new();
     #[allow(clippy::disallowed_methods)]

@@ -56,6 +56,8 @@ fn workload() -> LoadWorkload {
         timeout: Duration::from_secs(5),
         content_type: "application/json".into(),
         body: bytes::Bytes::from_static(b"{}"),
+        target_model: Default::default(),
+        model_names: Vec::new(),
     }
 }
 
@@ -139,6 +141,7 @@ async fn a_stall_shows_in_p99_and_max_and_a_closed_loop_hides_it() {
             .invoke(Invocation {
                 endpoint: "ep".into(),
                 target_variant: None,
+                target_model: None,
                 content_type: "application/json".into(),
                 body: bytes::Bytes::from_static(b"{}"),
             })

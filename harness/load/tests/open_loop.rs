@@ -64,6 +64,8 @@ fn workload(rate: f64, timeout: Duration) -> LoadWorkload {
         timeout,
         content_type: "application/json".into(),
         body: bytes::Bytes::from_static(b"{}"),
+        target_model: Default::default(),
+        model_names: Vec::new(),
     }
 }
 

@@ -23,6 +23,12 @@ pub struct SloSpec {
     pub training_deadline: Option<Duration>,
     /// Lowest acceptable share of training jobs that complete.
     pub training_success_rate: Option<f64>,
+    /// Lowest acceptable model cache hit ratio of each multi-model
+    /// endpoint (its variants' hits over their requests).
+    pub model_cache_hit_ratio: Option<f64>,
+    /// Highest acceptable 99th-percentile wait for a model, per
+    /// multi-model endpoint (the largest of its variants' p99s).
+    pub model_loading_wait_p99: Option<Duration>,
 }
 
 fn percentile_of(ep: &EndpointReport, p: f64) -> f64 {
@@ -70,6 +76,42 @@ impl SloSpec {
                     objective: format!("<= {}", fmt_num(max)),
                     actual: ep.error_rate,
                     met: ep.error_rate <= max,
+                    detail: None,
+                });
+            }
+            let mme: Vec<_> = ep.variants.iter().filter_map(|v| v.mme.as_ref()).collect();
+            if let (Some(min), false) = (self.model_cache_hit_ratio, mme.is_empty()) {
+                let (hits, requests) = mme
+                    .iter()
+                    .fold((0, 0), |(h, r), m| (h + m.hits, r + m.requests));
+                let actual = if requests == 0 {
+                    1.0
+                } else {
+                    round6(hits as f64 / requests as f64)
+                };
+                out.push(SloResult {
+                    name: "model_cache_hit_ratio".into(),
+                    endpoint: Some(ep.name.clone()),
+                    job: None,
+                    objective: format!(">= {}", fmt_num(min)),
+                    actual,
+                    met: actual >= min,
+                    detail: None,
+                });
+            }
+            if let (Some(bound), false) = (self.model_loading_wait_p99, mme.is_empty()) {
+                let ms = bound.as_secs_f64() * 1e3;
+                let actual = mme
+                    .iter()
+                    .map(|m| m.loading_wait_ms.p99)
+                    .fold(0.0, f64::max);
+                out.push(SloResult {
+                    name: "model_loading_wait_p99".into(),
+                    endpoint: Some(ep.name.clone()),
+                    job: None,
+                    objective: format!("<= {} ms", fmt_num(ms)),
+                    actual,
+                    met: actual <= ms,
                     detail: None,
                 });
             }

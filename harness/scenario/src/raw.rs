@@ -739,6 +739,12 @@ pub struct RawSlo {
     pub training_deadline: Option<DurationStr>,
     /// Lowest share of training jobs that complete, 0 to 1.
     pub training_success_rate: Option<f64>,
+    /// Lowest share of a multi-model endpoint's requests that find their
+    /// model loaded, 0 to 1.
+    pub model_cache_hit_ratio: Option<f64>,
+    /// Longest 99th-percentile wait for a model to load, over the requests
+    /// of a multi-model endpoint that waited.
+    pub model_loading_wait_p99: Option<DurationStr>,
 }
 
 /// `[[training_job]]`: a SageMaker training job, on-demand or on spot

@@ -58,17 +58,35 @@ pub struct LoadWorkload {
     pub content_type: Arc<str>,
     /// Payload.
     pub body: Bytes,
+    /// Multi-model endpoints: which model each request targets, and the
+    /// models' names (the simulator's draw, from the same RNG stream).
+    pub target_model: gameday_core::spec::TargetModel,
+    /// The endpoint's model names, in model order (empty: single-model).
+    pub model_names: Vec<Arc<str>>,
 }
 
 impl LoadWorkload {
-    /// The call this workload sends.
+    /// The call this workload sends (its target model set per request).
     pub fn invocation(&self) -> Invocation {
         Invocation {
             endpoint: self.endpoint_name.clone(),
             target_variant: self.target_variant.as_ref().map(|(_, n)| n.clone()),
+            target_model: None,
             content_type: self.content_type.clone(),
             body: self.body.clone(),
         }
+    }
+
+    /// The next request's target model name, drawn with `rng` (the
+    /// `models/{workload}` stream, as the simulator draws it).
+    pub fn draw_model(&self, rng: &mut gameday_core::StreamRng) -> Option<Arc<str>> {
+        use gameday_core::spec::TargetModel;
+        let m = match &self.target_model {
+            TargetModel::None => return None,
+            TargetModel::Fixed(m) => *m,
+            TargetModel::Popularity(mix) => mix.pick(rng),
+        };
+        self.model_names.get(m as usize).cloned()
     }
 
     /// The recorder's result for one call intended at `sent_at` that took
@@ -239,6 +257,8 @@ struct Job {
     workload: usize,
     intended: Instant,
     t: SimTime,
+    /// Multi-model: the request's target model.
+    model: Option<Arc<str>>,
 }
 
 /// What the pacer and every shard share.

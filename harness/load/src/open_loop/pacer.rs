@@ -36,6 +36,8 @@ const STOP_CHECK: Duration = Duration::from_millis(50);
 struct Source {
     process: ArrivalProcess,
     rng: gameday_core::StreamRng,
+    /// Draws each request's target model (multi-model endpoints).
+    model_rng: gameday_core::StreamRng,
     next: Option<SimTime>,
 }
 
@@ -77,6 +79,7 @@ pub(super) fn pace(cfg: LoadConfig, shared: &Shared, shards: Vec<Shard>, zero: I
             let mut s = Source {
                 process: ArrivalProcess::new(w.arrival.clone()),
                 rng: streams.stream(&format!("arrival/{}", w.name)),
+                model_rng: streams.stream(&format!("models/{}", w.name)),
                 next: None,
             };
             // Users run as their own tasks (closed_loop).
@@ -129,10 +132,12 @@ pub(super) fn pace(cfg: LoadConfig, shared: &Shared, shards: Vec<Shard>, zero: I
         }
         shared.in_flight.fetch_add(1, Ordering::Relaxed);
         scheduled += 1;
+        let model = cfg.workloads[i].draw_model(&mut sources[i].model_rng);
         dealer.batch.push(Job {
             workload: i,
             intended,
             t,
+            model,
         });
         if dealer.batch.len() >= MAX_BATCH {
             dealer.flush();

@@ -148,8 +148,9 @@ async fn work(
         if !shared.stop.load(Ordering::Relaxed) {
             let (w, inv) = &shared.workloads[job.workload];
             shared.sending(&job);
-            let call =
-                CallResult::within(job.intended + w.timeout, target.invoke(inv.clone())).await;
+            let mut inv = inv.clone();
+            inv.target_model = job.model.clone();
+            let call = CallResult::within(job.intended + w.timeout, target.invoke(inv)).await;
             let latency = now().saturating_duration_since(job.intended);
             shared.results.push(w.record(call, job.t, latency));
         }

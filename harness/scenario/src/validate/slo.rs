@@ -76,5 +76,19 @@ pub(super) fn build_slo(cx: &mut Cx<'_>, slo: Option<&RawSlo>) -> SloSpec {
         );
     }
     out.training_deadline = s.training_deadline.map(|d| d.0);
+    if let Some(x) = s.model_cache_hit_ratio.filter(|x| !(0.0..=1.0).contains(x)) {
+        cx.err(
+            &at.key("model_cache_hit_ratio"),
+            format!("model_cache_hit_ratio is a fraction between 0 and 1, got {x}"),
+        );
+    }
+    out.model_cache_hit_ratio = s.model_cache_hit_ratio;
+    if s.model_loading_wait_p99.is_some_and(|d| d.0.is_zero()) {
+        cx.err(
+            &at.key("model_loading_wait_p99"),
+            "model_loading_wait_p99 must be longer than zero",
+        );
+    }
+    out.model_loading_wait_p99 = s.model_loading_wait_p99.map(|d| d.0);
     out
 }
