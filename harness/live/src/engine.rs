@@ -60,6 +60,8 @@ pub struct VariantMetrics {
     pub high_res: Option<Datapoint>,
     /// The fleet now: desired, in service, provisioning.
     pub fleet: gameday_core::hosting::FleetView,
+    /// A multi-model variant: its model-cache metrics are exported.
+    pub multi_model: bool,
 }
 
 /// One fault as `GET /_gameday/faults` lists it.
@@ -566,11 +568,14 @@ fn run(
                     let mut gauges = Vec::new();
                     platform.gauges(&mut gauges);
                     let n = platform.names().count();
-                    let variants: Vec<(u16, u16)> =
-                        gauges.iter().map(|g| (g.endpoint, g.variant)).collect();
+                    let variants: Vec<(u16, u16, bool)> = gauges
+                        .iter()
+                        .map(|g| (g.endpoint, g.variant, g.loaded_models.is_some()))
+                        .collect();
                     let metrics = variants
                         .into_iter()
-                        .map(|(e, v)| VariantMetrics {
+                        .map(|(e, v, multi_model)| VariantMetrics {
+                            multi_model,
                             totals: platform.metric_totals(e, v),
                             standard: platform.latest_datapoint(now, e, v, Period::Standard),
                             high_res: platform.latest_datapoint(now, e, v, Period::HighResolution),

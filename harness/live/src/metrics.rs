@@ -96,6 +96,44 @@ const FAMILIES: &[Family] = &[
     ),
 ];
 
+/// A multi-model gauge over the last complete minute: name, help text,
+/// its value (none: no data, written as 0).
+type MmeFamily = (&'static str, &'static str, fn(&Datapoint) -> Option<f64>);
+
+/// SageMaker's multi-model metrics, for multi-model variants only.
+const MME_FAMILIES: &[MmeFamily] = &[
+    (
+        "ModelCacheHit",
+        "Share of the last complete minute's requests that found their model loaded (Average).",
+        |d| d.model_cache_hit,
+    ),
+    (
+        "ModelLoadingWaitTime",
+        "Mean microseconds the last complete minute's cold requests waited for their model.",
+        |d| d.model_loading_wait.average_us(),
+    ),
+    (
+        "ModelDownloadingTime",
+        "Mean microseconds of the last complete minute's model downloads.",
+        |d| d.model_downloading.average_us(),
+    ),
+    (
+        "ModelLoadingTime",
+        "Mean microseconds of the last complete minute's model loads.",
+        |d| d.model_loading.average_us(),
+    ),
+    (
+        "ModelUnloadingTime",
+        "Models unloaded in the last complete minute (SampleCount).",
+        |d| Some(d.model_unloading.count as f64),
+    ),
+    (
+        "LoadedModelCount",
+        "Models loaded, summed over instances, averaged over the last complete minute.",
+        |d| Some(d.loaded_model_count),
+    ),
+];
+
 /// A summary: name, help text, its (sum, count) per variant.
 type Summary = (
     &'static str,
@@ -178,6 +216,14 @@ impl Metrics {
                 let (sum, count) = value(m);
                 let _ = writeln!(out, "{name}_sum{{{}}} {sum}", label(i));
                 let _ = writeln!(out, "{name}_count{{{}}} {count}", label(i));
+            }
+        }
+        for (name, help, value) in MME_FAMILIES {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for (i, m) in variants.iter().enumerate().filter(|(_, m)| m.multi_model) {
+                let v = m.standard.as_ref().and_then(value).unwrap_or(0.0);
+                let _ = writeln!(out, "{name}{{{}}} {v}", label(i));
             }
         }
         let _ = writeln!(
@@ -278,6 +324,7 @@ mod tests {
                 standard: p.latest_datapoint(now, 0, v, Period::Standard),
                 high_res: p.latest_datapoint(now, 0, v, Period::HighResolution),
                 fleet: p.fleet(0, v),
+                multi_model: false,
             })
             .collect()
     }
@@ -347,5 +394,108 @@ mod tests {
         assert!(text.contains(
             "InvocationsPerInstance{EndpointName=\"ep \\\"1\\\"\",VariantName=\"A\"} 0\n"
         ));
+    }
+
+    #[test]
+    fn renders_the_multi_model_metrics_for_multi_model_variants_only() {
+        use gameday_core::mme::{ModelEntry, MultiModelSpec, LOAD_LIMIT, WAIT_LIMIT};
+        let mut spec = PlatformSpec::default();
+        let mut v = VariantSpec {
+            name: "M".into(),
+            model: "(multi-model)".into(),
+            weight: 1.0,
+            instance: InstanceTypeSpec {
+                name: "ml.m5.xlarge".into(),
+                price_per_hour: 0.23,
+                provisioning_min: Duration::from_secs(60),
+                provisioning_max: Duration::from_secs(60),
+                vcpus: 4,
+                gpus: 0,
+            },
+            instance_count: 1,
+            concurrency: 1,
+            service: ServiceDist::constant(0.001).unwrap(),
+            external: false,
+            model_load: Duration::ZERO,
+            autoscaling: None,
+            multi_model: None,
+        };
+        v.multi_model = Some(Box::new(MultiModelSpec {
+            models: (0..2)
+                .map(|i| ModelEntry {
+                    name: format!("model-{i}"),
+                    size_bytes: 1_000_000,
+                    weight: 1.0,
+                    load_time: Some(Duration::from_secs(1)),
+                })
+                .collect(),
+            memory_bytes: 10_000_000,
+            disk_bytes: 10_000_000,
+            download_bytes_per_s: 1e12,
+            load_bytes_per_s: 1e12,
+            unload_time: Duration::ZERO,
+            wait_limit: WAIT_LIMIT,
+            load_limit: LOAD_LIMIT,
+        }));
+        spec.endpoints.push(EndpointSpec {
+            name: "mme".into(),
+            routing: Routing::Random,
+            zones: 1,
+            variants: vec![v],
+        });
+        let mut p = Platform::new(&spec, RngStreams::new(1));
+        // model-0 cold (1 s load), hit; model-1 cold; model-0 hit.
+        for (k, model) in [0u32, 0, 1, 0].into_iter().enumerate() {
+            let at = SimTime::from_nanos(k as u64 * 10_000_000_000);
+            while let Some(t) = p.poll_timeout().filter(|&t| t <= at) {
+                p.handle_timeout(t);
+            }
+            p.handle_request(
+                at,
+                Request {
+                    id: k as u64,
+                    endpoint: 0,
+                    target_variant: None,
+                    sent_at: at,
+                    timeout_ns: 10_000_000_000,
+                    target_model: Some(model),
+                },
+            );
+            while p.poll_result().is_some() {}
+        }
+        let now = SimTime::from_nanos(70_000_000_000);
+        while let Some(t) = p.poll_timeout().filter(|&t| t <= now) {
+            p.handle_timeout(t);
+            while p.poll_result().is_some() {}
+        }
+        let m = Metrics::new(&[("mme".into(), vec!["M".into()])]);
+        let mut gauges = Vec::new();
+        p.gauges(&mut gauges);
+        let snap = vec![VariantMetrics {
+            totals: p.metric_totals(0, 0),
+            standard: p.latest_datapoint(now, 0, 0, Period::Standard),
+            high_res: p.latest_datapoint(now, 0, 0, Period::HighResolution),
+            fleet: p.fleet(0, 0),
+            multi_model: gauges[0].loaded_models.is_some(),
+        }];
+        let text = m.render(&snap, &[]);
+        let plain = Metrics::new(&[("ep \"1\"".into(), vec!["A".into(), "B".into()])]);
+        assert!(!plain
+            .render(&snapshot(&mut platform(), now), &[])
+            .contains("\nModelCacheHit{"));
+        for (name, value) in [
+            ("ModelCacheHit", "0.5"),
+            // A 1 µs download (1 MB at 1 TB/s), then the 1 s load.
+            ("ModelLoadingWaitTime", "1000001"),
+            ("ModelDownloadingTime", "1"),
+            ("ModelLoadingTime", "1000000"),
+            ("ModelUnloadingTime", "0"),
+            // model-0 loaded from 1 s, model-1 from 21 s: 98 model-seconds
+            // over the minute (less the two microseconds).
+            ("LoadedModelCount", "1.6333333"),
+        ] {
+            let want = format!("\n{name}{{EndpointName=\"mme\",VariantName=\"M\"}} {value}\n");
+            assert!(text.contains(&want), "{want:?} missing:\n{text}");
+        }
     }
 }

@@ -254,6 +254,8 @@ mod tests {
             (Cause::InstanceDown, 424, "ModelError"),
             (Cause::NoCapacity, 503, "ServiceUnavailable"),
             (Cause::Timeout, 424, "ModelError"),
+            (Cause::ModelNotReady, 429, "ModelNotReadyException"),
+            (Cause::ModelLoadFailed, 424, "ModelError"),
         ];
         for (cause, status, code) in cases {
             let e = SageMakerError::from_cause(cause, "ep", "v").unwrap();
@@ -263,6 +265,41 @@ mod tests {
             assert!(e.body().get("code").is_none());
         }
         assert!(SageMakerError::from_cause(Cause::Served, "ep", "v").is_none());
+    }
+
+    #[test]
+    fn target_model_is_checked_against_the_endpoint_and_its_pattern() {
+        let models: std::collections::BTreeMap<String, u32> =
+            [("model-0".to_string(), 0), ("a b".to_string(), 1)].into();
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(TARGET_MODEL, HeaderValue::from_str(v).unwrap());
+            h
+        };
+        let none = HeaderMap::new();
+        assert_eq!(
+            target_model(&with("model-0"), "ep", Some(&models)).ok(),
+            Some(Some(0))
+        );
+        assert_eq!(
+            target_model(&with("a b"), "ep", Some(&models)).ok(),
+            Some(Some(1))
+        );
+        assert_eq!(target_model(&none, "ep", None).ok(), Some(None));
+        let message = |r: Result<Option<u32>, SageMakerError>| {
+            let e = r.unwrap_err();
+            assert_eq!(e.status().as_u16(), 400);
+            assert_eq!(e.code(), "ValidationError");
+            e.body()["Message"].as_str().unwrap().to_string()
+        };
+        assert!(message(target_model(&none, "ep", Some(&models))).contains("must name its model"));
+        assert!(message(target_model(&with("model-9"), "ep", Some(&models)))
+            .contains("Failed to download model data"));
+        assert!(message(target_model(&with("model-0"), "ep", None))
+            .contains("not a multi-model endpoint"));
+        for bad in [" leading-space", &"m".repeat(1025)] {
+            assert!(message(target_model(&with(bad), "ep", Some(&models))).contains("targetModel"));
+        }
     }
 
     #[test]

@@ -73,6 +73,21 @@ pub fn value(metric: Metric, statistic: Statistic, d: &Datapoint) -> Option<f64>
         Metric::Invocation5xxErrors => errors(d.errors_5xx),
         Metric::ModelLatency => latency(d.model_latency),
         Metric::OverheadLatency => latency(d.overhead_latency),
+        Metric::ModelCacheHit => (d.model_requests > 0).then(|| {
+            let hit = d.model_cache_hit.unwrap_or(0.0);
+            match statistic {
+                Statistic::Sum => hit * d.model_requests as f64,
+                Statistic::SampleCount => d.model_requests as f64,
+                _ => hit,
+            }
+        }),
+        Metric::ModelLoadingWaitTime => latency(d.model_loading_wait),
+        Metric::ModelDownloadingTime => latency(d.model_downloading),
+        Metric::ModelLoadingTime => latency(d.model_loading),
+        Metric::ModelUnloadingTime => latency(d.model_unloading),
+        Metric::LoadedModelCount => {
+            level(d.loaded_model_count / d.instances.max(f64::MIN_POSITIVE))
+        }
     }
 }
 

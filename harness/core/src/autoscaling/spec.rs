@@ -44,11 +44,25 @@ pub enum Metric {
     ModelLatency,
     /// Time the platform added (queueing), microseconds.
     OverheadLatency,
+    /// Multi-model: 1 for a request that found its model loaded, else 0
+    /// (Average: the hit ratio).
+    ModelCacheHit,
+    /// Multi-model: time a request waited for its model, microseconds.
+    ModelLoadingWaitTime,
+    /// Multi-model: time a model's download took, microseconds.
+    ModelDownloadingTime,
+    /// Multi-model: time a model's load took, microseconds.
+    ModelLoadingTime,
+    /// Multi-model: time an unload took, microseconds (SampleCount:
+    /// unloads).
+    ModelUnloadingTime,
+    /// Multi-model: models loaded per instance (Sum: over instances).
+    LoadedModelCount,
 }
 
 impl Metric {
     /// Every metric, for suggestions.
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 15] = [
         Metric::InvocationsPerInstance,
         Metric::CpuUtilization,
         Metric::GpuUtilization,
@@ -58,6 +72,12 @@ impl Metric {
         Metric::Invocation5xxErrors,
         Metric::ModelLatency,
         Metric::OverheadLatency,
+        Metric::ModelCacheHit,
+        Metric::ModelLoadingWaitTime,
+        Metric::ModelDownloadingTime,
+        Metric::ModelLoadingTime,
+        Metric::ModelUnloadingTime,
+        Metric::LoadedModelCount,
     ];
 
     /// The CloudWatch name.
@@ -72,6 +92,12 @@ impl Metric {
             Metric::Invocation5xxErrors => "Invocation5XXErrors",
             Metric::ModelLatency => "ModelLatency",
             Metric::OverheadLatency => "OverheadLatency",
+            Metric::ModelCacheHit => "ModelCacheHit",
+            Metric::ModelLoadingWaitTime => "ModelLoadingWaitTime",
+            Metric::ModelDownloadingTime => "ModelDownloadingTime",
+            Metric::ModelLoadingTime => "ModelLoadingTime",
+            Metric::ModelUnloadingTime => "ModelUnloadingTime",
+            Metric::LoadedModelCount => "LoadedModelCount",
         }
     }
 
@@ -93,6 +119,19 @@ impl Metric {
         )
     }
 
+    /// Emitted only by multi-model endpoints.
+    pub fn multi_model(self) -> bool {
+        matches!(
+            self,
+            Metric::ModelCacheHit
+                | Metric::ModelLoadingWaitTime
+                | Metric::ModelDownloadingTime
+                | Metric::ModelLoadingTime
+                | Metric::ModelUnloadingTime
+                | Metric::LoadedModelCount
+        )
+    }
+
     /// Emitted every 10 seconds (`...HighResolution`).
     pub fn high_resolution(self) -> bool {
         self == Metric::ConcurrentRequestsPerModel
@@ -105,6 +144,7 @@ impl Metric {
             Metric::InvocationsPerInstance => &[Sum],
             Metric::Invocations => &[Sum, SampleCount],
             Metric::Invocation4xxErrors | Metric::Invocation5xxErrors => &[Average, Sum],
+            Metric::ModelCacheHit => &[Average, Sum, SampleCount],
             _ => &[Average, Maximum, Minimum, Sum, SampleCount],
         }
     }

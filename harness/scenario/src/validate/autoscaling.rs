@@ -23,6 +23,8 @@ pub(super) struct Variant<'a> {
     pub(super) instance_count_at: FieldPath,
     pub(super) instance_type: Option<&'a InstanceType>,
     pub(super) duration: Duration,
+    /// The variant is multi-model (its endpoint's mode).
+    pub(super) multi_model: bool,
 }
 
 /// Checks and builds a variant's autoscaling.
@@ -139,6 +141,16 @@ fn metric(cx: &mut Cx<'_>, name: &str, at: &FieldPath, var: &Variant<'_>) -> Opt
         cx.unknown(at, "metric", name, Metric::ALL.iter().map(|m| m.as_str()));
         return None;
     };
+    if m.multi_model() && !var.multi_model {
+        cx.err(
+            at,
+            format!(
+                "{} is a multi-model endpoint's metric; this variant serves one model",
+                m.as_str()
+            ),
+        );
+        return None;
+    }
     if m == Metric::GpuUtilization {
         if let Some(t) = var.instance_type.filter(|t| t.accelerator.is_none()) {
             cx.err(

@@ -120,6 +120,7 @@ pub(super) fn build(
                     instance_count_at: vat.key("instance_count"),
                     instance_type: itype.as_ref(),
                     duration,
+                    multi_model: ep.mode == Some(EndpointMode::MultiModel),
                 };
                 super::autoscaling::build(cx, a, &vat.key("autoscaling"), &v)
             });
