@@ -244,8 +244,9 @@ pub struct RawEndpoint {
     /// Availability zones its instances spread over, round robin, 1 to 6
     /// (default 3); zones are named `a`, `b`, ….
     pub zones: Option<i64>,
-    /// `"single_model"` (default) or `"multi_model"`: each variant then
-    /// serves many models (`[endpoint.variant.models]`), loaded on demand.
+    /// `"single_model"` or `"multi_model"`: each variant then serves many
+    /// models (`[endpoint.variant.models]`), loaded on demand (default
+    /// `"single_model"`).
     pub mode: Option<EndpointMode>,
     /// `[[endpoint.variant]]`: production variants.
     #[serde(default)]
@@ -317,7 +318,7 @@ pub struct RawVariant {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawModels {
-    /// How many models.
+    /// How many models (default 1).
     pub count: Option<i64>,
     /// Every model's size (`"100MB"`), or `{ p50, p99 }` of a log-normal
     /// spread of sizes.

@@ -150,6 +150,7 @@ fn base_type(ty: &str, items: &BTreeMap<String, Item>) -> (String, Option<String
         "i64" | "u32" | "u64" => "integer",
         "bool" => "boolean",
         "toml::Value" => "string, number or boolean",
+        "RawModelSize" => "size, or `{ p50, p99 }` of sizes",
         _ => "",
     };
     if !plain.is_empty() {
@@ -233,6 +234,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ),
     ("[[endpoint.variant.autoscaling.step]]", "RawStepPolicy"),
     ("[[endpoint.variant.autoscaling.scheduled]]", "RawScheduled"),
+    ("[endpoint.variant.models]", "RawModels"),
     ("[[workload]]", "RawWorkload"),
     ("[[fault]]", "RawFault"),
     ("[slo]", "RawSlo"),
@@ -290,7 +292,10 @@ pub fn markdown() -> String {
         out.push('\n');
     }
     out.push_str("## Allowed values\n\n");
-    let mut enums: Vec<(&String, &Item)> = items.iter().filter(|(_, i)| i.is_enum).collect();
+    let mut enums: Vec<(&String, &Item)> = items
+        .iter()
+        .filter(|(_, i)| i.is_enum && !i.variants.is_empty())
+        .collect();
     enums.sort_by_key(|(n, _)| n.as_str());
     for (name, item) in enums {
         out.push_str(&format!(

@@ -63,6 +63,11 @@ fn default_memory(t: &InstanceType) -> u64 {
     }
 }
 
+/// Memory, in GiB as instance types give it.
+fn fmt_gib(b: u64) -> String {
+    format!("{:.2}GiB", b as f64 / f64::from(1u32 << 30))
+}
+
 fn fmt_bytes(b: u64) -> String {
     if b >= 1_000_000_000 {
         format!("{:.2}GB", b as f64 / 1e9)
@@ -146,6 +151,13 @@ pub(super) fn build(
                     cx.err(&sat.key("p99"), e);
                     vec![0; count]
                 }
+                (Ok(a), Ok(b)) if b <= a => {
+                    cx.err(
+                        &sat.key("p99"),
+                        format!("size p99 ({p99}) must be larger than p50 ({p50})"),
+                    );
+                    vec![0; count]
+                }
                 (Ok(a), Ok(b)) => match ServiceDist::lognormal_from_p50_p99(a as f64, b as f64) {
                     Ok(d) => spread(&d, count),
                     Err(e) => {
@@ -179,9 +191,9 @@ pub(super) fn build(
             &vat.key("model_memory"),
             format!(
                 "model_memory {} is more than {}'s {} of {}memory",
-                fmt_bytes(memory),
+                fmt_gib(memory),
                 itype.name,
-                fmt_bytes(physical),
+                fmt_gib(physical),
                 if itype.accelerator.is_some() {
                     "GPU "
                 } else {
@@ -199,7 +211,7 @@ pub(super) fn build(
             format!(
                 "model-{which} is {}, more than the {} of model_memory on {}: it could never load; use a larger instance type or smaller models",
                 fmt_bytes(largest),
-                fmt_bytes(memory),
+                fmt_gib(memory),
                 itype.name
             ),
         );
