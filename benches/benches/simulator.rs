@@ -4,6 +4,8 @@
 //! elements (simulated requests) per second. Goal: at least 3 million, so a
 //! simulated day at 1,000 req/s takes under 30 s, with target tracking
 //! too (`quickstart_target_tracking`: alarms every 10 s, a scale-out).
+//! A multi-model endpoint of 1,000 models with loads and evictions
+//! (`multi_model_1000`): at least 2 million.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -16,6 +18,14 @@ fn load(name: &str) -> gameday_scenario::Scenario {
         .join("../scenarios")
         .join(name);
     gameday_scenario::load(&p).expect("shipped scenario is valid")
+}
+
+/// A benchmark's own scenario (`benches/scenarios/`).
+fn load_bench(name: &str) -> gameday_scenario::Scenario {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name);
+    gameday_scenario::load(&p).expect("benchmark scenario is valid")
 }
 
 /// The quickstart with target tracking on its variant: InvocationsPerInstance
@@ -46,6 +56,7 @@ fn bench(c: &mut Criterion) {
             with_target_tracking(load("quickstart.toml")),
         ),
         ("mmc_rho0.8", load("mmc-erlang-check.toml")),
+        ("multi_model_1000", load_bench("multi-model-1000.toml")),
     ] {
         let cfg = SimConfig {
             platform: &sc.platform,
@@ -62,6 +73,10 @@ fn bench(c: &mut Criterion) {
         if label == "quickstart_target_tracking" {
             let acts = &report.endpoints[0].variants[0].scaling_activities;
             assert!(!acts.is_empty(), "the benchmark scales out");
+        }
+        if label == "multi_model_1000" {
+            let m = report.endpoints[0].variants[0].mme.as_ref().expect("mme");
+            assert!(m.unloads > 100_000, "the benchmark loads and evicts");
         }
         g.throughput(Throughput::Elements(requests));
         g.bench_function(label, |b| {

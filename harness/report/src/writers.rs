@@ -123,6 +123,7 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
         write_endpoints(r, &mut w)?;
         write_variants(r, &mut w)?;
         write_scaling(r, &mut w)?;
+        write_multi_model(r, &mut w)?;
     }
     if !r.training_jobs.is_empty() {
         write_training(r, &mut w)?;
@@ -391,6 +392,51 @@ fn write_scaling<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
                 a.cause
             )?;
         }
+    }
+    Ok(())
+}
+
+/// The multi-model section of `summary.md`: each multi-model variant's
+/// cache, loads and the models loaded most often.
+fn write_multi_model<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
+    let mme: Vec<_> = r
+        .endpoints
+        .iter()
+        .flat_map(|e| e.variants.iter().map(move |v| (e, v)))
+        .filter_map(|(e, v)| v.mme.as_ref().map(|m| (e, v, m)))
+        .collect();
+    if mme.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "## Multi-model")?;
+    writeln!(w)?;
+    writeln!(w, "| endpoint / variant | hit ratio | loads | unloads | downloads | load failures | ModelNotReady | loading wait p50 / p99 / max ms | loaded (mean) | most loaded |")?;
+    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|")?;
+    for (e, v, m) in mme {
+        let most: Vec<String> = m
+            .most_loaded
+            .iter()
+            .take(3)
+            .map(|x| format!("{} ×{}", x.model, x.loads))
+            .collect();
+        writeln!(
+            w,
+            "| {} / {} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {} | {} |",
+            e.name,
+            v.name,
+            fmt_num(m.model_cache_hit_ratio),
+            m.loads,
+            m.unloads,
+            m.downloads,
+            m.load_failures,
+            m.model_not_ready,
+            fmt_num(m.loading_wait_ms.p50),
+            fmt_num(m.loading_wait_ms.p99),
+            fmt_num(m.loading_wait_ms.max),
+            fmt_num(m.loaded_models_mean),
+            most.join(", ")
+        )?;
     }
     Ok(())
 }

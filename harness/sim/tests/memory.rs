@@ -188,3 +188,42 @@ fn stress_a_day_with_autoscaling_at_1000_rps_in_flat_memory() {
         "peak heap grew from {hour} to {day} bytes"
     );
 }
+
+/// A multi-model endpoint of 1,000 models with loads and evictions
+/// (`benches/scenarios/multi-model-1000.toml`): an hour at 2,000 req/s
+/// (7 million requests) peaks no higher than the same hour at 20 req/s,
+/// give or take the caches' and the timeline's fixed size.
+#[test]
+fn multi_model_memory_does_not_grow_with_requests() {
+    let _g = SERIAL.lock().unwrap();
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../benches/scenarios/multi-model-1000.toml");
+    let sc = gameday_scenario::load(&p).unwrap();
+    let peak = |rate: f64| {
+        let mut workloads = sc.workloads.clone();
+        workloads[0].arrival = ArrivalSpec::Poisson { rate };
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let out = simulate(SimConfig {
+            training: &Default::default(),
+            platform: &sc.platform,
+            workloads: &workloads,
+            duration: Duration::from_secs(3600),
+            interval: Duration::from_secs(10),
+            seed: 3,
+            stop: None,
+        });
+        let rec = out.finish("mem", 3, &SloSpec::default());
+        let m = rec.report.endpoints[0].variants[0].mme.clone().unwrap();
+        (PEAK.load(Ordering::Relaxed) - base, m.requests, m.unloads)
+    };
+    let (small, n_small, _) = peak(20.0);
+    let (large, n_large, unloads) = peak(2000.0);
+    eprintln!("{n_small} requests: peak {small} B; {n_large} requests ({unloads} unloads): peak {large} B");
+    assert!(n_large > 90 * n_small);
+    assert!(unloads > 100_000, "the cache churns: {unloads}");
+    assert!(
+        large < small + 256 * 1024,
+        "peak heap grew from {small} to {large} bytes"
+    );
+}

@@ -43,6 +43,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
         "quickstart.toml",
         "canary-rollout.toml",
         "flash-sale-brownout.toml",
+        "multi-model-thrash.toml",
     ] {
         let a = bytes(&run_scenario(file, None));
         let b = bytes(&run_scenario(file, None));

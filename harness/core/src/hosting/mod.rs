@@ -340,6 +340,8 @@ pub(crate) struct Hosting {
     launches: VecDeque<Launch>,
     /// Some variant is multi-model.
     multi_model: bool,
+    /// Scratch space for the models a load unloads.
+    victims: Vec<u32>,
 }
 
 /// A uniform index in `0..len` (Lemire's multiply-shift; bias < 2⁻⁶⁰).
@@ -445,6 +447,7 @@ impl Hosting {
                 .iter()
                 .flat_map(|e| &e.variants)
                 .any(|v| v.multi_model.is_some()),
+            victims: Vec::new(),
         };
         // The driver starts a process for each real-model instance in
         // service from the start.

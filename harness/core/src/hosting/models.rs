@@ -45,6 +45,8 @@ struct LoadJob {
     download_ns: u64,
     load_ns: u64,
     fails: bool,
+    /// When it ends (its timer's time).
+    ready: SimTime,
 }
 
 /// One multi-model instance's models and the requests waiting for them.
@@ -244,10 +246,18 @@ impl Hosting {
             until,
             q,
         });
-        self.timers
-            .push_back((until, Timer::ModelWaitExpiry { instance: inst }));
         if found == CacheLookup::Absent {
             self.begin_load(now, inst, m);
+        }
+        // A load that ends by the wait's limit answers the waiter itself:
+        // only the others need a timer (most waits end with their load).
+        let ends_in_time = self.instances[inst as usize]
+            .models
+            .as_ref()
+            .is_some_and(|x| x.loads.iter().any(|j| j.model == m && j.ready <= until));
+        if !ends_in_time {
+            self.timers
+                .push_back((until, Timer::ModelWaitExpiry { instance: inst }));
         }
         None
     }
@@ -262,13 +272,14 @@ impl Hosting {
             .multi_model
             .as_deref()
             .expect("a multi-model variant");
-        match models.cache.reserve(m, spec) {
-            Some(victims) => self.start_load(now, inst, m, &victims),
-            None => {
-                models.cache.wait_for_memory(m);
-                models.short.push_back(m);
-            }
+        let mut victims = std::mem::take(&mut self.victims);
+        if models.cache.reserve_into(m, spec, &mut victims) {
+            self.start_load(now, inst, m, &victims);
+        } else {
+            models.cache.wait_for_memory(m);
+            models.short.push_back(m);
         }
+        self.victims = victims;
     }
 
     /// Memory is counted for model `m` on `inst` and `victims` were
@@ -315,16 +326,14 @@ impl Hosting {
             fails = true;
             took = limit_ns;
         }
+        let ready = now.add_nanos(took);
         models.loads.push(LoadJob {
             model: m,
             download_ns,
             load_ns,
             fails,
+            ready,
         });
-        let names: Vec<String> = victims
-            .iter()
-            .map(|&x| spec.models[x as usize].name.clone())
-            .collect();
         let unload_each = duration_nanos(spec.unload_time);
         let mme = vs.mme.as_mut().expect("multi-model");
         mme.counts.unloads += victims.len() as u64;
@@ -335,23 +344,29 @@ impl Hosting {
         if !victims.is_empty() {
             mme.loaded.down(now, victims.len() as u32);
         }
-        let listed = names
+        let listed = victims
             .iter()
             .filter(|_| mme.list(EventKind::ModelUnloaded))
             .count();
-        for name in names.into_iter().take(listed) {
-            let detail = format!("{name} unloaded to make room");
-            self.event(
-                now,
-                EventKind::ModelUnloaded,
-                e,
-                Some(v),
-                Some(inst),
-                detail,
-            );
+        if listed > 0 {
+            let names: Vec<String> = victims[..listed]
+                .iter()
+                .map(|&x| spec.models[x as usize].name.clone())
+                .collect();
+            for name in names {
+                let detail = format!("{name} unloaded to make room");
+                self.event(
+                    now,
+                    EventKind::ModelUnloaded,
+                    e,
+                    Some(v),
+                    Some(inst),
+                    detail,
+                );
+            }
         }
         self.timers.push_back((
-            now.add_nanos(took),
+            ready,
             Timer::ModelReady {
                 instance: inst,
                 model: m,
@@ -520,11 +535,14 @@ impl Hosting {
                 .multi_model
                 .as_deref()
                 .expect("multi-model");
-            let Some(victims) = models.cache.reserve(m, spec) else {
+            let mut victims = std::mem::take(&mut self.victims);
+            if !models.cache.reserve_into(m, spec, &mut victims) {
+                self.victims = victims;
                 return;
-            };
+            }
             models.short.pop_front();
             self.start_load(now, inst, m, &victims);
+            self.victims = victims;
         }
     }
 

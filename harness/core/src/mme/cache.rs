@@ -233,9 +233,17 @@ impl ModelCache {
     /// models with no user until it fits, and returns them. `None`, with
     /// nothing changed, when the models in use leave too little room.
     pub fn reserve(&mut self, m: u32, spec: &MultiModelSpec) -> Option<Vec<u32>> {
+        let mut victims = Vec::new();
+        self.reserve_into(m, spec, &mut victims).then_some(victims)
+    }
+
+    /// [`ModelCache::reserve`] into a buffer the caller keeps (no
+    /// allocation per load): true, with the unloaded models in `victims`,
+    /// if `m` now has its memory.
+    pub fn reserve_into(&mut self, m: u32, spec: &MultiModelSpec, victims: &mut Vec<u32>) -> bool {
+        victims.clear();
         let size = spec.models[m as usize].size_bytes;
         let need = (self.mem_used + size).saturating_sub(spec.memory_bytes);
-        let mut victims = Vec::new();
         let mut freed = 0u64;
         let mut at = self.mem.tail;
         while freed < need && at != NIL {
@@ -247,9 +255,10 @@ impl ModelCache {
             at = e.prev;
         }
         if freed < need {
-            return None;
+            victims.clear();
+            return false;
         }
-        for &x in &victims {
+        for &x in victims.iter() {
             unlink::<MemList>(&mut self.entries, &mut self.mem, x);
             let e = &mut self.entries[x as usize];
             e.mem = ModelMem::Absent;
@@ -261,7 +270,7 @@ impl ModelCache {
         e.mem = ModelMem::Loading;
         e.reserved = true;
         self.mem_used += size;
-        Some(victims)
+        true
     }
 
     /// Model `m` waits for memory to load: requests for it join the wait.
