@@ -49,6 +49,24 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "status must be an HTTP error status (400-599), got 200",
     ),
     (
+        "model_download_slow",
+        "",
+        "",
+        "fault kind \"model_download_slow\" needs `factor`",
+    ),
+    (
+        "model_download_slow",
+        "factor = 0.5",
+        r#""factor": 0.5"#,
+        "factor must be at least 1 (how many times slower), got 0.5",
+    ),
+    (
+        "model_load_failure",
+        "rate = 1.5",
+        r#""rate": 1.5"#,
+        "rate must be between 0 and 1, got 1.5",
+    ),
+    (
         "blackhole",
         "delay = \"1s\"",
         r#""delay": "1s""#,
@@ -63,16 +81,16 @@ fn scenario(kind: &str, fields: &str) -> String {
 name = "vocabulary"
 duration = "1m"
 
-[[model]]
-name = "m"
-latency = {{ p50 = "5ms", p99 = "20ms" }}
-
 [[endpoint]]
 name = "ep"
+mode = "multi_model"
   [[endpoint.variant]]
   name = "A"
-  model = "m"
   instance_type = "ml.m5.xlarge"
+    [endpoint.variant.models]
+    count = 10
+    size = "100MB"
+    latency = {{ p50 = "5ms", p99 = "20ms" }}
 
 [[workload]]
 endpoint = "ep"
@@ -104,10 +122,10 @@ fn every_kind_is_refused_in_the_same_words_by_both() {
             k.name
         );
         // A valid fault of the kind passes both.
-        let good = if k.name == "latency_injection" {
-            "delay = \"50ms\""
-        } else {
-            ""
+        let good = match k.name {
+            "latency_injection" => "delay = \"50ms\"",
+            "model_download_slow" => "factor = 2",
+            _ => "",
         };
         assert_eq!(scenario_messages(k.name, good), Vec::<String>::new());
     }

@@ -101,6 +101,7 @@
 //!             external: false,
 //!             model_load: std::time::Duration::ZERO,
 //!             autoscaling: None,
+//!             multi_model: None,
 //!         }],
 //!     }],
 //!     faults: vec![],

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gameday_core::fault_kinds::{self, FaultFields};
-use gameday_core::spec::{FaultSpec, FaultTarget};
+use gameday_core::spec::{FaultKind, FaultSpec, FaultTarget};
 use gameday_core::time::parse_duration;
 use http_body_util::BodyExt;
 use serde::Deserialize;
@@ -109,6 +109,7 @@ impl ControlFault {
                 fault_kinds::names().collect::<Vec<_>>().join(", ")
             )
         })?;
+        let multi_model = s.is_multi_model(&self.endpoint);
         let s = s.endpoints();
         let (index, variants) = s
             .get(self.endpoint.as_str())
@@ -130,6 +131,16 @@ impl ControlFault {
                 .collect::<Vec<_>>()
                 .join("; ")
         })?;
+        if matches!(
+            kind,
+            FaultKind::ModelDownloadSlow { .. } | FaultKind::ModelLoadFailure { .. }
+        ) && !multi_model
+        {
+            return Err(format!(
+                "fault kind \"{}\" hits model downloads and loads, which only a multi-model endpoint has; \"{}\" is single-model",
+                self.kind, self.endpoint
+            ));
+        }
         Ok(FaultSpec {
             at: Duration::ZERO,
             duration: fields.for_,

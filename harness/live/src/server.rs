@@ -118,6 +118,11 @@ impl AppState {
     }
 
     /// Endpoint names → (index, variant names), for the control API.
+    /// Whether endpoint `name` is multi-model.
+    pub(crate) fn is_multi_model(&self, name: &str) -> bool {
+        self.endpoints.get(name).is_some_and(|e| e.models.is_some())
+    }
+
     pub(crate) fn endpoints(&self) -> BTreeMap<&str, (u16, Vec<&str>)> {
         self.endpoints
             .iter()

@@ -287,7 +287,7 @@ fn a_missing_nested_field_is_named() {
     let got = check(&with("model = \"m\"", ""));
     assert_eq!(
         got,
-        vec!["t.toml:12:3: endpoint[0].variant[0].model: missing field `model`"]
+        vec!["t.toml:12:3: endpoint[0].variant[0]: missing `model`: the [[model]] this variant serves (or make the endpoint mode = \"multi_model\" and give [endpoint.variant.models])"]
     );
 }
 
