@@ -236,4 +236,19 @@ pub enum TargetModel {
     Fixed(u32),
     /// Each request's model drawn from the models' popularity.
     Popularity(crate::mme::ModelMix),
+    /// The `k`-th request targets entry `k` (a trace's model column).
+    Sequence(std::sync::Arc<[u32]>),
+}
+
+impl TargetModel {
+    /// The target model of a workload's `k`-th request, drawing from
+    /// `rng` for a popularity mix.
+    pub fn pick<R: rand::Rng + ?Sized>(&self, k: u64, rng: &mut R) -> Option<u32> {
+        match self {
+            TargetModel::None => None,
+            TargetModel::Fixed(m) => Some(*m),
+            TargetModel::Popularity(mix) => Some(mix.pick(rng)),
+            TargetModel::Sequence(s) => s.get(k as usize).copied(),
+        }
+    }
 }

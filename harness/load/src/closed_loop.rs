@@ -41,6 +41,7 @@ pub fn spawn_users(
         for k in 0..users {
             let mut rng = streams.stream(&format!("arrival/{}/user/{k}", w.name));
             let mut model_rng = streams.stream(&format!("models/{}/user/{k}", w.name));
+            let mut sent_count = 0u64;
             let start =
                 zero + Duration::from_secs_f64(f64::from(k) * think_time / f64::from(users));
             let (w, target, stop, budget, tx) = (
@@ -64,7 +65,8 @@ pub fn spawn_users(
                         break;
                     }
                     let mut inv = w.invocation();
-                    inv.target_model = w.draw_model(&mut model_rng);
+                    inv.target_model = w.draw_model(sent_count, &mut model_rng);
+                    sent_count += 1;
                     let call = CallResult::within(sent + w.timeout, target.invoke(inv)).await;
                     tx.push(w.record(
                         call,

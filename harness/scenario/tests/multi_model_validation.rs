@@ -202,6 +202,35 @@ const CASES: &[(&str, &str, &[&str])] = &[
 ];
 
 #[test]
+fn a_traces_model_column_picks_each_requests_model_in_send_order() {
+    let trace = with(
+        "arrival = { kind = \"poisson\", rate = 200 }",
+        "arrival = { kind = \"trace\", file = \"mme/tenant-trace.csv\" }",
+    );
+    let sc = gameday_scenario::parse("t.toml", &trace, Path::new("../../fixtures")).unwrap();
+    let TargetModel::Sequence(seq) = &sc.workloads[0].target_model else {
+        panic!("{:?}", sc.workloads[0].target_model)
+    };
+    // Rows sorted by time_s: 0.1 model-1, 0.5 model-3, 1.0 model-1, ...
+    assert_eq!(&seq[..], [1, 3, 1, 2, 1]);
+    // An unknown model in the trace, and a model column on a single-model
+    // endpoint, are refused with the file's place.
+    let unknown = trace.replace("count = 500", "count = 3");
+    assert_eq!(
+        check(&unknown),
+        ["t.toml:34:36: workload[0].arrival.file: mme/tenant-trace.csv row 2: unknown model \"model-3\"; did you mean \"model-0\"?"]
+    );
+    let single = with(
+        "arrival = { kind = \"poisson\", rate = 10 }",
+        "arrival = { kind = \"trace\", file = \"mme/tenant-trace.csv\" }",
+    );
+    assert_eq!(
+        check(&single),
+        ["t.toml:39:36: workload[1].arrival.file: mme/tenant-trace.csv has a `model` column, but endpoint \"single\" is single-model; add mode = \"multi_model\" to it"]
+    );
+}
+
+#[test]
 fn every_multi_model_error_names_its_field_and_place() {
     for (old, new, want) in CASES {
         assert_eq!(

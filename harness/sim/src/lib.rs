@@ -114,6 +114,8 @@ struct Workload {
     /// Multi-model endpoints: each request's target model.
     models: TargetModel,
     model_rng: StreamRng,
+    /// Requests sent so far (a trace's model column is read in order).
+    sent: u64,
 }
 
 /// How often (in events) the stop flag is checked.
@@ -155,6 +157,7 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
             },
             models: w.target_model.clone(),
             model_rng: streams.stream(&format!("models/{}", w.name)),
+            sent: 0,
         })
         .collect();
     for (i, w) in workloads.iter_mut().enumerate() {
@@ -186,11 +189,8 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
                 match event {
                     Event::Arrival(i) => {
                         let w = &mut workloads[i as usize];
-                        let target_model = match &w.models {
-                            TargetModel::None => None,
-                            TargetModel::Fixed(m) => Some(*m),
-                            TargetModel::Popularity(mix) => Some(mix.pick(&mut w.model_rng)),
-                        };
+                        let target_model = w.models.pick(w.sent, &mut w.model_rng);
+                        w.sent += 1;
                         platform.handle_request(
                             now,
                             Request {

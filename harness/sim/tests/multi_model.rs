@@ -242,3 +242,28 @@ fn a_load_failure_fault_fails_the_requests_waiting_for_the_loads_it_hits() {
         .count() as u64;
     assert_eq!(load_failed_events, in_window);
 }
+
+#[test]
+fn a_traces_model_column_sends_each_request_to_its_model() {
+    // Memory for one of two models; the trace alternates them, so every
+    // request after the first two loads finds the other model loaded:
+    // all miss. The same trace on one model: all but the first hit.
+    let platform = mme(2, 1, vec![1.0, 1.0], None);
+    let times: Vec<f64> = (0..100).map(|k| f64::from(k) * 0.5).collect();
+    let trace = ArrivalSpec::Trace {
+        times: times.into(),
+    };
+    let alternate: Vec<u32> = (0..100).map(|k| k % 2).collect();
+    let w = workload(trace.clone(), TargetModel::Sequence(alternate.into()));
+    let m = run(&platform, &w, Duration::from_secs(60)).report.endpoints[0].variants[0]
+        .mme
+        .clone()
+        .unwrap();
+    assert_eq!((m.requests, m.hits, m.loads), (100, 0, 100));
+    let w = workload(trace, TargetModel::Sequence(vec![1; 100].into()));
+    let m = run(&platform, &w, Duration::from_secs(60)).report.endpoints[0].variants[0]
+        .mme
+        .clone()
+        .unwrap();
+    assert_eq!((m.requests, m.hits, m.loads), (100, 99, 1));
+}

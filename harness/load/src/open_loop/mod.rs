@@ -79,13 +79,11 @@ impl LoadWorkload {
 
     /// The next request's target model name, drawn with `rng` (the
     /// `models/{workload}` stream, as the simulator draws it).
-    pub fn draw_model(&self, rng: &mut gameday_core::StreamRng) -> Option<Arc<str>> {
-        use gameday_core::spec::TargetModel;
-        let m = match &self.target_model {
-            TargetModel::None => return None,
-            TargetModel::Fixed(m) => *m,
-            TargetModel::Popularity(mix) => mix.pick(rng),
-        };
+    ///
+    /// `k` counts the workload's requests (a trace's model column is read
+    /// in order).
+    pub fn draw_model(&self, k: u64, rng: &mut gameday_core::StreamRng) -> Option<Arc<str>> {
+        let m = self.target_model.pick(k, rng)?;
         self.model_names.get(m as usize).cloned()
     }
 

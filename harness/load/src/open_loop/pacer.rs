@@ -38,6 +38,8 @@ struct Source {
     rng: gameday_core::StreamRng,
     /// Draws each request's target model (multi-model endpoints).
     model_rng: gameday_core::StreamRng,
+    /// Requests scheduled so far.
+    sent: u64,
     next: Option<SimTime>,
 }
 
@@ -80,6 +82,7 @@ pub(super) fn pace(cfg: LoadConfig, shared: &Shared, shards: Vec<Shard>, zero: I
                 process: ArrivalProcess::new(w.arrival.clone()),
                 rng: streams.stream(&format!("arrival/{}", w.name)),
                 model_rng: streams.stream(&format!("models/{}", w.name)),
+                sent: 0,
                 next: None,
             };
             // Users run as their own tasks (closed_loop).
@@ -132,7 +135,8 @@ pub(super) fn pace(cfg: LoadConfig, shared: &Shared, shards: Vec<Shard>, zero: I
         }
         shared.in_flight.fetch_add(1, Ordering::Relaxed);
         scheduled += 1;
-        let model = cfg.workloads[i].draw_model(&mut sources[i].model_rng);
+        let model = cfg.workloads[i].draw_model(sources[i].sent, &mut sources[i].model_rng);
+        sources[i].sent += 1;
         dealer.batch.push(Job {
             workload: i,
             intended,

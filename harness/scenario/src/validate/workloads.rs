@@ -106,6 +106,9 @@ fn target_model(
     e: usize,
 ) -> TargetModel {
     let multi = super::multi_model::is_multi_model(raw, e);
+    if let Some(seq) = trace_models(cx, at, w, endpoints, e, multi) {
+        return seq;
+    }
     match (&w.target_model, multi) {
         (Some(_), false) => {
             super::multi_model::not_multi_model(
@@ -130,6 +133,83 @@ fn target_model(
                 TargetModel::Popularity(ModelMix::new(mm.models.iter().map(|m| m.weight)))
             }),
     }
+}
+
+/// A trace's `model` column: each request's target model, in the order
+/// the trace's (sorted) times send them. `None` when there is none.
+fn trace_models(
+    cx: &mut Cx<'_>,
+    at: &FieldPath,
+    w: &RawWorkload,
+    endpoints: &[EndpointSpec],
+    e: usize,
+    multi: bool,
+) -> Option<TargetModel> {
+    let file = w
+        .arrival
+        .file
+        .as_ref()
+        .filter(|_| w.arrival.kind == ArrivalKind::Trace)?;
+    let fat = at.key("arrival").key("file");
+    let src = cx.read(&fat, file)?;
+    let mut rdr = csv::Reader::from_reader(src.as_bytes());
+    let headers = rdr.headers().ok()?.clone();
+    let t = headers.iter().position(|h| h.trim() == "time_s")?;
+    let m = headers.iter().position(|h| h.trim() == "model")?;
+    if !multi {
+        cx.err(
+            &fat,
+            format!(
+                "{file} has a `model` column, but endpoint {} is single-model; add mode = \"multi_model\" to it",
+                crate::diag::quote(&w.endpoint)
+            ),
+        );
+        return Some(TargetModel::None);
+    }
+    if w.target_model.is_some() {
+        cx.err(
+            &at.key("target_model"),
+            format!("give `target_model` or the `model` column of {file}, not both"),
+        );
+        return Some(TargetModel::None);
+    }
+    let mm = endpoints
+        .get(e)
+        .and_then(|ep| ep.variants.iter().find_map(|v| v.multi_model.as_ref()))?;
+    let index: std::collections::BTreeMap<&str, u32> = mm
+        .models
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (x.name.as_str(), i as u32))
+        .collect();
+    let mut rows: Vec<(f64, u32)> = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let Ok(rec) = rec else { return None }; // the arrival's parse reports it
+        let time = rec.get(t).and_then(|s| s.trim().parse::<f64>().ok())?;
+        let name = rec.get(m).unwrap_or("").trim();
+        match index.get(name) {
+            Some(&x) => rows.push((time, x)),
+            None => {
+                let mut d = cx.loc.at(
+                    &fat,
+                    format!(
+                        "{file} row {}: unknown model {}",
+                        i + 2,
+                        crate::diag::quote(name)
+                    ),
+                );
+                d.suggestion =
+                    crate::diag::suggest(name, mm.models.iter().map(|x| x.name.as_str()));
+                cx.diags.push(d);
+                return Some(TargetModel::None);
+            }
+        }
+    }
+    // Sorted as the trace's times are (stable, so ties keep file order).
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Some(TargetModel::Sequence(
+        rows.into_iter().map(|r| r.1).collect(),
+    ))
 }
 
 fn build_arrival(cx: &mut Cx<'_>, a: &RawArrival, at: &FieldPath) -> Option<ArrivalSpec> {
