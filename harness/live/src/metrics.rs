@@ -427,6 +427,7 @@ mod tests {
                     size_bytes: 1_000_000,
                     weight: 1.0,
                     load_time: Some(Duration::from_secs(1)),
+                    service_scale: 1.0,
                 })
                 .collect(),
             memory_bytes: 10_000_000,

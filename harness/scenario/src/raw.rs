@@ -329,6 +329,11 @@ pub struct RawModels {
     pub latency: Option<RawLatency>,
     /// Load time of every model (default: size over `load_rate`).
     pub load_time: Option<DurationStr>,
+    /// A CSV of the models instead of `count`, `size` and `popularity`:
+    /// columns `name` and `size`, and optionally `weight` (default 1) and
+    /// `latency` (the model's median service time on ml.m5.xlarge; the
+    /// shape of `latency` above is scaled to it).
+    pub file: Option<String>,
 }
 
 /// A model size, or a spread of sizes.

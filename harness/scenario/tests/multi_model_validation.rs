@@ -231,6 +231,39 @@ fn a_traces_model_column_picks_each_requests_model_in_send_order() {
 }
 
 #[test]
+fn a_models_file_lists_each_model_with_its_size_weight_and_latency() {
+    let file = with("count = 500", "file = \"mme/tenants.csv\"")
+        .replace("    size = { p50 = \"200MB\", p99 = \"1.5GB\" }\n", "")
+        .replace("    popularity = { zipf = 0.9 }\n", "");
+    let sc = gameday_scenario::parse("t.toml", &file, Path::new("../../fixtures")).unwrap();
+    let mm = sc.platform.endpoints[0].variants[0]
+        .multi_model
+        .clone()
+        .unwrap();
+    let names: Vec<&str> = mm.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names[0], "acme/ranker.tar.gz");
+    assert_eq!(names.len(), 6);
+    assert_eq!(mm.models[0].size_bytes, 1_200_000_000);
+    assert_eq!(mm.models[0].weight, 40.0);
+    // latency = { p50 = "15ms" }: 30 ms is twice it, a blank is as is.
+    assert!((mm.models[0].service_scale - 2.0).abs() < 1e-9);
+    assert_eq!(mm.models[1].service_scale, 1.0);
+    // The file replaces count, size and popularity; its rows are checked.
+    let both = with("count = 500", "count = 5\nfile = \"mme/tenants.csv\"")
+        .replace("    size = { p50 = \"200MB\", p99 = \"1.5GB\" }\n", "")
+        .replace("    popularity = { zipf = 0.9 }\n", "");
+    assert_eq!(
+        check(&both),
+        ["t.toml:20:9: endpoint[0].variant[0].models.count: give `file` or `count`, not both: the file lists every model"]
+    );
+    let missing = file.replace("mme/tenants.csv", "mme/tenant-trace.csv");
+    assert_eq!(
+        check(&missing),
+        ["t.toml:20:8: endpoint[0].variant[0].models.file: mme/tenant-trace.csv: expected a header with columns `name` and `size` (and optionally `weight`, `latency`)"]
+    );
+}
+
+#[test]
 fn every_multi_model_error_names_its_field_and_place() {
     for (old, new, want) in CASES {
         assert_eq!(

@@ -48,6 +48,7 @@ fn mme(n: usize, c: u64, weights: Vec<f64>, load: Option<Duration>) -> PlatformS
                             size_bytes: 1_000_000,
                             weight,
                             load_time: Some(load.unwrap_or(Duration::ZERO)),
+                            service_scale: 1.0,
                         })
                         .collect(),
                     memory_bytes: c * 1_000_000,
@@ -266,4 +267,21 @@ fn a_traces_model_column_sends_each_request_to_its_model() {
         .clone()
         .unwrap();
     assert_eq!((m.requests, m.hits, m.loads), (100, 99, 1));
+}
+
+#[test]
+fn a_models_own_latency_scales_its_service_time() {
+    // Service 1 ms; model-1 is ten times slower than the distribution.
+    let mut platform = mme(2, 2, vec![1.0, 1.0], None);
+    let v = &mut platform.endpoints[0].variants[0];
+    v.service = ServiceDist::constant(0.001).unwrap();
+    v.multi_model.as_mut().unwrap().models[1].service_scale = 10.0;
+    let p50 = |m: u32| {
+        let w = workload(ArrivalSpec::Constant { rate: 10.0 }, TargetModel::Fixed(m));
+        run(&platform, &w, Duration::from_secs(10)).report.endpoints[0]
+            .latency_ms
+            .p50
+    };
+    assert!((p50(0) - 1.0).abs() < 0.01, "{}", p50(0));
+    assert!((p50(1) - 10.0).abs() < 0.05, "{}", p50(1));
 }

@@ -212,8 +212,15 @@ impl Hosting {
             });
             return;
         }
-        let service_ns =
-            secs_to_nanos(vs.spec.service.sample(&mut vs.rng)).saturating_add(q.extra_ns);
+        let mut service = vs.spec.service.sample(&mut vs.rng);
+        if q.tag.model != ModelTag::NO_MODEL {
+            // A model of a multi-model variant may be slower or faster
+            // than the variant's reference distribution.
+            if let Some(mm) = &vs.spec.multi_model {
+                service *= mm.models[q.tag.model as usize].service_scale;
+            }
+        }
+        let service_ns = secs_to_nanos(service).saturating_add(q.extra_ns);
         let done = now.add_nanos(service_ns);
         let wait = now.nanos_since(q.sent_at);
         let late = done > q.deadline;

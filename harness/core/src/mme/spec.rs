@@ -19,6 +19,9 @@ pub struct ModelEntry {
     pub weight: f64,
     /// Load time if given; otherwise size over the load rate.
     pub load_time: Option<Duration>,
+    /// Its service time relative to the variant's distribution (1: the
+    /// distribution as it is).
+    pub service_scale: f64,
 }
 
 /// A multi-model variant: its models and each instance's room for them.

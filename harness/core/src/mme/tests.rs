@@ -13,6 +13,7 @@ fn spec(sizes: &[u64], memory: u64, disk: u64) -> MultiModelSpec {
                 size_bytes: s,
                 weight: 1.0,
                 load_time: None,
+                service_scale: 1.0,
             })
             .collect(),
         memory_bytes: memory,

@@ -99,6 +99,9 @@ pub(super) fn build(
     };
     let mat = vat.key("models");
     let before = cx.diags.len();
+    if let Some(file) = &models.file {
+        return from_file(cx, var, vat, itype, file);
+    }
     let count = models.count.unwrap_or(1);
     if !(1..=MAX_MODELS).contains(&count) {
         cx.err(
@@ -178,6 +181,37 @@ pub(super) fn build(
             None
         }
     };
+    if cx.diags.len() > before {
+        return None;
+    }
+    let entries = sizes
+        .iter()
+        .zip(&weights)
+        .enumerate()
+        .map(|(i, (&size_bytes, &weight))| ModelEntry {
+            name: format!("model-{i}"),
+            size_bytes,
+            weight,
+            load_time: models.load_time.map(|d| d.0),
+            service_scale: 1.0,
+        })
+        .collect();
+    room(cx, var, vat, itype, entries, latency?, &mat.key("size"))
+}
+
+/// Checks that `entries` fit the variant's memory and disk, and builds
+/// the spec with its rates; `size_at` is where a model too large is
+/// reported.
+fn room(
+    cx: &mut Cx<'_>,
+    var: &RawVariant,
+    vat: &FieldPath,
+    itype: Option<&InstanceType>,
+    entries: Vec<ModelEntry>,
+    latency: ServiceDist,
+    size_at: &FieldPath,
+) -> Option<(Box<MultiModelSpec>, ServiceDist)> {
+    let before = cx.diags.len();
     let itype = itype?;
     let memory = var
         .model_memory
@@ -203,13 +237,16 @@ pub(super) fn build(
         );
     }
     let disk = var.disk.map_or(DEFAULT_DISK, |d| d.0);
-    let largest = sizes.iter().copied().max().unwrap_or(0);
-    let which = sizes.iter().position(|&s| s == largest).unwrap_or(0);
+    let largest = entries.iter().map(|m| m.size_bytes).max().unwrap_or(0);
+    let which = entries
+        .iter()
+        .position(|m| m.size_bytes == largest)
+        .map_or("", |i| entries[i].name.as_str());
     if largest > memory {
         cx.err(
-            &mat.key("size"),
+            size_at,
             format!(
-                "model-{which} is {}, more than the {} of model_memory on {}: it could never load; use a larger instance type or smaller models",
+                "{which} is {}, more than the {} of model_memory on {}: it could never load; use a larger instance type or smaller models",
                 fmt_bytes(largest),
                 fmt_gib(memory),
                 itype.name
@@ -219,7 +256,7 @@ pub(super) fn build(
         cx.err(
             &vat.key("disk"),
             format!(
-                "model-{which} is {}, more than the {} disk: it could never be downloaded",
+                "{which} is {}, more than the {} disk: it could never be downloaded",
                 fmt_bytes(largest),
                 fmt_bytes(disk)
             ),
@@ -250,19 +287,9 @@ pub(super) fn build(
     if cx.diags.len() > before {
         return None;
     }
-    let service = latency?.scaled(1.0 / itype.speed);
+    let service = latency.scaled(1.0 / itype.speed);
     let spec = MultiModelSpec {
-        models: sizes
-            .iter()
-            .zip(&weights)
-            .enumerate()
-            .map(|(i, (&size_bytes, &weight))| ModelEntry {
-                name: format!("model-{i}"),
-                size_bytes,
-                weight,
-                load_time: models.load_time.map(|d| d.0),
-            })
-            .collect(),
+        models: entries,
         memory_bytes: memory,
         disk_bytes: disk,
         download_bytes_per_s: download?,
@@ -272,6 +299,130 @@ pub(super) fn build(
         load_limit: LOAD_LIMIT,
     };
     Some((Box::new(spec), service))
+}
+
+/// A variant whose models come from a CSV file.
+fn from_file(
+    cx: &mut Cx<'_>,
+    var: &RawVariant,
+    vat: &FieldPath,
+    itype: Option<&InstanceType>,
+    file: &str,
+) -> Option<(Box<MultiModelSpec>, ServiceDist)> {
+    let models = var.models.as_ref().expect("checked by the caller");
+    let mat = vat.key("models");
+    for (field, given) in [
+        ("count", models.count.is_some()),
+        ("size", models.size.is_some()),
+        ("popularity", models.popularity.is_some()),
+    ] {
+        if given {
+            cx.err(
+                &mat.key(field),
+                format!("give `file` or `{field}`, not both: the file lists every model"),
+            );
+        }
+    }
+    let fat = mat.key("file");
+    let src = cx.read(&fat, file)?;
+    let latency = match &models.latency {
+        Some(l) => build_dist(cx, l, &mat.key("latency")),
+        None => {
+            cx.err(
+                &mat.key("latency"),
+                "missing `latency`: the shape of one request's service time on ml.m5.xlarge, like { p50 = \"15ms\", p99 = \"60ms\" } (a file's `latency` column scales it per model)",
+            );
+            None
+        }
+    };
+    let rows = match parse_models(&src) {
+        Ok(r) => r,
+        Err(e) => {
+            cx.err(&fat, format!("{file}: {e}"));
+            return None;
+        }
+    };
+    let latency = latency?;
+    let median = latency.quantile(0.5).max(f64::MIN_POSITIVE);
+    let entries = rows
+        .into_iter()
+        .map(|r| ModelEntry {
+            name: r.name,
+            size_bytes: r.size,
+            weight: r.weight,
+            load_time: models.load_time.map(|d| d.0),
+            service_scale: r.latency.map_or(1.0, |l| l.as_secs_f64() / median),
+        })
+        .collect();
+    room(cx, var, vat, itype, entries, latency, &fat)
+}
+
+/// One row of a models file.
+struct ModelRow {
+    name: String,
+    size: u64,
+    weight: f64,
+    latency: Option<Duration>,
+}
+
+/// Parses a models CSV: `name`, `size`, optional `weight` and `latency`.
+fn parse_models(src: &str) -> Result<Vec<ModelRow>, String> {
+    let mut rdr = csv::Reader::from_reader(src.as_bytes());
+    let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
+    let col = |n: &str| headers.iter().position(|h| h.trim() == n);
+    let (Some(n), Some(s)) = (col("name"), col("size")) else {
+        return Err(
+            "expected a header with columns `name` and `size` (and optionally `weight`, `latency`)"
+                .into(),
+        );
+    };
+    let (w, l) = (col("weight"), col("latency"));
+    let mut rows = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| e.to_string())?;
+        let row = i + 2;
+        let name = rec.get(n).unwrap_or("").trim().to_string();
+        if name.is_empty() || !seen.insert(name.clone()) {
+            return Err(format!("row {row}: the name is empty or repeated"));
+        }
+        let size =
+            parse_size(rec.get(s).unwrap_or("").trim()).map_err(|e| format!("row {row}: {e}"))?;
+        if size == 0 {
+            return Err(format!("row {row}: size must be more than zero"));
+        }
+        let weight = match w.and_then(|w| rec.get(w)).map(str::trim) {
+            None | Some("") => 1.0,
+            Some(x) => match x.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => v,
+                _ => {
+                    return Err(format!(
+                        "row {row}: weight {x:?} is not a non-negative number"
+                    ))
+                }
+            },
+        };
+        let latency = match l.and_then(|l| rec.get(l)).map(str::trim) {
+            None | Some("") => None,
+            Some(x) => Some(
+                gameday_core::time::parse_duration(x)
+                    .map_err(|e| format!("row {row}: latency: {e}"))?,
+            ),
+        };
+        rows.push(ModelRow {
+            name,
+            size,
+            weight,
+            latency,
+        });
+    }
+    if rows.is_empty() {
+        return Err("no models: add a row per model".into());
+    }
+    if rows.iter().all(|r| r.weight == 0.0) {
+        return Err("every weight is 0: no request would target any model".into());
+    }
+    Ok(rows)
 }
 
 /// `n` sizes spread over `d`'s quantiles in a fixed scattered order
