@@ -5,10 +5,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::client;
+
 use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError;
 use aws_sdk_sagemakerruntime::primitives::Blob;
 use aws_sdk_sagemakerruntime::Client;
-use gameday_aws::{SageMakerOptions, SageMakerTarget};
 use gameday_live::{ServeOptions, Server};
 
 const SCENARIO: &str = r#"
@@ -63,18 +65,6 @@ async fn platform() -> Server {
     Server::start(&sc.platform, ServeOptions::local(1))
         .await
         .expect("binds loopback")
-}
-
-async fn client(url: &str) -> Client {
-    SageMakerTarget::new(SageMakerOptions {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(url.into()),
-        max_attempts: 1,
-        static_credentials: Some(("test".into(), "test".into())),
-    })
-    .await
-    .client()
-    .clone()
 }
 
 async fn invoke(

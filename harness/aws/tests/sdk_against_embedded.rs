@@ -5,6 +5,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+mod common;
+use common::client;
+
 use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError;
 use aws_sdk_sagemakerruntime::primitives::Blob;
 use aws_sdk_sagemakerruntime::Client;
@@ -92,18 +95,6 @@ async fn platform() -> Server {
     Server::start(&sc.platform, opts)
         .await
         .expect("binds loopback")
-}
-
-async fn client(url: &str) -> Client {
-    SageMakerTarget::new(SageMakerOptions {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(url.into()),
-        max_attempts: 1,
-        static_credentials: Some(("test".into(), "test".into())),
-    })
-    .await
-    .client()
-    .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

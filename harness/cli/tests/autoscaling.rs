@@ -5,8 +5,6 @@
 mod common;
 use common::*;
 
-use std::path::Path;
-
 /// The tests here time real runs: one at a time.
 static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -14,15 +12,6 @@ fn alone() -> std::sync::MutexGuard<'static, ()> {
     ALONE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn run(args: &[&str], out: &Path) -> (std::process::Output, serde_json::Value) {
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--out", out.to_str().unwrap(), "-q"]);
-    let o = gameday(&all);
-    let r = report(out);
-    (o, r)
 }
 
 /// `(from, to, status)` of a variant's scaling activities.

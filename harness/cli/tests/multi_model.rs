@@ -5,17 +5,6 @@
 mod common;
 use common::*;
 
-use std::path::Path;
-
-fn run(args: &[&str], out: &Path) -> (std::process::Output, serde_json::Value) {
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--out", out.to_str().unwrap(), "-q"]);
-    let o = gameday(&all);
-    let r = report(out);
-    (o, r)
-}
-
 fn mme(r: &serde_json::Value, e: usize) -> &serde_json::Value {
     &r["endpoints"][e]["variants"][0]["mme"]
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use gameday_core::arrival::ArrivalSpec;
 use gameday_core::dist::ServiceDist;
-use gameday_core::mme::{ModelEntry, ModelMix, MultiModelSpec, LOAD_LIMIT, WAIT_LIMIT};
+use gameday_core::mme::{
+    che_hit_ratio, ModelEntry, ModelMix, MultiModelSpec, LOAD_LIMIT, WAIT_LIMIT,
+};
 use gameday_core::spec::*;
 use gameday_core::{ArrivalProcess, RngStreams, SimTime};
 use gameday_report::{RunRecord, SloSpec};
@@ -89,25 +91,6 @@ fn run(platform: &PlatformSpec, w: &WorkloadSpec, duration: Duration) -> RunReco
     .finish("mme", 5, &SloSpec::default())
 }
 
-/// The Che approximation of an LRU cache's hit ratio: `T` solves
-/// Σ(1 − e^(−qᵢT)) = C; the hit ratio is Σ qᵢ(1 − e^(−qᵢT)).
-fn che(q: &[f64], c: f64) -> f64 {
-    let filled = |t: f64| q.iter().map(|&qi| 1.0 - (-qi * t).exp()).sum::<f64>();
-    let (mut lo, mut hi) = (0.0, 1.0);
-    while filled(hi) < c {
-        hi *= 2.0;
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if filled(mid) < c {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    q.iter().map(|&qi| qi * (1.0 - (-qi * lo).exp())).sum()
-}
-
 /// Queueing-free: instant loads, a microsecond of service and ten
 /// thousand slots, so a request finds its model loaded exactly when an
 /// LRU cache of `C` would hold it. 600,000 requests per case: the cold
@@ -126,7 +109,7 @@ fn the_hit_ratio_matches_the_che_approximation() {
         let rec = run(&platform, &w, Duration::from_secs(600));
         let m = rec.report.endpoints[0].variants[0].mme.clone().unwrap();
         assert!(m.requests > 590_000, "{}", m.requests);
-        let expected = che(&mix.probabilities(), c as f64);
+        let expected = che_hit_ratio(&mix.probabilities(), c as f64);
         let got = m.model_cache_hit_ratio;
         assert!(
             (got - expected).abs() < 0.01,
@@ -284,4 +267,39 @@ fn a_models_own_latency_scales_its_service_time() {
     };
     assert!((p50(0) - 1.0).abs() < 0.01, "{}", p50(0));
     assert!((p50(1) - 10.0).abs() < 0.05, "{}", p50(1));
+}
+
+#[test]
+fn an_instance_that_crashes_loses_its_models() {
+    // One instance holding model-0; it crashes at 100 s and its
+    // replacement (300 s of provisioning) must load the model again.
+    let mut platform = mme(1, 1, vec![1.0], Some(Duration::from_millis(500)));
+    platform.faults.push(FaultSpec {
+        at: Duration::from_secs(100),
+        duration: None,
+        target: FaultTarget {
+            endpoint: 0,
+            variant: None,
+        },
+        kind: FaultKind::InstanceCrash {
+            count: 1,
+            detect_after: Duration::from_secs(2),
+        },
+    });
+    let w = workload(ArrivalSpec::Constant { rate: 1.0 }, TargetModel::Fixed(0));
+    let rec = run(&platform, &w, Duration::from_secs(600));
+    let m = rec.report.endpoints[0].variants[0].mme.clone().unwrap();
+    assert_eq!(m.loads, 2, "loaded once, then again on the replacement");
+    assert_eq!(m.loaded_models_end, 1);
+    let loaded: Vec<u32> = rec
+        .events
+        .iter()
+        .filter(|e| e.kind == "model_loaded")
+        .filter_map(|e| e.instance)
+        .collect();
+    assert_eq!(loaded.len(), 2);
+    assert_ne!(
+        loaded[0], loaded[1],
+        "the second load is on the new instance"
+    );
 }

@@ -97,3 +97,14 @@ pub fn post(
     let status = head[9..12].parse().unwrap();
     (status, head.to_lowercase(), body.to_string())
 }
+
+/// `gameday run ARGS --out OUT -q`: its output and the `report.json` it
+/// wrote.
+pub fn run(args: &[&str], out: &Path) -> (Output, serde_json::Value) {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", out.to_str().unwrap(), "-q"]);
+    let o = gameday(&all);
+    let r = report(out);
+    (o, r)
+}

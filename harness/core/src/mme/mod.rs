@@ -64,5 +64,32 @@ impl Default for ModelTag {
     }
 }
 
+/// The Che approximation of an LRU cache's hit ratio under the
+/// independent reference model, the analytic reference the cache is
+/// checked against: `q` holds each object's share of requests, `c` how
+/// many objects fit. The characteristic time `T` solves
+/// Σ(1 − e^(−qᵢT)) = C (by bisection); the hit ratio is
+/// Σ qᵢ(1 − e^(−qᵢT)). (Che, Tung and Wang, IEEE JSAC 20(7), 2002;
+/// Fricker, Robert and Roberts, ITC 24, 2012.)
+pub fn che_hit_ratio(q: &[f64], c: f64) -> f64 {
+    let filled = |t: f64| q.iter().map(|&qi| 1.0 - (-qi * t).exp()).sum::<f64>();
+    if c >= q.len() as f64 {
+        return 1.0;
+    }
+    let (mut lo, mut hi) = (0.0, 1.0);
+    while filled(hi) < c {
+        hi *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if filled(mid) < c {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    q.iter().map(|&qi| qi * (1.0 - (-qi * lo).exp())).sum()
+}
+
 #[cfg(test)]
 mod tests;

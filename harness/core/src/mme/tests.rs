@@ -123,26 +123,6 @@ fn zipf_mix_draws_each_model_at_its_share() {
     }
 }
 
-/// The Che approximation of an LRU cache's hit ratio under the
-/// independent reference model: `T` solves Σ(1 − e^(−qᵢT)) = C, and the
-/// hit ratio is Σ qᵢ(1 − e^(−qᵢT)).
-pub(crate) fn che_hit_ratio(q: &[f64], c: f64) -> f64 {
-    let filled = |t: f64| q.iter().map(|&qi| 1.0 - (-qi * t).exp()).sum::<f64>();
-    let (mut lo, mut hi) = (0.0, 1.0);
-    while filled(hi) < c {
-        hi *= 2.0;
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if filled(mid) < c {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    q.iter().map(|&qi| qi * (1.0 - (-qi * lo).exp())).sum()
-}
-
 #[test]
 fn che_reference_matches_the_published_test_vector() {
     // ICR's test: Zipf 0.8, N = 100, C = 40 gives about 0.64.
