@@ -281,9 +281,9 @@ mod tests {
 
     use super::*;
 
-    /// Two variants, A with two one-slot instances and B with one.
-    fn platform() -> Platform {
-        let variant = |name: &str, count| VariantSpec {
+    /// A one-slot variant of `count` instances serving in 0.5 s.
+    fn variant(name: &str, count: u32) -> VariantSpec {
+        VariantSpec {
             name: name.into(),
             model: "m".into(),
             weight: 1.0,
@@ -302,7 +302,11 @@ mod tests {
             model_load: std::time::Duration::ZERO,
             autoscaling: None,
             multi_model: None,
-        };
+        }
+    }
+
+    /// Two variants, A with two one-slot instances and B with one.
+    fn platform() -> Platform {
         let spec = PlatformSpec {
             endpoints: vec![EndpointSpec {
                 name: "ep \"1\"".into(),
@@ -401,24 +405,9 @@ mod tests {
         use gameday_core::mme::{ModelEntry, MultiModelSpec, LOAD_LIMIT, WAIT_LIMIT};
         let mut spec = PlatformSpec::default();
         let mut v = VariantSpec {
-            name: "M".into(),
             model: "(multi-model)".into(),
-            weight: 1.0,
-            instance: InstanceTypeSpec {
-                name: "ml.m5.xlarge".into(),
-                price_per_hour: 0.23,
-                provisioning_min: Duration::from_secs(60),
-                provisioning_max: Duration::from_secs(60),
-                vcpus: 4,
-                gpus: 0,
-            },
-            instance_count: 1,
-            concurrency: 1,
             service: ServiceDist::constant(0.001).unwrap(),
-            external: false,
-            model_load: Duration::ZERO,
-            autoscaling: None,
-            multi_model: None,
+            ..variant("M", 1)
         };
         v.multi_model = Some(Box::new(MultiModelSpec {
             models: (0..2)

@@ -633,7 +633,8 @@ impl Recorder {
                         .models
                         .iter()
                         .find(|s| s.endpoint as usize == e && s.variant as usize == v)
-                        .map(|s| mme_report(vr, s)),
+                        .zip(vs.multi_model.as_ref())
+                        .map(|(s, mm)| mme_report(vr, s, mm)),
                     name: vs.name.clone(),
                     model: vs.model.clone(),
                     instance_type: vs.instance.name.clone(),
@@ -747,7 +748,11 @@ impl Recorder {
 }
 
 /// A multi-model variant's section of `report.json`.
-fn mme_report(vr: &VariantRec, s: &gameday_core::hosting::ModelStats) -> MmeReport {
+fn mme_report(
+    vr: &VariantRec,
+    s: &gameday_core::hosting::ModelStats,
+    mm: &gameday_core::mme::MultiModelSpec,
+) -> MmeReport {
     let wait = vr
         .model_wait
         .as_ref()
@@ -786,7 +791,7 @@ fn mme_report(vr: &VariantRec, s: &gameday_core::hosting::ModelStats) -> MmeRepo
             .into_iter()
             .take(10)
             .map(|(m, loads)| ModelLoads {
-                model: s.names[m].clone(),
+                model: mm.models[m].name.clone(),
                 loads,
             })
             .collect(),

@@ -111,8 +111,6 @@ pub struct ModelStats {
     pub loaded_mean: f64,
     /// Models loaded at the end.
     pub loaded_end: u32,
-    /// The variant's model names, in model order.
-    pub names: Vec<String>,
 }
 
 /// A multi-model variant's counters and levels.
@@ -158,16 +156,13 @@ impl Hosting {
         let mut out = Vec::new();
         for (e, ep) in self.endpoints.iter().enumerate() {
             for (v, vs) in ep.variants.iter().enumerate() {
-                let (Some(mme), Some(spec)) = (&vs.mme, &vs.spec.multi_model) else {
-                    continue;
-                };
+                let Some(mme) = &vs.mme else { continue };
                 out.push(ModelStats {
                     endpoint: e as u16,
                     variant: v as u16,
                     counts: mme.counts.clone(),
                     loaded_mean: mme.loaded.area_at(until) as f64 / until.as_nanos().max(1) as f64,
                     loaded_end: mme.loaded.get(),
-                    names: spec.models.iter().map(|m| m.name.clone()).collect(),
                 });
             }
         }
