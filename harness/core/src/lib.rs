@@ -142,7 +142,8 @@ mod tests;
 pub use arrival::{ArrivalProcess, ArrivalSpec};
 pub use hosting::{FaultState, Request, ServiceStart, Timer};
 pub use outcome::{
-    Action, Cause, EventKind, Outcome, PlatformEvent, RequestResult, VariantCost, VariantGauge,
+    Action, Cause, EventKind, ModelLoadAnswer, Outcome, PlatformEvent, RequestResult, VariantCost,
+    VariantGauge,
 };
 pub use platform::Platform;
 pub use rng::{RngStreams, StreamRng};

@@ -225,6 +225,48 @@ pub enum Action {
         /// Instance id.
         instance: u32,
     },
+    /// Multi-model variant with a real container: load model `model`
+    /// into the container of `instance` (`POST /models`), then report
+    /// through `Platform::handle_model_load`. Loads and unloads of one
+    /// instance are carried out in the order they are asked for.
+    LoadModel {
+        /// Instance id.
+        instance: u32,
+        /// Endpoint index.
+        endpoint: u16,
+        /// Variant index.
+        variant: u16,
+        /// Model index in the variant's models.
+        model: u32,
+    },
+    /// Multi-model variant with a real container: unload model `model`
+    /// from the container of `instance` (`DELETE /models/{name}`), then
+    /// report its time through `Platform::handle_model_unload`.
+    UnloadModel {
+        /// Instance id.
+        instance: u32,
+        /// Endpoint index.
+        endpoint: u16,
+        /// Variant index.
+        variant: u16,
+        /// Model index in the variant's models.
+        model: u32,
+    },
     /// Start, signal or kill a training job's process.
     Training(crate::training::TrainingAction),
+}
+
+/// What a multi-model container answered a load (`POST /models`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelLoadAnswer {
+    /// 200: the model is loaded.
+    Loaded,
+    /// 409: it was loaded already; SageMaker takes it as loaded.
+    AlreadyLoaded,
+    /// 507: the container is short of memory. The platform unloads the
+    /// least recently used model no request is using and asks again; with
+    /// none to unload, the load fails.
+    OutOfMemory,
+    /// Any other answer, or none: the load failed.
+    Failed,
 }

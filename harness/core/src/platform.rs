@@ -355,6 +355,31 @@ impl Platform {
         self.route_hosting(now);
     }
 
+    /// The multi-model container of external instance `inst` answered the
+    /// load of model `model` ([`Action::LoadModel`]) after `took_ns`: its
+    /// real load time is the `ModelLoadingTime` recorded.
+    pub fn handle_model_load(
+        &mut self,
+        now: SimTime,
+        inst: u32,
+        model: u32,
+        answer: crate::ModelLoadAnswer,
+        took_ns: u64,
+    ) {
+        self.settle(now);
+        self.hosting
+            .model_load_answered(now, inst, model, answer, took_ns);
+        self.route_hosting(now);
+    }
+
+    /// The multi-model container of external instance `inst` unloaded a
+    /// model ([`Action::UnloadModel`]) in `took_ns`.
+    pub fn handle_model_unload(&mut self, now: SimTime, inst: u32, took_ns: u64) {
+        self.settle(now);
+        self.hosting.model_unload_answered(inst, took_ns);
+        self.route_hosting(now);
+    }
+
     /// The model process of external instance `inst` answered `GET
     /// /ping`: it goes in service once provisioned.
     pub fn handle_container_healthy(&mut self, now: SimTime, inst: u32) {

@@ -112,7 +112,12 @@ impl Harness {
 
 /// The service start of request `id` in `slot` of `instance`.
 fn start(id: u64, instance: u32, slot: u32) -> ServiceStart {
-    ServiceStart { id, instance, slot }
+    ServiceStart {
+        id,
+        instance,
+        slot,
+        model: mme::ModelTag::NO_MODEL,
+    }
 }
 
 fn constant(ms: u64) -> ServiceDist {

@@ -61,6 +61,9 @@ pub struct ServiceStart {
     pub instance: u32,
     /// Slot index.
     pub slot: u32,
+    /// The request's target model on a multi-model variant (its index in
+    /// the variant's models), or [`ModelTag::NO_MODEL`].
+    pub model: u32,
 }
 
 /// A wake-up the platform asked its driver for. Hand it back through

@@ -19,7 +19,7 @@ use super::{Hosting, InstanceState, Queued, Timer};
 use crate::dist::unit;
 use crate::metrics::{Level, NsStat};
 use crate::mme::{CacheLookup, CacheUse, ModelCache, ModelTag, MultiModelSpec};
-use crate::outcome::{Cause, EventKind, Outcome, RequestResult};
+use crate::outcome::{Action, Cause, EventKind, ModelLoadAnswer, Outcome, RequestResult};
 use crate::spec::FaultKind;
 use crate::time::{duration_nanos, SimTime};
 
@@ -45,8 +45,15 @@ struct LoadJob {
     download_ns: u64,
     load_ns: u64,
     fails: bool,
-    /// When it ends (its timer's time).
+    /// When its timer is due: the end of the load (modelled), or of the
+    /// download and then the 360 s limit (a real container's).
     ready: SimTime,
+    /// The variant's container is real: the driver loads the model.
+    external: bool,
+    /// The container was asked to load it (after the download).
+    asked: bool,
+    /// When SageMaker's load limit runs out.
+    deadline: SimTime,
 }
 
 /// One multi-model instance's models and the requests waiting for them.
@@ -213,7 +220,6 @@ impl Hosting {
         mut q: Queued,
     ) -> Option<Queued> {
         let i = &mut self.instances[inst as usize];
-        let (e, v) = (i.endpoint as usize, i.variant as usize);
         let models = i.models.as_mut().expect("a multi-model instance");
         let found = models.cache.lookup(m);
         models.cache.acquire(m);
@@ -225,10 +231,47 @@ impl Hosting {
                 CacheUse::Miss
             },
             wait_us: 0,
+            retried: false,
         };
         if found == CacheLookup::Hit {
             return Some(q);
         }
+        self.wait_for_model(now, inst, q, found == CacheLookup::Absent);
+        None
+    }
+
+    /// A real container answered 404 for request `q`'s model on `inst`:
+    /// the platform forgets it there, loads it again (unless a load is
+    /// already under way) and `q` waits for it.
+    pub(super) fn model_missing(&mut self, now: SimTime, inst: u32, mut q: Queued) {
+        let i = &mut self.instances[inst as usize];
+        let (e, v) = i_ev(i);
+        let m = q.tag.model;
+        let models = i.models.as_mut().expect("a multi-model instance");
+        let vs = &mut self.endpoints[e].variants[v];
+        let spec = vs
+            .spec
+            .multi_model
+            .as_deref()
+            .expect("a multi-model variant");
+        if models.cache.lookup(m) == CacheLookup::Hit {
+            models.cache.forget(m, spec);
+            if let Some(mme) = vs.mme.as_mut() {
+                mme.loaded.down(now, 1);
+            }
+        }
+        let absent = models.cache.lookup(m) == CacheLookup::Absent;
+        q.tag.cache = CacheUse::Miss;
+        self.wait_for_model(now, inst, q, absent);
+    }
+
+    /// Request `q` waits on `inst` for its model, whose load starts now if
+    /// `absent`.
+    fn wait_for_model(&mut self, now: SimTime, inst: u32, q: Queued, absent: bool) {
+        let m = q.tag.model;
+        let i = &mut self.instances[inst as usize];
+        let (e, v) = i_ev(i);
+        let models = i.models.as_mut().expect("a multi-model instance");
         let spec = self.endpoints[e].variants[v]
             .spec
             .multi_model
@@ -241,20 +284,24 @@ impl Hosting {
             until,
             q,
         });
-        if found == CacheLookup::Absent {
+        if absent {
             self.begin_load(now, inst, m);
         }
-        // A load that ends by the wait's limit answers the waiter itself:
-        // only the others need a timer (most waits end with their load).
+        // A modelled load that ends by the wait's limit answers the waiter
+        // itself: only the others need a timer (most waits end with their
+        // load). A real container's load ends when it ends.
         let ends_in_time = self.instances[inst as usize]
             .models
             .as_ref()
-            .is_some_and(|x| x.loads.iter().any(|j| j.model == m && j.ready <= until));
+            .is_some_and(|x| {
+                x.loads
+                    .iter()
+                    .any(|j| j.model == m && !j.external && j.ready <= until)
+            });
         if !ends_in_time {
             self.timers
                 .push_back((until, Timer::ModelWaitExpiry { instance: inst }));
         }
-        None
     }
 
     /// Starts loading model `m` on `inst`, or queues it for memory.
@@ -312,9 +359,18 @@ impl Hosting {
         } else {
             0
         };
-        let unload_ns = duration_nanos(spec.unload_time) * victims.len() as u64;
-        let load_ns = spec.load_ns(m as usize);
+        let external = vs.spec.external;
         let limit_ns = duration_nanos(spec.load_limit);
+        // A real container's unloads and load take what they take; the
+        // download (SageMaker's, from S3 to the instance) is modelled.
+        let (unload_ns, load_ns) = if external {
+            (0, 0)
+        } else {
+            (
+                duration_nanos(spec.unload_time) * victims.len() as u64,
+                spec.load_ns(m as usize),
+            )
+        };
         let mut took = unload_ns.max(download_ns).saturating_add(load_ns);
         if took > limit_ns {
             // SageMaker gives a load 360 s.
@@ -322,19 +378,32 @@ impl Hosting {
             took = limit_ns;
         }
         let ready = now.add_nanos(took);
+        let ask_now = external && !fails && download_ns == 0;
+        let deadline = now.add_nanos(limit_ns);
         models.loads.push(LoadJob {
             model: m,
             download_ns,
             load_ns,
             fails,
-            ready,
+            ready: if ask_now { deadline } else { ready },
+            external,
+            asked: ask_now,
+            deadline,
         });
         let unload_each = duration_nanos(spec.unload_time);
         let mme = vs.mme.as_mut().expect("multi-model");
         mme.counts.unloads += victims.len() as u64;
         mme.counts.downloads += u64::from(download);
-        for _ in victims {
-            mme.ops.unloading.add(unload_each);
+        if external {
+            // The container unloads them, in order, before it loads `m`;
+            // their times come back with the driver's reports.
+            for &x in victims {
+                self.actions.push_back(model_action(false, inst, e, v, x));
+            }
+        } else {
+            for _ in victims {
+                mme.ops.unloading.add(unload_each);
+            }
         }
         if !victims.is_empty() {
             mme.loaded.down(now, victims.len() as u32);
@@ -360,8 +429,11 @@ impl Hosting {
                 );
             }
         }
+        if ask_now {
+            self.actions.push_back(model_action(true, inst, e, v, m));
+        }
         self.timers.push_back((
-            ready,
+            if ask_now { deadline } else { ready },
             Timer::ModelReady {
                 instance: inst,
                 model: m,
@@ -369,21 +441,138 @@ impl Hosting {
         ));
     }
 
-    /// Model `m`'s load on `inst` ended: its waiters go on to slots, or
-    /// fail with the load.
+    /// The timer of model `m`'s load on `inst` is due: a modelled load
+    /// ended; a real container is asked to load it now that the download
+    /// is over, or has run out of time.
     pub(super) fn model_ready(&mut self, now: SimTime, inst: u32, m: u32) {
         let i = &mut self.instances[inst as usize];
         if i.state != InstanceState::InService {
             return; // died while loading: the crash failed the waiters
         }
-        let (e, v) = (i.endpoint as usize, i.variant as usize);
+        let (e, v) = i_ev(i);
         let Some(models) = i.models.as_mut() else {
             return;
         };
-        let Some(at) = models.loads.iter().position(|j| j.model == m) else {
+        // A real container's load may have ended (and another begun)
+        // before an older timer of the same model comes due.
+        let Some(at) = models
+            .loads
+            .iter()
+            .position(|j| j.model == m && j.ready <= now)
+        else {
             return;
         };
+        let job = &mut models.loads[at];
+        if job.external && !job.fails {
+            if !job.asked {
+                job.asked = true;
+                job.ready = job.deadline;
+                let deadline = job.deadline;
+                self.actions.push_back(model_action(true, inst, e, v, m));
+                self.timers.push_back((
+                    deadline,
+                    Timer::ModelReady {
+                        instance: inst,
+                        model: m,
+                    },
+                ));
+                return;
+            }
+            // 360 s and the container has not answered: the load fails,
+            // and the container is told to drop the model if it ever
+            // finishes.
+            job.fails = true;
+            self.actions.push_back(model_action(false, inst, e, v, m));
+        }
         let job = models.loads.swap_remove(at);
+        self.finish_load(now, inst, job);
+    }
+
+    /// A real container answered the load of model `m` on `inst` after
+    /// `took_ns`. Late answers (past the limit, or from an instance that
+    /// died) are ignored.
+    pub(crate) fn model_load_answered(
+        &mut self,
+        now: SimTime,
+        inst: u32,
+        m: u32,
+        answer: ModelLoadAnswer,
+        took_ns: u64,
+    ) {
+        let Some(i) = self.instances.get_mut(inst as usize) else {
+            return;
+        };
+        if i.state != InstanceState::InService {
+            return;
+        }
+        let (e, v) = i_ev(i);
+        let Some(models) = i.models.as_mut() else {
+            return;
+        };
+        let Some(at) = models
+            .loads
+            .iter()
+            .position(|j| j.model == m && j.external && j.asked)
+        else {
+            return;
+        };
+        match answer {
+            ModelLoadAnswer::Loaded | ModelLoadAnswer::AlreadyLoaded => {
+                models.loads[at].load_ns = took_ns;
+            }
+            ModelLoadAnswer::Failed => models.loads[at].fails = true,
+            ModelLoadAnswer::OutOfMemory => {
+                let vs = &mut self.endpoints[e].variants[v];
+                let spec = vs.spec.multi_model.as_deref().expect("multi-model");
+                if let Some(x) = models.cache.unload_one(m, spec) {
+                    let name = spec.models[x as usize].name.clone();
+                    let mme = vs.mme.as_mut().expect("multi-model");
+                    mme.counts.unloads += 1;
+                    mme.loaded.down(now, 1);
+                    let listed = mme.list(EventKind::ModelUnloaded);
+                    self.actions.push_back(model_action(false, inst, e, v, x));
+                    self.actions.push_back(model_action(true, inst, e, v, m));
+                    if listed {
+                        let detail =
+                            format!("{name} unloaded: the container was out of memory (507)");
+                        self.event(
+                            now,
+                            EventKind::ModelUnloaded,
+                            e,
+                            Some(v),
+                            Some(inst),
+                            detail,
+                        );
+                    }
+                    return;
+                }
+                // Nothing left to unload: the load fails.
+                models.loads[at].fails = true;
+            }
+        }
+        let job = models.loads.swap_remove(at);
+        self.finish_load(now, inst, job);
+    }
+
+    /// A real container unloaded a model of `inst` in `took_ns`
+    /// (`ModelUnloadingTime`).
+    pub(crate) fn model_unload_answered(&mut self, inst: u32, took_ns: u64) {
+        let Some(i) = self.instances.get(inst as usize) else {
+            return;
+        };
+        let (e, v) = i_ev(i);
+        if let Some(mme) = self.endpoints[e].variants[v].mme.as_mut() {
+            mme.ops.unloading.add(took_ns);
+        }
+    }
+
+    /// Model `m`'s load `job` on `inst` is over: its waiters go on to
+    /// slots, or fail with the load.
+    fn finish_load(&mut self, now: SimTime, inst: u32, job: LoadJob) {
+        let m = job.model;
+        let i = &mut self.instances[inst as usize];
+        let (e, v) = i_ev(i);
+        let models = i.models.as_mut().expect("a multi-model instance");
         let mut waiting = Vec::new();
         models.waiters.retain(|w| {
             if w.model == m {
@@ -578,4 +767,24 @@ impl Hosting {
 #[inline]
 fn i_ev(i: &super::Instance) -> (usize, usize) {
     (i.endpoint as usize, i.variant as usize)
+}
+
+/// The driver's load (`load`) or unload of model `m` on `inst`.
+fn model_action(load: bool, inst: u32, e: usize, v: usize, m: u32) -> Action {
+    let (endpoint, variant) = (e as u16, v as u16);
+    if load {
+        Action::LoadModel {
+            instance: inst,
+            endpoint,
+            variant,
+            model: m,
+        }
+    } else {
+        Action::UnloadModel {
+            instance: inst,
+            endpoint,
+            variant,
+            model: m,
+        }
+    }
 }

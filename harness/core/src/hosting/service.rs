@@ -157,9 +157,31 @@ impl Hosting {
         }
         let s = std::mem::take(&mut inst.slots[slot as usize]);
         inst.free.push(slot);
-        inst.outstanding -= 1;
         let (e, v) = (inst.endpoint as usize, inst.variant as usize);
         let latency_ns = now.nanos_since(s.sent_at);
+        if answer == Err(404)
+            && s.tag.model != ModelTag::NO_MODEL
+            && !s.tag.retried
+            && latency_ns <= s.timeout_ns
+        {
+            // The multi-model container does not have the model the
+            // platform thought it had: it loads it again and the request
+            // waits for it (once; a second 404 is the container's error).
+            self.endpoints[e].variants[v].busy_slots.down(now, 1);
+            let mut q = Queued {
+                id,
+                sent_at: s.sent_at,
+                deadline: s.sent_at.add_nanos(s.timeout_ns),
+                timeout_ns: s.timeout_ns,
+                extra_ns: 0,
+                tag: s.tag,
+            };
+            q.tag.retried = true;
+            self.model_missing(now, instance, q);
+            self.dequeue(now, instance);
+            return;
+        }
+        self.instances[instance as usize].outstanding -= 1;
         let (outcome, cause) = match answer {
             _ if latency_ns > s.timeout_ns => (Outcome::Timeout, Cause::Timeout),
             Ok(()) => (Outcome::Ok, Cause::Served),
@@ -209,6 +231,7 @@ impl Hosting {
                 id: q.id,
                 instance: inst,
                 slot,
+                model: q.tag.model,
             });
             return;
         }

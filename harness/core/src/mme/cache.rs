@@ -314,6 +314,40 @@ impl ModelCache {
         push_front::<MemList>(&mut self.entries, &mut self.mem, m);
     }
 
+    /// Unloads the least recently used loaded model other than `keep`
+    /// that no request is using, and returns it (`None`: every loaded
+    /// model is in use). A real container said it is short of memory.
+    pub fn unload_one(&mut self, keep: u32, spec: &MultiModelSpec) -> Option<u32> {
+        let mut at = self.mem.tail;
+        while at != NIL {
+            let e = &self.entries[at as usize];
+            if e.users == 0 && at != keep {
+                break;
+            }
+            at = e.prev;
+        }
+        if at == NIL {
+            return None;
+        }
+        self.forget(at, spec);
+        Some(at)
+    }
+
+    /// Loaded model `m` is gone from memory (unloaded, or a real container
+    /// said it does not have it); its file stays. Nothing happens if it
+    /// was not loaded.
+    pub fn forget(&mut self, m: u32, spec: &MultiModelSpec) {
+        if self.entries[m as usize].mem != ModelMem::Loaded {
+            return;
+        }
+        unlink::<MemList>(&mut self.entries, &mut self.mem, m);
+        let e = &mut self.entries[m as usize];
+        e.mem = ModelMem::Absent;
+        e.reserved = false;
+        self.mem_used -= spec.models[m as usize].size_bytes;
+        self.loaded -= 1;
+    }
+
     /// Model `m`'s load failed: its memory is given back (its file, if
     /// downloaded, stays).
     pub fn load_failed(&mut self, m: u32, spec: &MultiModelSpec) {

@@ -45,6 +45,9 @@ pub struct ModelTag {
     pub cache: CacheUse,
     /// Microseconds waited for the model (misses).
     pub wait_us: u32,
+    /// A real container answered 404 (not loaded) once already: the
+    /// model was loaded again for it.
+    pub retried: bool,
 }
 
 impl ModelTag {
@@ -53,6 +56,7 @@ impl ModelTag {
         model: u32::MAX,
         cache: CacheUse::NotMultiModel,
         wait_us: 0,
+        retried: false,
     };
     /// The sentinel model index of a single-model request.
     pub const NO_MODEL: u32 = u32::MAX;
@@ -91,5 +95,7 @@ pub fn che_hit_ratio(q: &[f64], c: f64) -> f64 {
     q.iter().map(|&qi| qi * (1.0 - (-qi * lo).exp())).sum()
 }
 
+#[cfg(test)]
+mod external_tests;
 #[cfg(test)]
 mod tests;
