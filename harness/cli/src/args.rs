@@ -33,16 +33,30 @@ pub enum Command {
     /// Serve the built-in logistic regression under SageMaker's container
     /// contract (GET /ping, POST /invocations on SAGEMAKER_BIND_TO_PORT,
     /// default 8080) until SIGTERM: a model server a scenario's `command`
-    /// can name.
+    /// can name. With --multi-model DIR, a multi-model container instead
+    /// (POST /models, DELETE /models/{name}, POST /models/{name}/invoke)
+    /// that loads the weights files in DIR.
     ModelServer(ModelServerArgs),
 }
 
 /// `gameday model-server`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("serves").required(true).args(["weights", "multi_model"])))]
 pub struct ModelServerArgs {
     /// The model's weights (JSON, as in fixtures/models/).
     #[arg(long)]
-    pub weights: PathBuf,
+    pub weights: Option<PathBuf>,
+    /// Serve as a multi-model container over the weights files in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub multi_model: Option<PathBuf>,
+    /// Multi-model: memory for loaded models ("64KB", "2GiB"); a load
+    /// that would not fit answers 507. Default: no limit.
+    #[arg(long, requires = "multi_model", value_parser = parse_size_arg)]
+    pub memory: Option<u64>,
+}
+
+fn parse_size_arg(s: &str) -> Result<u64, String> {
+    gameday_scenario::units::parse_size(s)
 }
 
 /// `gameday trainer`.

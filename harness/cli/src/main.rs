@@ -68,9 +68,13 @@ fn main() -> ExitCode {
         Command::Validate(a) => run::validate(a),
         Command::Serve(a) => run::serve(a),
         Command::Plan(a) => plan::plan(a),
-        Command::ModelServer(a) => gameday_live::container::run_builtin(&a.weights)
-            .map(|()| Exit::Pass)
-            .map_err(|e| anyhow::anyhow!("model server: {e}")),
+        Command::ModelServer(a) => match (&a.multi_model, &a.weights) {
+            (Some(dir), _) => gameday_live::mme_server::run(dir, a.memory),
+            (None, Some(w)) => gameday_live::container::run_builtin(w),
+            (None, None) => unreachable!("clap requires one"),
+        }
+        .map(|()| Exit::Pass)
+        .map_err(|e| anyhow::anyhow!("model server: {e}")),
         Command::Trainer(a) => {
             // A training script's exit status is its own (143 after SIGTERM).
             match gameday_live::training::trainer::run_builtin(&a.kind) {

@@ -65,6 +65,20 @@ pub async fn start_platform(
                 .collect()
         })
         .collect();
+    opts.container_dir = std::path::Path::new(&sc.file)
+        .parent()
+        .map(|d| if d.as_os_str().is_empty() { std::path::Path::new(".") } else { d })
+        .map(std::path::Path::to_path_buf);
+    opts.model_folders = spec
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(e, ep)| {
+            (0..ep.variants.len())
+                .map(|v| sc.model_folders.get(&(e, v)).cloned())
+                .collect()
+        })
+        .collect();
     Server::start_with(spec, opts, trainer)
         .await
         .with_context(|| format!("cannot start the embedded platform on {bind}"))

@@ -13,6 +13,13 @@
 //! [`crate::child::command`], so they also die with the harness. Each
 //! process's output goes to `instance-<id>.log` in the log folder.
 //!
+//! A multi-model variant's container also gets the platform's loads and
+//! unloads: each instance has a task that carries them out in order
+//! (`POST /models {"model_name", "url"}`, `DELETE /models/{name}`) and
+//! reports each answer and its time back to the platform. The model name
+//! is the request's `TargetModel` and the url the model's file in the
+//! variant's model folder.
+//!
 //! [`run_builtin`] is a model server of gameday's own (the built-in
 //! logistic regression behind the container contract), so the path can be
 //! exercised with no other software.
@@ -33,10 +40,127 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::engine::{ContainerHealth, EngineHandle, Lifecycle};
+use gameday_core::ModelLoadAnswer;
 use crate::model::LogisticRegression;
 
 /// Instance id → the port its model server listens on.
 pub type Ports = Arc<Mutex<BTreeMap<u32, u16>>>;
+
+/// A multi-model variant's container: where its models' files are, and
+/// their names (what `TargetModel` says), in model order.
+#[derive(Clone, Debug)]
+pub struct ModelFolder {
+    /// The folder (absolute): model `name` is loaded from `dir/name`.
+    pub dir: PathBuf,
+    /// The variant's models.
+    pub names: Arc<[String]>,
+}
+
+/// A load or unload for one instance's container.
+#[derive(Debug)]
+enum ModelOp {
+    Load { model: u32, name: String, url: String },
+    Unload { name: String },
+}
+
+/// A load answers within SageMaker's 360 s limit; past it the platform
+/// has failed the load already.
+const LOAD_CALL_LIMIT: Duration = Duration::from_secs(370);
+/// An unload's limit.
+const UNLOAD_CALL_LIMIT: Duration = Duration::from_secs(60);
+
+/// `name` as one path segment: unreserved characters kept, the rest
+/// percent-encoded.
+pub(crate) fn path_segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+type OpClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<Bytes>,
+>;
+
+/// One call to a container: its status, or `None` for no answer in
+/// `limit`.
+async fn call(
+    client: &OpClient,
+    port: u16,
+    method: axum::http::Method,
+    path: &str,
+    body: String,
+    limit: Duration,
+) -> Option<u16> {
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(format!("http://127.0.0.1:{port}{path}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(http_body_util::Full::new(Bytes::from(body)))
+        .ok()?;
+    let answer = async {
+        let resp = client.request(req).await.ok()?;
+        let status = resp.status().as_u16();
+        // Read the answer through, so the connection can be reused.
+        let _ = http_body_util::BodyExt::collect(resp.into_body()).await;
+        Some(status)
+    };
+    tokio::time::timeout(limit, answer).await.ok().flatten()
+}
+
+/// Carries out one instance's loads and unloads in order, reporting
+/// each to the platform.
+async fn model_ops(
+    instance: u32,
+    ports: Ports,
+    engine: EngineHandle,
+    mut ops: tokio::sync::mpsc::UnboundedReceiver<ModelOp>,
+) {
+    let client: OpClient =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let clock = engine.clock();
+    while let Some(op) = ops.recv().await {
+        let port = ports.lock().expect("ports lock").get(&instance).copied();
+        let began = clock.now();
+        match op {
+            ModelOp::Load { model, name, url } => {
+                let body = serde_json::json!({ "model_name": name, "url": url }).to_string();
+                let status = match port {
+                    Some(p) => call(&client, p, axum::http::Method::POST, "/models", body, LOAD_CALL_LIMIT).await,
+                    None => None,
+                };
+                let answer = match status {
+                    Some(200) => ModelLoadAnswer::Loaded,
+                    Some(409) => ModelLoadAnswer::AlreadyLoaded,
+                    Some(507) => ModelLoadAnswer::OutOfMemory,
+                    _ => ModelLoadAnswer::Failed,
+                };
+                let took = clock.now().nanos_since(began);
+                if engine.model_load(instance, model, answer, took).is_err() {
+                    return;
+                }
+            }
+            ModelOp::Unload { name } => {
+                if let Some(p) = port {
+                    let path = format!("/models/{}", path_segment(&name));
+                    // 404 (not loaded) is as good as unloaded.
+                    let _ = call(&client, p, axum::http::Method::DELETE, &path, String::new(), UNLOAD_CALL_LIMIT).await;
+                }
+                let took = clock.now().nanos_since(began);
+                if engine.model_unload(instance, took).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
 
 /// The model-server processes of a running platform.
 #[derive(Debug)]
@@ -54,10 +178,19 @@ fn free_port() -> std::io::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-fn spawn(argv: &[String], port: u16, log: &Path) -> std::io::Result<Child> {
+fn spawn(argv: &[String], cwd: Option<&Path>, port: u16, log: &Path) -> std::io::Result<Child> {
     let out = std::fs::File::create(log)?;
     let err = out.try_clone()?;
-    crate::child::command(argv)
+    let mut argv = argv.to_vec();
+    if argv[0] == "gameday" {
+        // The gameday running the scenario, wherever it is installed.
+        argv[0] = std::env::current_exe()?.display().to_string();
+    }
+    let mut cmd = crate::child::command(&argv);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    cmd
         .env("SAGEMAKER_BIND_TO_PORT", port.to_string())
         .env("SAGEMAKER_PROGRAM", &argv[0])
         .stdin(Stdio::null())
@@ -86,6 +219,28 @@ struct Keeper {
     children: BTreeMap<u32, Child>,
     /// Started, not yet answering `GET /ping`: instance → port.
     starting: BTreeMap<u32, u16>,
+    /// Multi-model variants' model folders by `[endpoint][variant]`.
+    folders: Vec<Vec<Option<ModelFolder>>>,
+    /// Each multi-model instance's queue of loads and unloads.
+    ops: BTreeMap<u32, tokio::sync::mpsc::UnboundedSender<ModelOp>>,
+    /// Where the load and unload tasks run.
+    rt: tokio::runtime::Handle,
+    /// The folder the processes start in.
+    cwd: Option<PathBuf>,
+}
+
+/// What the model-server processes of a platform run, and where.
+#[derive(Clone, Debug, Default)]
+pub struct ContainerSetup {
+    /// The command of each external variant, by `[endpoint][variant]`.
+    pub argv: Vec<Vec<Option<Vec<String>>>>,
+    /// The model folder of each multi-model one, by `[endpoint][variant]`.
+    pub folders: Vec<Vec<Option<ModelFolder>>>,
+    /// Where each process's output goes.
+    pub log_dir: PathBuf,
+    /// The folder processes start in (the scenario's, so its relative
+    /// paths hold); `None`: the harness's own.
+    pub cwd: Option<PathBuf>,
 }
 
 impl Keeper {
@@ -98,7 +253,8 @@ impl Keeper {
             return;
         };
         let log = self.log_dir.join(format!("instance-{instance}.log"));
-        match free_port().and_then(|port| spawn(cmd, port, &log).map(|c| (port, c))) {
+        let cwd = self.cwd.as_deref();
+        match free_port().and_then(|port| spawn(cmd, cwd, port, &log).map(|c| (port, c))) {
             Ok((port, child)) => {
                 self.children.insert(instance, child);
                 self.starting.insert(instance, port);
@@ -110,7 +266,39 @@ impl Keeper {
         }
     }
 
+    /// Queues a load (`load`) or unload of model `model` for the
+    /// container of `instance`.
+    fn model_op(&mut self, load: bool, instance: u32, endpoint: u16, variant: u16, model: u32) {
+        let Some(Some(folder)) = self
+            .folders
+            .get(endpoint as usize)
+            .and_then(|v| v.get(variant as usize))
+        else {
+            return;
+        };
+        let Some(name) = folder.names.get(model as usize) else {
+            return;
+        };
+        let op = if load {
+            ModelOp::Load {
+                model,
+                name: name.clone(),
+                url: folder.dir.join(name).display().to_string(),
+            }
+        } else {
+            ModelOp::Unload { name: name.clone() }
+        };
+        let tx = self.ops.entry(instance).or_insert_with(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            self.rt
+                .spawn(model_ops(instance, self.ports.clone(), self.engine.clone(), rx));
+            tx
+        });
+        let _ = tx.send(op);
+    }
+
     fn down(&mut self, instance: u32) {
+        self.ops.remove(&instance);
         self.ports.lock().expect("ports lock").remove(&instance);
         self.starting.remove(&instance);
         if let Some(mut c) = self.children.remove(&instance) {
@@ -124,6 +312,7 @@ impl Keeper {
     fn exit(&mut self, instance: u32, how: String) {
         let log = self.log_dir.join(format!("instance-{instance}.log"));
         let how = format!("{how}; its log: {}", log.display());
+        self.ops.remove(&instance);
         self.ports.lock().expect("ports lock").remove(&instance);
         self.starting.remove(&instance);
         self.exited
@@ -175,6 +364,18 @@ impl Keeper {
                     variant,
                 }) => self.up(instance, endpoint, variant),
                 Ok(Lifecycle::Down { instance }) => self.down(instance),
+                Ok(Lifecycle::Load {
+                    instance,
+                    endpoint,
+                    variant,
+                    model,
+                }) => self.model_op(true, instance, endpoint, variant, model),
+                Ok(Lifecycle::Unload {
+                    instance,
+                    endpoint,
+                    variant,
+                    model,
+                }) => self.model_op(false, instance, endpoint, variant, model),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             }
@@ -191,16 +392,22 @@ impl Keeper {
 }
 
 impl ModelServers {
-    /// Follows `lifecycle`; `argv[endpoint][variant]` is the command of
-    /// each external variant. Reports each process's health to `engine`.
-    /// Ends, killing every process, when the engine (the sender of
-    /// `lifecycle`) is gone.
+    /// Follows `lifecycle`, starting the processes of `setup`. Reports
+    /// each process's health, and each load and unload, to `engine`. Ends,
+    /// killing every process, when the engine (the sender of `lifecycle`)
+    /// is gone. Call it inside a tokio runtime: the loads and unloads run
+    /// there. A command whose program is `gameday` runs this executable.
     pub fn start(
-        argv: Vec<Vec<Option<Vec<String>>>>,
-        log_dir: PathBuf,
+        setup: ContainerSetup,
         lifecycle: Receiver<Lifecycle>,
         engine: EngineHandle,
     ) -> std::io::Result<ModelServers> {
+        let ContainerSetup {
+            argv,
+            folders,
+            log_dir,
+            cwd,
+        } = setup;
         std::fs::create_dir_all(&log_dir)?;
         let log_dir = std::path::absolute(&log_dir)?;
         let ports: Ports = Arc::default();
@@ -213,6 +420,10 @@ impl ModelServers {
             exited: exited.clone(),
             children: BTreeMap::new(),
             starting: BTreeMap::new(),
+            folders,
+            ops: BTreeMap::new(),
+            rt: tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?,
+            cwd,
         };
         let thread = std::thread::Builder::new()
             .name("gameday-model-servers".into())

@@ -18,7 +18,7 @@ use std::time::Duration;
 use gameday_core::metrics::{Datapoint, Period, Totals};
 use gameday_core::spec::{FaultSpec, PlatformSpec};
 use gameday_core::{
-    Action, Platform, PlatformEvent, Request, RequestResult, RngStreams, ServiceStart, SimTime,
+    Action, ModelLoadAnswer, Platform, PlatformEvent, Request, RequestResult, RngStreams, ServiceStart, SimTime,
     TimeScale, VariantCost, VariantGauge,
 };
 use tokio::sync::oneshot;
@@ -116,6 +116,30 @@ pub enum Lifecycle {
         /// Instance id.
         instance: u32,
     },
+    /// Multi-model container: load a model (`POST /models`) and report
+    /// with [`EngineHandle::model_load`].
+    Load {
+        /// Instance id.
+        instance: u32,
+        /// Endpoint index.
+        endpoint: u16,
+        /// Variant index.
+        variant: u16,
+        /// Model index.
+        model: u32,
+    },
+    /// Multi-model container: unload a model (`DELETE /models/{name}`)
+    /// and report with [`EngineHandle::model_unload`].
+    Unload {
+        /// Instance id.
+        instance: u32,
+        /// Endpoint index.
+        endpoint: u16,
+        /// Variant index.
+        variant: u16,
+        /// Model index.
+        model: u32,
+    },
 }
 
 /// What became of an external instance's model process.
@@ -139,6 +163,8 @@ enum Command {
         oneshot::Sender<RequestResult>,
     ),
     Inject(Box<FaultSpec>, oneshot::Sender<u32>),
+    ModelLoad(u32, u32, ModelLoadAnswer, u64),
+    ModelUnload(u32, u64),
     Faults(oneshot::Sender<Vec<FaultInfo>>),
     EndFault(u32, oneshot::Sender<bool>),
     /// An embedded model refused a request the platform served.
@@ -210,6 +236,28 @@ impl EngineHandle {
     pub fn container(&self, instance: u32, health: ContainerHealth) -> Result<(), EngineGone> {
         self.tx
             .send(Command::Container(instance, health))
+            .map_err(|_| EngineGone)
+    }
+
+    /// The multi-model container of `instance` answered the load of
+    /// `model` after `took_ns`.
+    pub fn model_load(
+        &self,
+        instance: u32,
+        model: u32,
+        answer: ModelLoadAnswer,
+        took_ns: u64,
+    ) -> Result<(), EngineGone> {
+        self.tx
+            .send(Command::ModelLoad(instance, model, answer, took_ns))
+            .map_err(|_| EngineGone)
+    }
+
+    /// The multi-model container of `instance` unloaded a model in
+    /// `took_ns`.
+    pub fn model_unload(&self, instance: u32, took_ns: u64) -> Result<(), EngineGone> {
+        self.tx
+            .send(Command::ModelUnload(instance, took_ns))
             .map_err(|_| EngineGone)
     }
 
@@ -444,6 +492,28 @@ impl State {
                 variant,
             },
             Action::StopModelServer { instance } => Lifecycle::Down { instance },
+            Action::LoadModel {
+                instance,
+                endpoint,
+                variant,
+                model,
+            } => Lifecycle::Load {
+                instance,
+                endpoint,
+                variant,
+                model,
+            },
+            Action::UnloadModel {
+                instance,
+                endpoint,
+                variant,
+                model,
+            } => Lifecycle::Unload {
+                instance,
+                endpoint,
+                variant,
+                model,
+            },
             Action::Training(_) => return, // the trainer's (see `drain`)
         };
         let _ = tx.send(msg);
@@ -544,6 +614,12 @@ fn run(
                     platform.handle_container_exit(now, instance);
                 }
                 Command::Shutdown => return,
+                Command::ModelLoad(instance, model, answer, took) => {
+                    platform.handle_model_load(now, instance, model, answer, took);
+                }
+                Command::ModelUnload(instance, took) => {
+                    platform.handle_model_unload(now, instance, took);
+                }
                 Command::With(f) => f(&mut platform, now),
                 Command::Inject(fault, reply) => {
                     // An operator speaks in scenario time, like the scenario.

@@ -32,6 +32,7 @@ pub mod engine;
 pub mod listener;
 pub mod metrics;
 pub mod model;
+pub mod mme_server;
 pub mod protocol;
 pub mod server;
 pub mod training;

@@ -63,8 +63,13 @@ impl LogisticRegression {
             path: path.display().to_string(),
             source,
         })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses weights read from `path` (named in errors).
+    pub fn parse(path: &Path, text: &str) -> Result<Self, LoadError> {
         let m: LogisticRegression =
-            serde_json::from_str(&text).map_err(|e| LoadError::Invalid {
+            serde_json::from_str(text).map_err(|e| LoadError::Invalid {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::clock::WallClock;
-use crate::container::{ModelServers, Ports};
+use crate::container::{ContainerSetup, ModelFolder, ModelServers, Ports};
 use crate::control::ControlAuth;
 use crate::engine::{Engine, EngineHandle, Reply};
 use crate::listener::Limits;
@@ -52,6 +52,13 @@ pub struct ServeOptions {
     /// Where model-server processes write their output (default: a
     /// folder in the system's temp directory).
     pub container_logs: Option<std::path::PathBuf>,
+    /// The model folder of each multi-model variant with a container, by
+    /// `[endpoint][variant]`: the container loads model `name` from
+    /// `folder/name`.
+    pub model_folders: Vec<Vec<Option<std::path::PathBuf>>>,
+    /// The folder model-server processes start in (the scenario's);
+    /// `None`: this process's.
+    pub container_dir: Option<std::path::PathBuf>,
     /// Connection limits: header, idle and body timeouts, the cap.
     pub limits: Limits,
     /// The control API's token; `None` makes a random one.
@@ -75,6 +82,8 @@ impl ServeOptions {
             models: Vec::new(),
             containers: Vec::new(),
             container_logs: None,
+            model_folders: Vec::new(),
+            container_dir: None,
             limits: Limits::default(),
             control_token: None,
             record: false,
@@ -94,6 +103,8 @@ struct Endpoint {
     variants: Vec<Variant>,
     /// Multi-model endpoints: model index by `TargetModel` name.
     models: Option<BTreeMap<String, u32>>,
+    /// Multi-model endpoints: the models' names, in model order.
+    model_names: Arc<[String]>,
 }
 
 type HttpClient = hyper_util::client::legacy::Client<
@@ -235,8 +246,13 @@ impl Server {
             });
             let engine =
                 Engine::start_with(spec, opts.seed, clock, Some(tx), opts.timeline, trainer)?;
-            let servers =
-                match ModelServers::start(opts.containers.clone(), logs, rx, engine.handle()) {
+            let setup = ContainerSetup {
+                argv: opts.containers.clone(),
+                folders: model_folders(spec, &opts)?,
+                log_dir: logs,
+                cwd: opts.container_dir.clone(),
+            };
+            let servers = match ModelServers::start(setup, rx, engine.handle()) {
                     Ok(s) => s,
                     Err(e) => {
                         let _ = tokio::task::spawn_blocking(move || engine.join()).await;
@@ -281,6 +297,12 @@ impl Server {
                                 .map(|(i, m)| (m.name.clone(), i as u32))
                                 .collect()
                         }),
+                    model_names: ep
+                        .variants
+                        .iter()
+                        .find_map(|v| v.multi_model.as_ref())
+                        .map(|mm| mm.models.iter().map(|m| m.name.clone()).collect())
+                        .unwrap_or_default(),
                 },
             );
         }
@@ -379,6 +401,15 @@ impl Server {
         self.state.engine.clone()
     }
 
+    /// The port the model server of `instance` listens on, once it answers
+    /// `GET /ping` (operators and tests can call it directly).
+    pub fn container_port(&self, instance: u32) -> Option<u16> {
+        self.state
+            .ports
+            .as_ref()
+            .and_then(|p| p.lock().expect("ports lock").get(&instance).copied())
+    }
+
     /// Model-server processes that exited on their own so far: instance
     /// and how, with the path of its log.
     pub fn container_exits(&self) -> Vec<(u32, String)> {
@@ -417,6 +448,34 @@ impl Server {
         })
         .await;
     }
+}
+
+/// The model folders of the multi-model variants that run containers,
+/// with their models' names.
+fn model_folders(
+    spec: &PlatformSpec,
+    opts: &ServeOptions,
+) -> std::io::Result<Vec<Vec<Option<ModelFolder>>>> {
+    let mut out = Vec::new();
+    for (e, ep) in spec.endpoints.iter().enumerate() {
+        let mut row = Vec::new();
+        for (v, vs) in ep.variants.iter().enumerate() {
+            let dir = opts
+                .model_folders
+                .get(e)
+                .and_then(|x| x.get(v))
+                .and_then(Option::as_ref);
+            row.push(match (dir, &vs.multi_model) {
+                (Some(dir), Some(mm)) if vs.external => Some(ModelFolder {
+                    dir: std::path::absolute(dir)?,
+                    names: mm.models.iter().map(|m| m.name.clone()).collect(),
+                }),
+                _ => None,
+            });
+        }
+        out.push(row);
+    }
+    Ok(out)
 }
 
 /// Unix time now, seconds: only for API timestamps.
@@ -629,9 +688,11 @@ async fn invoke(
         Reply::Started(start) => {
             // A task of its own, so the slot is freed even if this
             // client goes away.
+            let model = ep.model_names.get(start.model as usize).cloned();
             let task = tokio::spawn(forward(
                 s.clone(),
                 start,
+                model,
                 content_type.clone(),
                 body.clone(),
             ));
@@ -722,10 +783,12 @@ struct ContainerAnswer {
 const MAX_ANSWER_BYTES: usize = MAX_BODY_BYTES;
 
 /// Forwards a started request to its instance's model server
-/// (`POST /invocations`) and completes it in the platform.
+/// (`POST /invocations`, or `POST /models/{name}/invoke` for a
+/// multi-model container) and completes it in the platform.
 async fn forward(
     s: Arc<AppState>,
     start: ServiceStart,
+    model: Option<String>,
     content_type: String,
     body: bytes::Bytes,
 ) -> Option<(gameday_core::RequestResult, ContainerAnswer)> {
@@ -744,10 +807,19 @@ async fn forward(
             Err(502)
         }
         Some(port) => {
-            let req = axum::http::Request::post(format!("http://127.0.0.1:{port}/invocations"))
-                .header(header::CONTENT_TYPE, content_type)
+            let path = match &model {
+                Some(m) => format!("/models/{}/invoke", crate::container::path_segment(m)),
+                None => "/invocations".into(),
+            };
+            let mut req = axum::http::Request::post(format!("http://127.0.0.1:{port}{path}"))
                 .body(http_body_util::Full::new(body))
                 .expect("a valid request");
+            if let Ok(ct) = HeaderValue::from_str(&content_type) {
+                req.headers_mut().insert(header::CONTENT_TYPE, ct);
+            }
+            if let Some(m) = model.as_deref().and_then(|m| HeaderValue::from_str(m).ok()) {
+                req.headers_mut().insert(crate::protocol::TARGET_MODEL, m);
+            }
             let call = async {
                 let resp = s.client.request(req).await.map_err(|e| e.to_string())?;
                 let status = resp.status().as_u16();

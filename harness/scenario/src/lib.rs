@@ -85,6 +85,10 @@ pub struct Scenario {
     /// Model-server commands by model name (wall clock; the container
     /// contract, one process per instance).
     pub model_servers: BTreeMap<String, Vec<String>>,
+    /// The model folders of multi-model variants whose models are files
+    /// (`models.dir`), by (endpoint, variant) index: a multi-model
+    /// container loads model `name` from `folder/name`.
+    pub model_folders: BTreeMap<(usize, usize), std::path::PathBuf>,
     /// The objectives.
     pub slo: SloSpec,
     /// How much worse than a `--baseline` report a run may be.

@@ -334,6 +334,11 @@ pub struct RawModels {
     /// `latency` (the model's median service time on ml.m5.xlarge; the
     /// shape of `latency` above is scaled to it).
     pub file: Option<String>,
+    /// A folder of model files instead of `count` and `size`: each file
+    /// (or folder) is one model, its name the `TargetModel`, its size the
+    /// file's; in name order (the order `popularity` ranks). A
+    /// multi-model container loads them from here.
+    pub dir: Option<String>,
 }
 
 /// A model size, or a spread of sizes.

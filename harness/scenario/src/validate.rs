@@ -198,7 +198,8 @@ pub fn validate(
     } = models::build(&mut cx, &raw, &catalog, clock);
 
     // Endpoints, then what refers to them by name.
-    let endpoints = endpoints::build(&mut cx, &raw, &catalog, &model_dists, duration);
+    let (endpoints, model_folders) =
+        endpoints::build(&mut cx, &raw, &catalog, &model_dists, duration, clock);
     let names = names::Names::new(&raw);
     let (workloads, payloads) = workloads::build(&mut cx, &raw, &names, &endpoints, duration);
 
@@ -249,6 +250,7 @@ pub fn validate(
         payloads,
         real_models,
         model_servers,
+        model_folders,
         slo,
         baseline_tolerances,
         catalog,

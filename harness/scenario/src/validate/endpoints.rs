@@ -1,7 +1,8 @@
 //! `[[endpoint]]` and its variants: models, instance types, counts,
 //! weights and routing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use gameday_core::spec::{EndpointSpec, InstanceTypeSpec, Routing, VariantSpec};
 
@@ -10,17 +11,24 @@ use super::Cx;
 use crate::catalog::Catalog;
 use crate::diag::{path, FieldPath};
 use crate::raw::{EndpointMode, RawScenario, RoutingKind};
+use crate::ClockKind;
 use std::time::Duration;
 
-/// Checks and builds every endpoint.
+/// Multi-model containers' model folders by (endpoint, variant) index.
+pub(super) type Folders = BTreeMap<(usize, usize), PathBuf>;
+
+/// Checks and builds every endpoint; also answers the model folders of
+/// the multi-model variants whose models are files.
 pub(super) fn build(
     cx: &mut Cx<'_>,
     raw: &RawScenario,
     catalog: &Catalog,
     model_dists: &[ModelDists],
     duration: std::time::Duration,
-) -> Vec<EndpointSpec> {
+    clock: ClockKind,
+) -> (Vec<EndpointSpec>, Folders) {
     let mut endpoints = Vec::new();
+    let mut folders = Folders::new();
     let mut endpoint_names = BTreeSet::new();
     if raw.endpoints.is_empty() && raw.training_jobs.is_empty() {
         cx.err(
@@ -58,8 +66,8 @@ pub(super) fn build(
             }
             let multi = ep.mode == Some(EndpointMode::MultiModel);
             let model_at = match (&var.model, multi) {
-                (_, true) => None,
-                (Some(name), false) => {
+                (None, true) => None,
+                (Some(name), _) => {
                     let at = raw.models.iter().position(|m| &m.name == name);
                     if at.is_none() {
                         cx.unknown(
@@ -87,6 +95,17 @@ pub(super) fn build(
                 }
             }
             let model = model_at.map(|m| &raw.models[m]);
+            if let (true, Some(m)) = (multi, model) {
+                if m.command.is_none() {
+                    cx.err(
+                        &vat.key("model"),
+                        format!(
+                            "a multi-model variant serves the models of [endpoint.variant.models]; `model` may only name its multi-model container, a [[model]] with a `command`, and {} has none",
+                            crate::diag::quote(&m.name)
+                        ),
+                    );
+                }
+            }
             let itype = catalog.types.get(&var.instance_type).cloned();
             if itype.is_none() {
                 cx.unknown(
@@ -125,12 +144,21 @@ pub(super) fn build(
                 super::autoscaling::build(cx, a, &vat.key("autoscaling"), &v)
             });
             let (model_name, service, model_load, multi_model) = if multi {
-                let Some((mm, service)) = super::multi_model::build(cx, var, &vat, itype.as_ref())
+                let container = model.filter(|m| m.command.is_some());
+                let serving = match container {
+                    Some(_) if clock == ClockKind::Wall => super::multi_model::Serving::Container,
+                    _ => super::multi_model::Serving::Modelled,
+                };
+                let Some((mm, service, dir)) =
+                    super::multi_model::build(cx, var, &vat, itype.as_ref(), serving)
                 else {
                     continue;
                 };
+                if let Some(dir) = dir {
+                    folders.insert((e, variants.len()), dir);
+                }
                 (
-                    "(multi-model)".to_string(),
+                    container.map_or("(multi-model)".to_string(), |m| m.name.clone()),
                     service,
                     Duration::ZERO,
                     Some(mm),
@@ -214,5 +242,5 @@ pub(super) fn build(
             variants,
         });
     }
-    endpoints
+    (endpoints, folders)
 }

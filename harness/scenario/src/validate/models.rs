@@ -65,6 +65,10 @@ pub(super) fn build(
             // A real model's service time is the time it takes.
             (None, Some(_), _) => ServiceDist::constant(0.0).ok(),
             (None, None, Some(_)) if clock == ClockKind::Wall => ServiceDist::constant(0.0).ok(),
+            // A multi-model container: its variants' models have the latency.
+            (None, None, Some(_)) if serves_only_multi_model(raw, &m.name) => {
+                ServiceDist::constant(0.0).ok()
+            }
             (None, None, Some(_)) => {
                 cx.err(
                 &at.key("latency"),
@@ -121,4 +125,18 @@ pub(super) fn build(
         servers: model_servers,
         dists: model_dists,
     }
+}
+
+/// Whether model `name` is named only by variants of multi-model
+/// endpoints (their `[endpoint.variant.models]` have the service times),
+/// and by at least one.
+fn serves_only_multi_model(raw: &RawScenario, name: &str) -> bool {
+    let mut users = raw.endpoints.iter().flat_map(|e| {
+        e.variant
+            .iter()
+            .filter(|v| v.model.as_deref() == Some(name))
+            .map(move |_| e.mode == Some(crate::raw::EndpointMode::MultiModel))
+    });
+    let first = users.next();
+    first == Some(true) && users.all(|m| m)
 }

@@ -8,6 +8,7 @@
 //! GPU memory (GPU multi-model endpoints load into it, through Triton);
 //! the disk to 30 GB; loads run at 500 MB/s; an unload takes 100 ms.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gameday_core::dist::ServiceDist;
@@ -17,7 +18,7 @@ use gameday_core::spec::EndpointSpec;
 use super::{build_dist, Cx};
 use crate::catalog::InstanceType;
 use crate::diag::{quote, FieldPath};
-use crate::raw::{EndpointMode, RawModelSize, RawScenario, RawVariant};
+use crate::raw::{EndpointMode, RawModelSize, RawModels, RawScenario, RawVariant};
 use crate::units::parse_size;
 
 /// Default disk for downloaded models.
@@ -76,20 +77,29 @@ fn fmt_bytes(b: u64) -> String {
     }
 }
 
-/// Checks and builds a multi-model variant: its models and room, and
-/// the service time of one request on its type.
+/// A multi-model variant, built: its models and room, the service time
+/// of one request on its type, and the folder its models' files are in
+/// (`models.dir`).
+pub(super) type Built = (Box<MultiModelSpec>, ServiceDist, Option<PathBuf>);
+
+/// How a multi-model variant is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Serving {
+    /// Modelled: loads and service times come from the scenario.
+    Modelled,
+    /// A real multi-model container on the wall clock: it loads the files
+    /// of `models.dir` and serves in its own time.
+    Container,
+}
+
+/// Checks and builds a multi-model variant.
 pub(super) fn build(
     cx: &mut Cx<'_>,
     var: &RawVariant,
     vat: &FieldPath,
     itype: Option<&InstanceType>,
-) -> Option<(Box<MultiModelSpec>, ServiceDist)> {
-    if var.model.is_some() {
-        cx.err(
-            &vat.key("model"),
-            "a multi-model variant serves the models of [endpoint.variant.models], not one `model`; remove `model`",
-        );
-    }
+    serving: Serving,
+) -> Option<Built> {
     let Some(models) = &var.models else {
         cx.err(
             vat,
@@ -99,8 +109,18 @@ pub(super) fn build(
     };
     let mat = vat.key("models");
     let before = cx.diags.len();
+    if let Some(dir) = &models.dir {
+        return from_dir(cx, var, vat, itype, dir, serving);
+    }
+    if serving == Serving::Container {
+        cx.err(
+            &mat,
+            "a multi-model container loads its models from files: give [endpoint.variant.models] dir = \"...\", a folder with one file (or folder) per model",
+        );
+        return None;
+    }
     if let Some(file) = &models.file {
-        return from_file(cx, var, vat, itype, file);
+        return from_file(cx, var, vat, itype, file).map(|(m, d)| (m, d, None));
     }
     let count = models.count.unwrap_or(1);
     if !(1..=MAX_MODELS).contains(&count) {
@@ -110,20 +130,7 @@ pub(super) fn build(
         );
     }
     let count = count.clamp(1, MAX_MODELS) as usize;
-    let weights = match &models.popularity {
-        None => vec![1.0; count],
-        Some(p) if p.zipf.is_finite() && p.zipf > 0.0 => ModelMix::zipf_weights(count, p.zipf),
-        Some(p) => {
-            cx.err(
-                &mat.key("popularity").key("zipf"),
-                format!(
-                    "zipf must be more than 0 (1.0 is classic Zipf; leave popularity out for every model alike), got {}",
-                    p.zipf
-                ),
-            );
-            vec![1.0; count]
-        }
-    };
+    let weights = popularity(cx, models, &mat, count);
     let sizes: Vec<u64> = match &models.size {
         None => {
             cx.err(
@@ -196,7 +203,130 @@ pub(super) fn build(
             service_scale: 1.0,
         })
         .collect();
-    room(cx, var, vat, itype, entries, latency?, &mat.key("size"))
+    room(cx, var, vat, itype, entries, latency?, &mat.key("size")).map(|(m, d)| (m, d, None))
+}
+
+/// The weights of `count` models in order: Zipf, or all alike.
+fn popularity(cx: &mut Cx<'_>, models: &RawModels, mat: &FieldPath, count: usize) -> Vec<f64> {
+    match &models.popularity {
+        None => vec![1.0; count],
+        Some(p) if p.zipf.is_finite() && p.zipf > 0.0 => ModelMix::zipf_weights(count, p.zipf),
+        Some(p) => {
+            cx.err(
+                &mat.key("popularity").key("zipf"),
+                format!(
+                    "zipf must be more than 0 (1.0 is classic Zipf; leave popularity out for every model alike), got {}",
+                    p.zipf
+                ),
+            );
+            vec![1.0; count]
+        }
+    }
+}
+
+/// A variant whose models are the files (or folders) of `dir`, each
+/// named by its file name (its `TargetModel`), in name order, its size
+/// the file's (or the folder's files').
+fn from_dir(
+    cx: &mut Cx<'_>,
+    var: &RawVariant,
+    vat: &FieldPath,
+    itype: Option<&InstanceType>,
+    dir: &str,
+    serving: Serving,
+) -> Option<Built> {
+    let models = var.models.as_ref().expect("checked by the caller");
+    let mat = vat.key("models");
+    let dat = mat.key("dir");
+    for (field, given) in [
+        ("count", models.count.is_some()),
+        ("size", models.size.is_some()),
+        ("file", models.file.is_some()),
+    ] {
+        if given {
+            cx.err(
+                &mat.key(field),
+                format!("give `dir` or `{field}`, not both: the folder holds every model"),
+            );
+        }
+    }
+    let folder = cx.base_dir.join(dir);
+    let found = match list_models(&folder) {
+        Ok(f) if f.is_empty() => {
+            cx.err(
+                &dat,
+                format!("\"{}\" holds no models: add one file (or folder) per model", folder.display()),
+            );
+            return None;
+        }
+        Ok(f) => f,
+        Err(e) => {
+            cx.err(&dat, format!("cannot read \"{}\": {e}", folder.display()));
+            return None;
+        }
+    };
+    if found.len() > MAX_MODELS as usize {
+        cx.err(
+            &dat,
+            format!("{} models in the folder; at most {MAX_MODELS}", found.len()),
+        );
+        return None;
+    }
+    let weights = popularity(cx, models, &mat, found.len());
+    let latency = match (&models.latency, serving) {
+        (Some(l), _) => build_dist(cx, l, &mat.key("latency"))?,
+        // The container's own time is the service time.
+        (None, Serving::Container) => ServiceDist::constant(0.0).ok()?,
+        (None, Serving::Modelled) => {
+            cx.err(
+                &mat.key("latency"),
+                "missing `latency` (one request's service time on ml.m5.xlarge), like { p50 = \"15ms\", p99 = \"60ms\" }; a multi-model container (a `model` with a `command`, on the wall clock) serves in its own time",
+            );
+            return None;
+        }
+    };
+    let entries = found
+        .into_iter()
+        .zip(weights)
+        .map(|((name, size_bytes), weight)| ModelEntry {
+            name,
+            size_bytes: size_bytes.max(1),
+            weight,
+            load_time: models.load_time.map(|d| d.0),
+            service_scale: 1.0,
+        })
+        .collect();
+    let (mm, service) = room(cx, var, vat, itype, entries, latency, &dat)?;
+    Some((mm, service, Some(folder)))
+}
+
+/// The models in `folder`: (file name, bytes), by name; a folder counts
+/// the bytes of the files in it. Hidden entries (`.name`) are skipped.
+fn list_models(folder: &Path) -> std::io::Result<Vec<(String, u64)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(folder)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let meta = entry.metadata()?;
+        let size = if meta.is_dir() {
+            let mut total = 0;
+            for f in std::fs::read_dir(entry.path())? {
+                let m = f?.metadata()?;
+                if m.is_file() {
+                    total += m.len();
+                }
+            }
+            total
+        } else {
+            meta.len()
+        };
+        out.push((name, size));
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Checks that `entries` fit the variant's memory and disk, and builds
