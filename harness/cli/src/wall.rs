@@ -67,7 +67,13 @@ pub async fn start_platform(
         .collect();
     opts.container_dir = std::path::Path::new(&sc.file)
         .parent()
-        .map(|d| if d.as_os_str().is_empty() { std::path::Path::new(".") } else { d })
+        .map(|d| {
+            if d.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                d
+            }
+        })
         .map(std::path::Path::to_path_buf);
     opts.model_folders = spec
         .endpoints

@@ -40,8 +40,8 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::engine::{ContainerHealth, EngineHandle, Lifecycle};
-use gameday_core::ModelLoadAnswer;
 use crate::model::LogisticRegression;
+use gameday_core::ModelLoadAnswer;
 
 /// Instance id → the port its model server listens on.
 pub type Ports = Arc<Mutex<BTreeMap<u32, u16>>>;
@@ -59,8 +59,14 @@ pub struct ModelFolder {
 /// A load or unload for one instance's container.
 #[derive(Debug)]
 enum ModelOp {
-    Load { model: u32, name: String, url: String },
-    Unload { name: String },
+    Load {
+        model: u32,
+        name: String,
+        url: String,
+    },
+    Unload {
+        name: String,
+    },
 }
 
 /// A load answers within SageMaker's 360 s limit; past it the platform
@@ -133,7 +139,17 @@ async fn model_ops(
             ModelOp::Load { model, name, url } => {
                 let body = serde_json::json!({ "model_name": name, "url": url }).to_string();
                 let status = match port {
-                    Some(p) => call(&client, p, axum::http::Method::POST, "/models", body, LOAD_CALL_LIMIT).await,
+                    Some(p) => {
+                        call(
+                            &client,
+                            p,
+                            axum::http::Method::POST,
+                            "/models",
+                            body,
+                            LOAD_CALL_LIMIT,
+                        )
+                        .await
+                    }
                     None => None,
                 };
                 let answer = match status {
@@ -151,7 +167,15 @@ async fn model_ops(
                 if let Some(p) = port {
                     let path = format!("/models/{}", path_segment(&name));
                     // 404 (not loaded) is as good as unloaded.
-                    let _ = call(&client, p, axum::http::Method::DELETE, &path, String::new(), UNLOAD_CALL_LIMIT).await;
+                    let _ = call(
+                        &client,
+                        p,
+                        axum::http::Method::DELETE,
+                        &path,
+                        String::new(),
+                        UNLOAD_CALL_LIMIT,
+                    )
+                    .await;
                 }
                 let took = clock.now().nanos_since(began);
                 if engine.model_unload(instance, took).is_err() {
@@ -190,8 +214,7 @@ fn spawn(argv: &[String], cwd: Option<&Path>, port: u16, log: &Path) -> std::io:
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
-    cmd
-        .env("SAGEMAKER_BIND_TO_PORT", port.to_string())
+    cmd.env("SAGEMAKER_BIND_TO_PORT", port.to_string())
         .env("SAGEMAKER_PROGRAM", &argv[0])
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
@@ -290,8 +313,12 @@ impl Keeper {
         };
         let tx = self.ops.entry(instance).or_insert_with(|| {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            self.rt
-                .spawn(model_ops(instance, self.ports.clone(), self.engine.clone(), rx));
+            self.rt.spawn(model_ops(
+                instance,
+                self.ports.clone(),
+                self.engine.clone(),
+                rx,
+            ));
             tx
         });
         let _ = tx.send(op);

@@ -18,8 +18,8 @@ use std::time::Duration;
 use gameday_core::metrics::{Datapoint, Period, Totals};
 use gameday_core::spec::{FaultSpec, PlatformSpec};
 use gameday_core::{
-    Action, ModelLoadAnswer, Platform, PlatformEvent, Request, RequestResult, RngStreams, ServiceStart, SimTime,
-    TimeScale, VariantCost, VariantGauge,
+    Action, ModelLoadAnswer, Platform, PlatformEvent, Request, RequestResult, RngStreams,
+    ServiceStart, SimTime, TimeScale, VariantCost, VariantGauge,
 };
 use tokio::sync::oneshot;
 
@@ -157,11 +157,7 @@ type PlatformCall = Box<dyn FnOnce(&mut Platform, SimTime) + Send>;
 enum Command {
     Invoke(Request, oneshot::Sender<Reply>),
     Container(u32, ContainerHealth),
-    Complete(
-        ServiceStart,
-        Result<(), u16>,
-        oneshot::Sender<RequestResult>,
-    ),
+    Complete(ServiceStart, Result<(), u16>, oneshot::Sender<Reply>),
     Inject(Box<FaultSpec>, oneshot::Sender<u32>),
     ModelLoad(u32, u32, ModelLoadAnswer, u64),
     ModelUnload(u32, u64),
@@ -216,12 +212,14 @@ impl EngineHandle {
     }
 
     /// A real model process answered a started request (`Err(status)`
-    /// for a non-200 answer, `Err(0)` for none); returns its result.
+    /// for a non-200 answer, `Err(0)` for none); returns its result, or
+    /// its next start (a multi-model container's 404 sends it back to
+    /// wait for its model, then to a slot again).
     pub async fn complete(
         &self,
         start: ServiceStart,
         answer: Result<(), u16>,
-    ) -> Result<RequestResult, EngineGone> {
+    ) -> Result<Reply, EngineGone> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Command::Complete(start, answer, tx))
@@ -601,11 +599,17 @@ fn run(
                     platform.handle_request(now, req);
                 }
                 Command::Complete(start, answer, reply) => {
-                    platform.handle_completion(now, start, answer);
-                    st.drain(&mut platform, now);
-                    if let Some(r) = st.started.remove(&start.id).flatten() {
-                        let _ = reply.send(r);
+                    match st.started.remove(&start.id) {
+                        // A crash decided it before the process answered.
+                        Some(Some(r)) => {
+                            let _ = reply.send(Reply::Done(r));
+                        }
+                        _ => {
+                            // Its result, or its next start, goes here.
+                            st.pending.insert(start.id, reply);
+                        }
                     }
+                    platform.handle_completion(now, start, answer);
                 }
                 Command::Container(instance, ContainerHealth::Healthy) => {
                     platform.handle_container_healthy(now, instance);

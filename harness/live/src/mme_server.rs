@@ -65,7 +65,11 @@ struct LoadRequest {
 }
 
 fn message(status: StatusCode, text: impl Into<String>) -> Response {
-    (status, Json(json!({ "code": status.as_u16(), "message": text.into() }))).into_response()
+    (
+        status,
+        Json(json!({ "code": status.as_u16(), "message": text.into() })),
+    )
+        .into_response()
 }
 
 impl Store {
@@ -228,10 +232,7 @@ impl Store {
 }
 
 fn not_loaded(name: &str) -> Response {
-    message(
-        StatusCode::NOT_FOUND,
-        format!("model {name} is not loaded"),
-    )
+    message(StatusCode::NOT_FOUND, format!("model {name} is not loaded"))
 }
 
 /// The container's routes over the model folder `dir`.
@@ -323,9 +324,7 @@ mod tests {
     use hyper_util::rt::TokioExecutor;
 
     fn weights(dir: &Path, name: &str, bias: f64) {
-        let text = format!(
-            r#"{{"features": ["a", "b"], "weights": [1.0, -1.0], "bias": {bias}}}"#
-        );
+        let text = format!(r#"{{"features": ["a", "b"], "weights": [1.0, -1.0], "bias": {bias}}}"#);
         std::fs::write(dir.join(name), text).unwrap();
     }
 
@@ -363,12 +362,21 @@ mod tests {
         let load = |n: &str, url: &str| format!(r#"{{"model_name": "{n}", "url": "{url}"}}"#);
 
         assert_eq!(call(app, "POST", "/models/a/invoke", "1,1").await.0, 404);
-        assert_eq!(call(app, "POST", "/models", &load("a", "a.json")).await.0, 200);
-        assert_eq!(call(app, "POST", "/models", &load("a", "a.json")).await.0, 409);
+        assert_eq!(
+            call(app, "POST", "/models", &load("a", "a.json")).await.0,
+            200
+        );
+        assert_eq!(
+            call(app, "POST", "/models", &load("a", "a.json")).await.0,
+            409
+        );
         let (status, text) = call(app, "POST", "/models", &load("b", "b.json")).await;
         assert_eq!(status, 507, "{text}");
         let (status, text) = call(app, "POST", "/models/a/invoke", "1,1").await;
-        assert_eq!((status, text.as_str()), (200, r#"{"predictions":[{"score":0.500000,"label":1}]}"#));
+        assert_eq!(
+            (status, text.as_str()),
+            (200, r#"{"predictions":[{"score":0.500000,"label":1}]}"#)
+        );
         assert_eq!(call(app, "POST", "/models/a/invoke", "1").await.0, 400);
         let (_, listed) = call(app, "GET", "/models", "").await;
         assert!(listed.contains(r#""modelName":"a""#), "{listed}");
@@ -379,17 +387,33 @@ mod tests {
         // Unloaded, b fits; a folder url takes the weights file inside.
         std::fs::create_dir(dir.path().join("c")).unwrap();
         weights(&dir.path().join("c"), "model.json", 1.0);
-        assert_eq!(call(app, "POST", "/models", &load("b", "b.json")).await.0, 200);
+        assert_eq!(
+            call(app, "POST", "/models", &load("b", "b.json")).await.0,
+            200
+        );
         assert_eq!(call(app, "DELETE", "/models/b", "").await.0, 200);
         assert_eq!(call(app, "POST", "/models", &load("c", "c")).await.0, 200);
         assert_eq!(call(app, "DELETE", "/models/c", "").await.0, 200);
         // What a container must refuse.
         let (status, text) = call(app, "POST", "/models", &load("x", "broken.json")).await;
         assert_eq!(status, 500, "{text}");
-        assert_eq!(call(app, "POST", "/models", &load("x", "/etc/hostname")).await.0, 400);
-        assert_eq!(call(app, "POST", "/models", &load("x", "nope.json")).await.0, 404);
+        assert_eq!(
+            call(app, "POST", "/models", &load("x", "/etc/hostname"))
+                .await
+                .0,
+            400
+        );
+        assert_eq!(
+            call(app, "POST", "/models", &load("x", "nope.json"))
+                .await
+                .0,
+            404
+        );
         assert_eq!(call(app, "POST", "/models", "{}").await.0, 400);
         // A failed load gave its memory back.
-        assert_eq!(call(app, "POST", "/models", &load("a", "a.json")).await.0, 200);
+        assert_eq!(
+            call(app, "POST", "/models", &load("a", "a.json")).await.0,
+            200
+        );
     }
 }

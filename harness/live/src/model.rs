@@ -68,11 +68,10 @@ impl LogisticRegression {
 
     /// Parses weights read from `path` (named in errors).
     pub fn parse(path: &Path, text: &str) -> Result<Self, LoadError> {
-        let m: LogisticRegression =
-            serde_json::from_str(text).map_err(|e| LoadError::Invalid {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+        let m: LogisticRegression = serde_json::from_str(text).map_err(|e| LoadError::Invalid {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         if m.weights.is_empty() || m.weights.len() != m.features.len() {
             return Err(LoadError::Invalid {
                 path: path.display().to_string(),

@@ -253,12 +253,12 @@ impl Server {
                 cwd: opts.container_dir.clone(),
             };
             let servers = match ModelServers::start(setup, rx, engine.handle()) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = tokio::task::spawn_blocking(move || engine.join()).await;
-                        return Err(e);
-                    }
-                };
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tokio::task::spawn_blocking(move || engine.join()).await;
+                    return Err(e);
+                }
+            };
             if let Err(e) = servers.wait_ready(initial, Duration::from_secs(30)).await {
                 let _ = tokio::task::spawn_blocking(move || {
                     engine.join();
@@ -787,75 +787,81 @@ const MAX_ANSWER_BYTES: usize = MAX_BODY_BYTES;
 /// multi-model container) and completes it in the platform.
 async fn forward(
     s: Arc<AppState>,
-    start: ServiceStart,
+    mut start: ServiceStart,
     model: Option<String>,
     content_type: String,
     body: bytes::Bytes,
 ) -> Option<(gameday_core::RequestResult, ContainerAnswer)> {
-    let port = s
-        .ports
-        .as_ref()
-        .and_then(|p| p.lock().expect("ports lock").get(&start.instance).copied());
-    let mut answer = ContainerAnswer {
-        content_type: "application/json".into(),
-        body: bytes::Bytes::new(),
-    };
-    let status = match port {
-        None => {
-            answer.body =
-                bytes::Bytes::from_static(b"the model server of this instance is not running");
-            Err(502)
-        }
-        Some(port) => {
-            let path = match &model {
-                Some(m) => format!("/models/{}/invoke", crate::container::path_segment(m)),
-                None => "/invocations".into(),
-            };
-            let mut req = axum::http::Request::post(format!("http://127.0.0.1:{port}{path}"))
-                .body(http_body_util::Full::new(body))
-                .expect("a valid request");
-            if let Ok(ct) = HeaderValue::from_str(&content_type) {
-                req.headers_mut().insert(header::CONTENT_TYPE, ct);
+    loop {
+        let port = s
+            .ports
+            .as_ref()
+            .and_then(|p| p.lock().expect("ports lock").get(&start.instance).copied());
+        let mut answer = ContainerAnswer {
+            content_type: "application/json".into(),
+            body: bytes::Bytes::new(),
+        };
+        let status = match port {
+            None => {
+                answer.body =
+                    bytes::Bytes::from_static(b"the model server of this instance is not running");
+                Err(502)
             }
-            if let Some(m) = model.as_deref().and_then(|m| HeaderValue::from_str(m).ok()) {
-                req.headers_mut().insert(crate::protocol::TARGET_MODEL, m);
-            }
-            let call = async {
-                let resp = s.client.request(req).await.map_err(|e| e.to_string())?;
-                let status = resp.status().as_u16();
-                let ct = resp
-                    .headers()
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(String::from);
-                let limited = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER_BYTES);
-                let bytes = limited
-                    .collect()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .to_bytes();
-                Ok::<_, String>((status, ct, bytes))
-            };
-            match tokio::time::timeout(s.invocation_timeout, call).await {
-                Ok(Ok((200, ct, bytes))) => {
-                    if let Some(ct) = ct {
-                        answer.content_type = ct;
+            Some(port) => {
+                let path = match &model {
+                    Some(m) => format!("/models/{}/invoke", crate::container::path_segment(m)),
+                    None => "/invocations".into(),
+                };
+                let mut req = axum::http::Request::post(format!("http://127.0.0.1:{port}{path}"))
+                    .body(http_body_util::Full::new(body.clone()))
+                    .expect("a valid request");
+                if let Ok(ct) = HeaderValue::from_str(&content_type) {
+                    req.headers_mut().insert(header::CONTENT_TYPE, ct);
+                }
+                if let Some(m) = model.as_deref().and_then(|m| HeaderValue::from_str(m).ok()) {
+                    req.headers_mut().insert(crate::protocol::TARGET_MODEL, m);
+                }
+                let call = async {
+                    let resp = s.client.request(req).await.map_err(|e| e.to_string())?;
+                    let status = resp.status().as_u16();
+                    let ct = resp
+                        .headers()
+                        .get(header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(String::from);
+                    let limited = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER_BYTES);
+                    let bytes = limited
+                        .collect()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .to_bytes();
+                    Ok::<_, String>((status, ct, bytes))
+                };
+                match tokio::time::timeout(s.invocation_timeout, call).await {
+                    Ok(Ok((200, ct, bytes))) => {
+                        if let Some(ct) = ct {
+                            answer.content_type = ct;
+                        }
+                        answer.body = bytes;
+                        Ok(())
                     }
-                    answer.body = bytes;
-                    Ok(())
+                    Ok(Ok((status, _, bytes))) => {
+                        answer.body = bytes;
+                        Err(status)
+                    }
+                    Ok(Err(e)) => {
+                        answer.body =
+                            bytes::Bytes::from(format!("cannot reach the model server: {e}"));
+                        Err(502)
+                    }
+                    Err(_) => Err(0),
                 }
-                Ok(Ok((status, _, bytes))) => {
-                    answer.body = bytes;
-                    Err(status)
-                }
-                Ok(Err(e)) => {
-                    answer.body = bytes::Bytes::from(format!("cannot reach the model server: {e}"));
-                    Err(502)
-                }
-                Err(_) => Err(0),
             }
+        };
+        match s.engine.complete(start, status).await.ok()? {
+            Reply::Done(r) => return Some((r, answer)),
+            // Sent back to wait for its model (a 404), then started again.
+            Reply::Started(next) => start = next,
         }
-    };
-    let r = s.engine.complete(start, status).await.ok()?;
-    Some((r, answer))
+    }
 }

@@ -255,7 +255,10 @@ fn from_dir(
         Ok(f) if f.is_empty() => {
             cx.err(
                 &dat,
-                format!("\"{}\" holds no models: add one file (or folder) per model", folder.display()),
+                format!(
+                    "\"{}\" holds no models: add one file (or folder) per model",
+                    folder.display()
+                ),
             );
             return None;
         }
