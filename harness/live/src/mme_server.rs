@@ -74,7 +74,7 @@ fn message(status: StatusCode, text: impl Into<String>) -> Response {
 
 impl Store {
     /// The weights file `url` names, inside the model folder.
-    fn resolve(&self, url: &str) -> Result<PathBuf, Response> {
+    fn resolve(&self, url: &str) -> Result<PathBuf, (StatusCode, String)> {
         let given = Path::new(url);
         let path = if given.is_absolute() {
             given.to_path_buf()
@@ -82,13 +82,13 @@ impl Store {
             self.dir.join(given)
         };
         let path = path.canonicalize().map_err(|e| {
-            message(
+            (
                 StatusCode::NOT_FOUND,
                 format!("model url {url} cannot be read: {e}"),
             )
         })?;
         if !path.starts_with(&self.dir) {
-            return Err(message(
+            return Err((
                 StatusCode::BAD_REQUEST,
                 format!(
                     "model url {url} is outside the model folder {}",
@@ -100,13 +100,13 @@ impl Store {
             return Ok(path);
         }
         let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
-            .map_err(|e| message(StatusCode::NOT_FOUND, format!("{url}: {e}")))?
+            .map_err(|e| (StatusCode::NOT_FOUND, format!("{url}: {e}")))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         files.sort();
         files.into_iter().next().ok_or_else(|| {
-            message(
+            (
                 StatusCode::NOT_FOUND,
                 format!("model folder {url} holds no weights file (*.json)"),
             )
@@ -118,7 +118,7 @@ impl Store {
         let name = req.model_name;
         let path = match self.resolve(&req.url) {
             Ok(p) => p,
-            Err(r) => return r,
+            Err((status, why)) => return message(status, why),
         };
         let size = match std::fs::metadata(&path) {
             Ok(m) => m.len(),

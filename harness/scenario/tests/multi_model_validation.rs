@@ -167,7 +167,20 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "instance_type = \"ml.m5.2xlarge\"",
         "instance_type = \"ml.m5.2xlarge\"\nmodel = \"m\"",
-        &["t.toml:15:9: endpoint[0].variant[0].model: a multi-model variant serves the models of [endpoint.variant.models], not one `model`; remove `model`"],
+        &["t.toml:15:9: endpoint[0].variant[0].model: a multi-model variant serves the models of [endpoint.variant.models]; `model` may only name its multi-model container, a [[model]] with a `command`, and \"m\" has none"],
+    ),
+    (
+        "count = 500",
+        "dir = \"mme/weights\"",
+        &["t.toml:21:12: endpoint[0].variant[0].models.size: give `dir` or `size`, not both: the folder holds every model"],
+    ),
+    (
+        "count = 500",
+        "dir = \"mme/no-such-folder\"",
+        &[
+            "t.toml:21:12: endpoint[0].variant[0].models.size: give `dir` or `size`, not both: the folder holds every model",
+            "t.toml:20:7: endpoint[0].variant[0].models.dir: cannot read \"../../fixtures/mme/no-such-folder\": No such file or directory (os error 2)",
+        ],
     ),
     (
         "mode = \"multi_model\"",
@@ -288,5 +301,52 @@ fn every_multi_model_error_names_its_field_and_place() {
     assert_eq!(
         check(&fault("tenants", "model = \"model-5\"\nrate = 0.5\n")),
         ["t.toml:53:8: fault[1].rate: give `rate` (a share of every model's loads) or `model` (every load of one model), not both"]
+    );
+}
+
+/// A multi-model container on the wall clock, its models the files of
+/// `models.dir`.
+fn container(models: &str) -> String {
+    with("name = \"m\"", "name = \"m\"\ncommand = [\"gameday\", \"model-server\", \"--multi-model\", \"mme/weights\"]")
+        .replace("duration = \"1h\"", "duration = \"1h\"\nclock = \"wall\"")
+        .replace(
+            "instance_type = \"ml.m5.2xlarge\"",
+            "instance_type = \"ml.m5.2xlarge\"\n  model = \"m\"",
+        )
+        .replace(
+            "    count = 500\n    size = { p50 = \"200MB\", p99 = \"1.5GB\" }\n    popularity = { zipf = 0.9 }\n    latency = { p50 = \"15ms\", p99 = \"60ms\" }\n",
+            models,
+        )
+}
+
+#[test]
+fn a_multi_model_container_takes_its_models_from_a_folder() {
+    let src = container("    dir = \"mme/weights\"\n    popularity = { zipf = 0.9 }\n");
+    assert_eq!(check(&src), Vec::<String>::new());
+    let sc = gameday_scenario::parse("t.toml", &src, Path::new("../../fixtures")).unwrap();
+    let v = &sc.platform.endpoints[0].variants[0];
+    assert_eq!(v.model, "m", "the container's model, whose command runs");
+    let mm = v.multi_model.as_ref().unwrap();
+    let names: Vec<&str> = mm.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names.len(), 8);
+    assert_eq!(names[0], "tenant-0.json");
+    assert_eq!(names[7], "tenant-7.json");
+    assert!(mm.models.iter().all(|m| (540..560).contains(&m.size_bytes)));
+    assert!(mm.models[0].weight > mm.models[1].weight);
+    assert_eq!(
+        sc.model_folders.get(&(0, 0)),
+        Some(&Path::new("../../fixtures").join("mme/weights"))
+    );
+    // Generated models cannot be loaded by a real container.
+    let generated = container("    count = 5\n    size = \"1KB\"\n");
+    assert_eq!(
+        check(&generated),
+        ["t.toml:22:5: endpoint[0].variant[0].models: a multi-model container loads its models from files: give [endpoint.variant.models] dir = \"...\", a folder with one file (or folder) per model"]
+    );
+    // On the virtual clock the container is modelled: it needs `latency`.
+    let virt = src.replace("clock = \"wall\"", "clock = \"virtual\"");
+    assert_eq!(
+        check(&virt),
+        ["t.toml:22:5: endpoint[0].variant[0].models.latency: missing `latency` (one request's service time on ml.m5.xlarge), like { p50 = \"15ms\", p99 = \"60ms\" }; a multi-model container (a `model` with a `command`, on the wall clock) serves in its own time"]
     );
 }
