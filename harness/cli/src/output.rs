@@ -6,6 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use gameday_report::artifacts::Artifact;
 use gameday_report::writers;
 use gameday_report::RunRecord;
 use serde::Serialize;
@@ -97,12 +98,13 @@ pub fn prepare_out_dir(dir: &Path) -> Result<()> {
 pub fn write_all(dir: &Path, rec: &RunRecord, info: &RunInfo) -> Result<()> {
     fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
-    write_file(dir, "report.json", |w| writers::write_json(&rec.report, w))?;
-    write_file(dir, "summary.md", |w| writers::write_summary(rec, w))?;
-    write_file(dir, "timeline.csv", |w| {
-        writers::write_timeline(&rec.timeline, w)
-    })?;
-    write_file(dir, "events.csv", |w| writers::write_events(&rec.events, w))?;
+    let charts = gameday_report::charts::charts(rec);
+    for a in Artifact::ALL {
+        write_file(dir, a.file(), |w| a.write(rec, &charts, w))?;
+    }
+    for c in &charts {
+        write_bytes(dir, &c.file, c.svg.as_bytes())?;
+    }
     write_file(dir, "run.json", |w| writers::write_json_value(info, w))?;
     Ok(())
 }

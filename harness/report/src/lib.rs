@@ -13,7 +13,11 @@
 //! - [`writers`]: `report.json`, `summary.md`, `timeline.csv`,
 //!   `events.csv` and the terminal summary, each over any `io::Write`.
 
+pub mod artifacts;
 pub mod baseline;
+pub mod charts;
+pub mod html;
+pub mod junit;
 pub mod model;
 pub mod recorder;
 pub mod slo;

@@ -74,8 +74,14 @@ fn latency_cells(l: &LatencySummary) -> String {
 /// How many events `summary.md` lists before pointing at `events.csv`.
 const SUMMARY_EVENTS: usize = 40;
 
-/// Writes `summary.md`: SLO table first, then latency, errors, cost, events.
-pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteError> {
+/// Writes `summary.md`: SLO table first, then latency, errors, cost,
+/// events. `charts` (written beside it) are linked after the objectives,
+/// so a Markdown viewer shows them.
+pub fn write_summary<W: Write>(
+    rec: &RunRecord,
+    charts: &[crate::charts::Chart],
+    mut w: W,
+) -> Result<(), WriteError> {
     let r = &rec.report;
     let s = &r.scenario;
     writeln!(w, "# gameday run: {}", s.name)?;
@@ -118,6 +124,16 @@ pub fn write_summary<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteErr
     }
     if let Some(b) = &r.baseline {
         write_baseline(b, &mut w)?;
+    }
+    if !charts.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "## Charts")?;
+        writeln!(w)?;
+        for c in charts {
+            writeln!(w, "![{}]({})", c.title, c.file)?;
+            writeln!(w)?;
+        }
+        writeln!(w, "All of it in one page: [report.html](report.html).")?;
     }
     if !r.endpoints.is_empty() {
         write_endpoints(r, &mut w)?;

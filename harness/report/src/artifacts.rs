@@ -1,0 +1,68 @@
+//! Every file a run writes, in one registry the CLI loops over: each
+//! artifact renders the run into any `W: Write` (a file, or memory in
+//! tests). The charts are rendered once and shared by the pages that
+//! show them and the SVG files beside `summary.md`.
+
+use std::io::Write;
+
+use crate::charts::Chart;
+use crate::recorder::RunRecord;
+use crate::writers::{self, WriteError};
+
+/// One file of a run's output folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Artifact {
+    /// `report.json`: what scripts read.
+    ReportJson,
+    /// `summary.md`: the report for people, charts linked.
+    Summary,
+    /// `report.html`: one self-contained page with the charts.
+    Html,
+    /// `junit.xml`: objectives and baseline for CI.
+    Junit,
+    /// `timeline.csv`: per variant and interval.
+    Timeline,
+    /// `events.csv`: what happened, in order.
+    Events,
+}
+
+impl Artifact {
+    /// Every artifact, in the order they are written.
+    pub const ALL: [Artifact; 6] = [
+        Artifact::ReportJson,
+        Artifact::Summary,
+        Artifact::Html,
+        Artifact::Junit,
+        Artifact::Timeline,
+        Artifact::Events,
+    ];
+
+    /// Its file name.
+    pub fn file(self) -> &'static str {
+        match self {
+            Artifact::ReportJson => "report.json",
+            Artifact::Summary => "summary.md",
+            Artifact::Html => "report.html",
+            Artifact::Junit => "junit.xml",
+            Artifact::Timeline => "timeline.csv",
+            Artifact::Events => "events.csv",
+        }
+    }
+
+    /// Renders `rec` (with its `charts`, from [`crate::charts::charts`]).
+    pub fn write<W: Write>(
+        self,
+        rec: &RunRecord,
+        charts: &[Chart],
+        w: W,
+    ) -> Result<(), WriteError> {
+        match self {
+            Artifact::ReportJson => writers::write_json(&rec.report, w),
+            Artifact::Summary => writers::write_summary(rec, charts, w),
+            Artifact::Html => crate::html::write_html(rec, charts, w),
+            Artifact::Junit => crate::junit::write_junit(&rec.report, w),
+            Artifact::Timeline => writers::write_timeline(&rec.timeline, w),
+            Artifact::Events => writers::write_events(&rec.events, w),
+        }
+    }
+}
