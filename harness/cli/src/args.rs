@@ -203,6 +203,11 @@ pub struct RunArgs {
     /// `[baseline] cost_pct`).
     #[arg(long, value_name = "PCT", value_parser = non_negative)]
     pub max_cost_increase_pct: Option<f64>,
+    /// Append a compact Markdown summary (verdict, objectives, baseline)
+    /// to this file; default: $GITHUB_STEP_SUMMARY when it is set, so a
+    /// GitHub Actions job shows it.
+    #[arg(long, value_name = "PATH")]
+    pub summary_md: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,

@@ -109,6 +109,24 @@ pub fn write_all(dir: &Path, rec: &RunRecord, info: &RunInfo) -> Result<()> {
     Ok(())
 }
 
+/// Appends the compact Markdown summary of `report` (reports in
+/// `out_dir`) to `path`, created if need be (a CI job's step summary).
+pub fn append_step_summary(
+    path: &Path,
+    report: &gameday_report::Report,
+    out_dir: &Path,
+) -> Result<()> {
+    let mut text = Vec::new();
+    writers::write_step_summary(report, &out_dir.display().to_string(), &mut text)?;
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open the step summary {}", path.display()))?;
+    f.write_all(&text)
+        .with_context(|| format!("cannot write the step summary {}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

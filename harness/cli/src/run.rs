@@ -137,6 +137,13 @@ pub fn run(a: RunArgs) -> Result<Exit> {
         events_processed.map(|events| (requests, events)),
     );
     write_all(&out_dir, &rec, &info)?;
+    let step_summary = a
+        .summary_md
+        .clone()
+        .or_else(|| std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from));
+    if let Some(path) = step_summary {
+        crate::output::append_step_summary(&path, &rec.report, &out_dir)?;
+    }
 
     if !a.quiet {
         let mut out = std::io::stdout().lock();

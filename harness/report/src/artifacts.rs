@@ -20,6 +20,8 @@ pub enum Artifact {
     Html,
     /// `junit.xml`: objectives and baseline for CI.
     Junit,
+    /// `postmortem.md`: an incident write-up pre-filled from the run.
+    Postmortem,
     /// `timeline.csv`: per variant and interval.
     Timeline,
     /// `events.csv`: what happened, in order.
@@ -28,11 +30,12 @@ pub enum Artifact {
 
 impl Artifact {
     /// Every artifact, in the order they are written.
-    pub const ALL: [Artifact; 6] = [
+    pub const ALL: [Artifact; 7] = [
         Artifact::ReportJson,
         Artifact::Summary,
         Artifact::Html,
         Artifact::Junit,
+        Artifact::Postmortem,
         Artifact::Timeline,
         Artifact::Events,
     ];
@@ -44,6 +47,7 @@ impl Artifact {
             Artifact::Summary => "summary.md",
             Artifact::Html => "report.html",
             Artifact::Junit => "junit.xml",
+            Artifact::Postmortem => "postmortem.md",
             Artifact::Timeline => "timeline.csv",
             Artifact::Events => "events.csv",
         }
@@ -61,6 +65,7 @@ impl Artifact {
             Artifact::Summary => writers::write_summary(rec, charts, w),
             Artifact::Html => crate::html::write_html(rec, charts, w),
             Artifact::Junit => crate::junit::write_junit(&rec.report, w),
+            Artifact::Postmortem => crate::postmortem::write_postmortem(rec, w),
             Artifact::Timeline => writers::write_timeline(&rec.timeline, w),
             Artifact::Events => writers::write_events(&rec.events, w),
         }

@@ -19,6 +19,7 @@ pub mod charts;
 pub mod html;
 pub mod junit;
 pub mod model;
+pub mod postmortem;
 pub mod recorder;
 pub mod slo;
 pub mod training;

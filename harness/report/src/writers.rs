@@ -194,6 +194,75 @@ pub fn write_summary<W: Write>(
     Ok(())
 }
 
+/// A compact Markdown summary for a CI job's page (`--summary-md`,
+/// `$GITHUB_STEP_SUMMARY`): the verdict, each objective, the baseline's
+/// regressions, and where the reports are.
+pub fn write_step_summary<W: Write>(r: &Report, out_dir: &str, mut w: W) -> Result<(), WriteError> {
+    let s = &r.scenario;
+    let requests: u64 = r.endpoints.iter().map(|e| e.requests).sum();
+    writeln!(
+        w,
+        "### gameday {}: {}{}",
+        s.name,
+        r.verdict.to_uppercase(),
+        if r.complete { "" } else { " (incomplete)" }
+    )?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "clock {} · seed {} · {} requests · cost {} USD",
+        s.clock,
+        s.seed,
+        requests,
+        fmt_usd(r.cost.total_usd)
+    )?;
+    writeln!(w)?;
+    if !r.slos.is_empty() {
+        writeln!(w, "| | objective | endpoint / job | target | actual |")?;
+        writeln!(w, "|---|---|---|---|---|")?;
+        for o in &r.slos {
+            writeln!(
+                w,
+                "| {} | {} | {} | {} | {} |",
+                if o.met { "✅" } else { "❌" },
+                o.name,
+                o.endpoint
+                    .as_deref()
+                    .or(o.job.as_deref())
+                    .unwrap_or("(all)"),
+                o.objective,
+                fmt_num(o.actual)
+            )?;
+        }
+        writeln!(w)?;
+    }
+    if let Some(b) = &r.baseline {
+        if b.regressions.is_empty() {
+            writeln!(
+                w,
+                "No regression against the baseline ({}).",
+                b.baseline_scenario
+            )?;
+        } else {
+            writeln!(
+                w,
+                "Regressions against the baseline ({}):",
+                b.baseline_scenario
+            )?;
+            for g in &b.regressions {
+                writeln!(w, "- {}", g.describe())?;
+            }
+        }
+        writeln!(w)?;
+    }
+    writeln!(
+        w,
+        "Reports: `{out_dir}` (report.html, summary.md, junit.xml)."
+    )?;
+    writeln!(w)?;
+    Ok(())
+}
+
 /// The baseline comparison of `summary.md`.
 fn write_baseline<W: Write>(b: &BaselineComparison, w: &mut W) -> Result<(), WriteError> {
     writeln!(w)?;

@@ -1,0 +1,332 @@
+//! `postmortem.md`: an incident write-up pre-filled from the run, for the
+//! people around the screen after a game day. gameday fills what the run
+//! knows (the model context, what was changed on purpose, which failure
+//! modes actually happened, the timeline, the impact in numbers) and marks
+//! the sections only people can write (`_To fill in_`).
+//!
+//! The shape follows the usual ML incident template: summary, model
+//! context, what changed, failure-mode classification, timeline, impact,
+//! detection, root cause, what went well and badly, action items.
+
+use std::io::Write;
+
+use crate::recorder::{EventRow, RunRecord};
+use crate::slo::fmt_num;
+use crate::writers::{fmt_usd, WriteError};
+
+/// Most timeline rows listed (`events.csv` has them all).
+pub const TIMELINE_ROWS: usize = 60;
+
+const TO_FILL: &str = "_To fill in._";
+
+/// A failure mode of the classification, and whether the run shows it.
+struct Mode {
+    name: &'static str,
+    seen: Option<String>,
+}
+
+fn count(events: &[EventRow], kinds: &[&str]) -> usize {
+    events
+        .iter()
+        .filter(|e| kinds.contains(&e.kind.as_str()))
+        .count()
+}
+
+fn faults_of(events: &[EventRow], words: &[&str]) -> usize {
+    events
+        .iter()
+        .filter(|e| e.kind == "fault_injected" || e.kind == "training_fault")
+        .filter(|e| words.iter().any(|w| e.detail.starts_with(w)))
+        .count()
+}
+
+/// The classification, ticked from what happened.
+fn modes(rec: &RunRecord) -> Vec<Mode> {
+    let r = &rec.report;
+    let ev = &rec.events;
+    let mut out = Vec::new();
+    let crashes = count(ev, &["instance_crashed"]);
+    let failed_launches = count(ev, &["instance_launch_failed"]);
+    let spot = count(ev, &["spot_interrupted"]);
+    out.push(Mode {
+        name: "Infrastructure failure (instances, zones, capacity)",
+        seen: (crashes + failed_launches + spot > 0).then(|| {
+            format!(
+                "{crashes} instance crash(es), {failed_launches} failed launch(es), {spot} spot interruption(s)"
+            )
+        }),
+    });
+    let model_faults = faults_of(ev, &["latency_injection", "error_injection", "blackhole"]);
+    let errors_5xx: u64 = r.endpoints.iter().map(|e| e.errors.server_5xx).sum();
+    let timeouts: u64 = r.endpoints.iter().map(|e| e.errors.timeout).sum();
+    out.push(Mode {
+        name: "Model serving failure (slow, failing or unreachable model, container errors)",
+        seen: (model_faults > 0 || errors_5xx > 0 || timeouts > 0).then(|| {
+            format!(
+                "{model_faults} serving fault(s), {errors_5xx} 5XX answers, {timeouts} timeouts"
+            )
+        }),
+    });
+    let scaling = count(ev, &["scaling_activity"]);
+    let throttled: u64 = r.endpoints.iter().map(|e| e.errors.throttled).sum();
+    let short: u64 = r
+        .endpoints
+        .iter()
+        .flat_map(|e| &e.variants)
+        .map(|v| v.requests_while_short)
+        .sum();
+    out.push(Mode {
+        name: "Capacity and scaling (too few instances, throttling, scaling too late)",
+        seen: (throttled > 0 || short > 0 || (scaling > 0 && errors_5xx + throttled > 0)).then(|| {
+            format!(
+                "{throttled} throttled, {short} requests while short of instances, {scaling} scaling activities"
+            )
+        }),
+    });
+    let model_load_faults = faults_of(ev, &["model_download_slow", "model_load_failure"]);
+    let load_failures: u64 = r
+        .endpoints
+        .iter()
+        .flat_map(|e| &e.variants)
+        .filter_map(|v| v.mme.as_ref())
+        .map(|m| m.load_failures + m.model_not_ready)
+        .sum();
+    let missed_hits = r
+        .slos
+        .iter()
+        .filter(|s| s.name == "model_cache_hit_ratio" && !s.met)
+        .count();
+    out.push(Mode {
+        name: "Model loading (multi-model cold loads, thrashing, failed loads)",
+        seen: (load_failures > 0 || missed_hits > 0 || model_load_faults > 0).then(|| {
+            format!(
+                "{load_failures} failed or not-ready loads, {missed_hits} hit-ratio objective(s) missed, {model_load_faults} loading fault(s)"
+            )
+        }),
+    });
+    out.push(Mode {
+        name: "Feature pipeline failure (feature store outage, stale features)",
+        seen: None,
+    });
+    let failed_jobs: Vec<&str> = r
+        .training_jobs
+        .iter()
+        .filter(|j| j.status != "Completed")
+        .map(|j| j.name.as_str())
+        .collect();
+    out.push(Mode {
+        name: "Training failure (a job that failed, stopped or ran out of time)",
+        seen: (!failed_jobs.is_empty())
+            .then(|| format!("not completed: {}", failed_jobs.join(", "))),
+    });
+    out
+}
+
+/// Writes the pre-filled postmortem of `rec`.
+pub fn write_postmortem<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), WriteError> {
+    let r = &rec.report;
+    let s = &r.scenario;
+    let missed: Vec<_> = r.slos.iter().filter(|o| !o.met).collect();
+    writeln!(w, "# Postmortem: {} (game day)", s.name)?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Pre-filled by gameday from the run (clock {}, seed {}, {} s{}). Sections marked _To fill in_ are for people.",
+        s.clock,
+        s.seed,
+        fmt_num(s.duration_s),
+        if r.complete { "" } else { ", INCOMPLETE: the run was interrupted" }
+    )?;
+    writeln!(w)?;
+    writeln!(w, "## Summary")?;
+    writeln!(w)?;
+    if missed.is_empty() {
+        writeln!(
+            w,
+            "Verdict **{}**: every objective held.",
+            r.verdict.to_uppercase()
+        )?;
+    } else {
+        writeln!(
+            w,
+            "Verdict **{}**: {} of {} objectives missed.",
+            r.verdict.to_uppercase(),
+            missed.len(),
+            r.slos.len()
+        )?;
+        for o in &missed {
+            writeln!(
+                w,
+                "- {} on {}: {} against {}",
+                o.name,
+                o.endpoint
+                    .as_deref()
+                    .or(o.job.as_deref())
+                    .unwrap_or("(all)"),
+                fmt_num(o.actual),
+                o.objective
+            )?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "{TO_FILL} One paragraph: what users saw, and why.")?;
+    writeln!(w)?;
+
+    writeln!(w, "## Model context")?;
+    writeln!(w)?;
+    if r.endpoints.is_empty() && r.training_jobs.is_empty() {
+        writeln!(w, "Nothing ran.")?;
+    }
+    for e in &r.endpoints {
+        for v in &e.variants {
+            let mode = if v.mme.is_some() { ", multi-model" } else { "" };
+            writeln!(
+                w,
+                "- Endpoint {} / {}: model {}, {} × {}{mode}",
+                e.name, v.name, v.model, v.instance_count, v.instance_type
+            )?;
+        }
+    }
+    for j in &r.training_jobs {
+        writeln!(
+            w,
+            "- Training job {}: {} × {}{}, {}",
+            j.name,
+            j.instance_count,
+            j.instance_type,
+            if j.spot { " on spot" } else { "" },
+            j.status
+        )?;
+    }
+    writeln!(w)?;
+
+    writeln!(w, "## What changed")?;
+    writeln!(w)?;
+    let injected: Vec<&EventRow> = rec
+        .events
+        .iter()
+        .filter(|e| e.kind == "fault_injected" || e.kind == "training_fault")
+        .collect();
+    if injected.is_empty() {
+        writeln!(
+            w,
+            "No fault was injected: the traffic and the platform alone."
+        )?;
+    } else {
+        writeln!(w, "The faults injected on purpose:")?;
+        writeln!(w)?;
+        for e in injected {
+            let target = if e.endpoint.is_empty() {
+                &e.job
+            } else {
+                &e.endpoint
+            };
+            writeln!(
+                w,
+                "- at {} s on {}: {}",
+                fmt_num(e.time_s),
+                target,
+                e.detail
+            )?;
+        }
+    }
+    writeln!(w)?;
+
+    writeln!(w, "## Failure-mode classification")?;
+    writeln!(w)?;
+    writeln!(w, "Ticked where the run shows it happened:")?;
+    writeln!(w)?;
+    for m in modes(rec) {
+        match m.seen {
+            Some(why) => writeln!(w, "- [x] {} — {why}", m.name)?,
+            None => writeln!(w, "- [ ] {}", m.name)?,
+        }
+    }
+    writeln!(w)?;
+
+    writeln!(w, "## Timeline")?;
+    writeln!(w)?;
+    if rec.events.is_empty() {
+        writeln!(w, "No platform events.")?;
+    } else {
+        writeln!(w, "| time s | event | where | detail |")?;
+        writeln!(w, "|---|---|---|---|")?;
+        for e in rec.events.iter().take(TIMELINE_ROWS) {
+            let mut at = if e.endpoint.is_empty() {
+                e.job.clone()
+            } else {
+                e.endpoint.clone()
+            };
+            if !e.variant.is_empty() {
+                at = format!("{at}/{}", e.variant);
+            }
+            if let Some(i) = e.instance {
+                at = format!("{at} #{i}");
+            }
+            writeln!(
+                w,
+                "| {} | {} | {} | {} |",
+                fmt_num(e.time_s),
+                e.kind,
+                at,
+                e.detail
+            )?;
+        }
+        if rec.events.len() > TIMELINE_ROWS {
+            writeln!(w)?;
+            writeln!(
+                w,
+                "… {} more in `events.csv`.",
+                rec.events.len() - TIMELINE_ROWS
+            )?;
+        }
+    }
+    writeln!(w)?;
+
+    writeln!(w, "## Impact")?;
+    writeln!(w)?;
+    for e in &r.endpoints {
+        let failed = e.requests - e.ok;
+        writeln!(
+            w,
+            "- {}: {} of {} requests failed ({} 4XX, {} 5XX, {} timeouts, {} throttled); p99 {} ms, max {} ms; availability {}",
+            e.name,
+            failed,
+            e.requests,
+            e.errors.client_4xx,
+            e.errors.server_5xx,
+            e.errors.timeout,
+            e.errors.throttled,
+            fmt_num(e.latency_ms.p99),
+            fmt_num(e.latency_ms.max),
+            fmt_num(e.availability)
+        )?;
+    }
+    for j in &r.training_jobs {
+        writeln!(
+            w,
+            "- {}: {} interruptions, {} steps lost, {} s of wall time, {} USD ({} on demand)",
+            j.name,
+            j.interruptions,
+            j.steps_lost,
+            fmt_num(j.wall_time_s),
+            fmt_usd(j.cost_usd),
+            fmt_usd(j.on_demand_cost_usd)
+        )?;
+    }
+    writeln!(w, "- Cost of the run: {} USD", fmt_usd(r.cost.total_usd))?;
+    writeln!(w)?;
+    for section in [
+        "Detection (which alarm or person noticed, and when)",
+        "Root cause",
+        "What went well",
+        "What went badly",
+        "Action items (owner, due date)",
+    ] {
+        writeln!(w, "## {section}")?;
+        writeln!(w)?;
+        writeln!(w, "{TO_FILL}")?;
+        writeln!(w)?;
+    }
+    Ok(())
+}
