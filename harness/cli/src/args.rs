@@ -27,6 +27,9 @@ pub enum Command {
     /// Sweep a training job's checkpoint interval over many seeds: expected
     /// cost and completion time per interval, next to Young/Daly.
     Plan(PlanArgs),
+    /// Compare two report.json side by side against the baseline
+    /// tolerances; exits 1 when the second regressed from the first.
+    Compare(CompareArgs),
     /// Run a built-in training script under SageMaker's training contract
     /// (what a `trainer = "..."` job runs; needs the SM_* environment).
     Trainer(TrainerArgs),
@@ -191,6 +194,23 @@ pub struct RunArgs {
     /// Compare with this earlier report.json; a regression exits 1.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// How much worse than the baseline the run may be.
+    #[command(flatten)]
+    pub tolerance: ToleranceArgs,
+    /// Append a compact Markdown summary (verdict, objectives, baseline)
+    /// to this file; default: $GITHUB_STEP_SUMMARY when it is set, so a
+    /// GitHub Actions job shows it.
+    #[arg(long, value_name = "PATH")]
+    pub summary_md: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// How much worse than a baseline a report may be (`run --baseline`,
+/// `compare`).
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct ToleranceArgs {
     /// Baseline: how much p99 may grow, percent (default 10, or the
     /// scenario's `[baseline] latency_p99_pct`).
     #[arg(long, value_name = "PCT", value_parser = non_negative)]
@@ -203,14 +223,37 @@ pub struct RunArgs {
     /// `[baseline] cost_pct`).
     #[arg(long, value_name = "PCT", value_parser = non_negative)]
     pub max_cost_increase_pct: Option<f64>,
-    /// Append a compact Markdown summary (verdict, objectives, baseline)
-    /// to this file; default: $GITHUB_STEP_SUMMARY when it is set, so a
-    /// GitHub Actions job shows it.
-    #[arg(long, value_name = "PATH")]
-    pub summary_md: Option<PathBuf>,
-    /// Print nothing but errors.
-    #[arg(long, short)]
-    pub quiet: bool,
+}
+
+impl ToleranceArgs {
+    /// `base` with the flags given applied over it.
+    pub fn over(
+        self,
+        mut t: gameday_report::baseline::Tolerances,
+    ) -> gameday_report::baseline::Tolerances {
+        if let Some(x) = self.max_p99_increase_pct {
+            t.latency_p99_pct = x;
+        }
+        if let Some(x) = self.max_error_rate_increase {
+            t.error_rate_abs = x;
+        }
+        if let Some(x) = self.max_cost_increase_pct {
+            t.cost_pct = x;
+        }
+        t
+    }
+}
+
+/// `gameday compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline report.json (the earlier run).
+    pub baseline: PathBuf,
+    /// The report.json to judge against it.
+    pub candidate: PathBuf,
+    /// The tolerances (defaults: 10% p99, 0.001 error rate, 5% cost).
+    #[command(flatten)]
+    pub tolerance: ToleranceArgs,
 }
 
 /// A finite number at least 0.

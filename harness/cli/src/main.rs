@@ -68,6 +68,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => run::validate(a),
         Command::Serve(a) => run::serve(a),
         Command::Plan(a) => plan::plan(a),
+        Command::Compare(a) => run::compare_reports(a),
         Command::ModelServer(a) => match (&a.multi_model, &a.weights) {
             (Some(dir), _) => gameday_live::mme_server::run(dir, a.memory),
             (None, Some(w)) => gameday_live::container::run_builtin(w),

@@ -63,15 +63,7 @@ pub fn run(a: RunArgs) -> Result<Exit> {
         bail!(InvalidInput("a virtual-clock run only drives the embedded platform: use --target local, or --clock wall for http/sagemaker targets".into()));
     }
     let baseline = match &a.baseline {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read baseline {}", p.display()))
-                .map_err(|e| InvalidInput(format!("{e:#}")))?;
-            let r: Report = serde_json::from_str(&text).map_err(|e| {
-                InvalidInput(format!("{}: not a gameday report.json: {e}", p.display()))
-            })?;
-            Some(r)
-        }
+        Some(p) => Some(read_report(p, "baseline")?),
         None => None,
     };
 
@@ -166,17 +158,38 @@ pub fn run(a: RunArgs) -> Result<Exit> {
 
 /// Baseline tolerances: the scenario's `[baseline]`, then the flags.
 fn tolerances(sc: &gameday_scenario::Scenario, a: &RunArgs) -> Tolerances {
-    let mut t = sc.baseline_tolerances;
-    if let Some(x) = a.max_p99_increase_pct {
-        t.latency_p99_pct = x;
-    }
-    if let Some(x) = a.max_error_rate_increase {
-        t.error_rate_abs = x;
-    }
-    if let Some(x) = a.max_cost_increase_pct {
-        t.cost_pct = x;
-    }
-    t
+    a.tolerance.over(sc.baseline_tolerances)
+}
+
+/// A report.json from disk (unreadable or not a report: invalid input).
+fn read_report(p: &std::path::Path, what: &str) -> Result<Report> {
+    let text = std::fs::read_to_string(p)
+        .with_context(|| format!("cannot read {what} {}", p.display()))
+        .map_err(|e| InvalidInput(format!("{e:#}")))?;
+    Ok(serde_json::from_str(&text)
+        .map_err(|e| InvalidInput(format!("{}: not a gameday report.json: {e}", p.display())))?)
+}
+
+/// `gameday compare BASELINE CANDIDATE`.
+pub fn compare_reports(a: crate::args::CompareArgs) -> Result<Exit> {
+    let baseline = read_report(&a.baseline, "baseline")?;
+    let candidate = read_report(&a.candidate, "report")?;
+    let cmp = compare(
+        &candidate,
+        &baseline,
+        a.tolerance.over(Tolerances::default()),
+    );
+    gameday_report::baseline::write_comparison(
+        &baseline,
+        &candidate,
+        &cmp,
+        std::io::stdout().lock(),
+    )?;
+    Ok(if cmp.regressions.is_empty() {
+        Exit::Pass
+    } else {
+        Exit::Fail
+    })
 }
 
 fn check_time_scale(x: f64) -> Result<f64> {

@@ -81,8 +81,14 @@ fn a_ci_job_gets_a_compact_step_summary_appended() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let text = std::fs::read_to_string(&summary).unwrap();
-    assert!(text.starts_with("earlier step\n### gameday flash-sale-brownout: FAIL"), "{text}");
-    assert!(text.contains("| ❌ | latency_p99 | ranking | <= 300 ms | 800.255 |"), "{text}");
+    assert!(
+        text.starts_with("earlier step\n### gameday flash-sale-brownout: FAIL"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| ❌ | latency_p99 | ranking | <= 300 ms | 800.255 |"),
+        "{text}"
+    );
     assert!(!text.contains("quickstart"), "{text}");
     let other = std::fs::read_to_string(&other).unwrap();
     assert!(other.starts_with("### gameday quickstart: PASS"), "{other}");

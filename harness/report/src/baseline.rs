@@ -133,3 +133,154 @@ pub fn compare(current: &Report, baseline: &Report, tol: Tolerances) -> Baseline
         regressions,
     }
 }
+
+/// `gameday compare`: the two reports side by side, per endpoint and for
+/// the run, each metric with its change and (for the gated ones) the limit
+/// and whether it regressed.
+pub fn write_comparison<W: std::io::Write>(
+    baseline: &Report,
+    candidate: &Report,
+    cmp: &BaselineComparison,
+    mut w: W,
+) -> Result<(), crate::writers::WriteError> {
+    use crate::slo::fmt_num;
+    let t = &cmp.tolerances;
+    writeln!(
+        w,
+        "baseline  {} (seed {}, {} clock)\ncandidate {} (seed {}, {} clock)",
+        baseline.scenario.name,
+        baseline.scenario.seed,
+        baseline.scenario.clock,
+        candidate.scenario.name,
+        candidate.scenario.seed,
+        candidate.scenario.clock
+    )?;
+    if cmp.other_scenario {
+        writeln!(w, "warning: two different scenarios")?;
+    }
+    writeln!(
+        w,
+        "tolerances: p99 +{}%, error rate +{}, cost +{}%\n",
+        fmt_num(t.latency_p99_pct),
+        fmt_num(t.error_rate_abs),
+        fmt_num(t.cost_pct)
+    )?;
+    writeln!(
+        w,
+        "{:<28} {:<16} {:>12} {:>12} {:>9} {:>12}  result",
+        "endpoint", "metric", "baseline", "candidate", "change", "limit"
+    )?;
+    let regressed = |endpoint: Option<&str>, metric: &str| {
+        cmp.regressions
+            .iter()
+            .find(|g| g.endpoint.as_deref() == endpoint && g.metric == metric)
+    };
+    let change = |a: f64, b: f64| {
+        if a == 0.0 {
+            if b == 0.0 {
+                "0%".to_string()
+            } else {
+                "new".to_string()
+            }
+        } else {
+            format!("{:+.1}%", (b - a) / a * 100.0)
+        }
+    };
+    let row = |w: &mut W,
+               ep: &str,
+               metric: &str,
+               a: f64,
+               b: f64,
+               limit: Option<f64>,
+               gated: Option<&str>|
+     -> std::io::Result<()> {
+        let result = match (limit, gated) {
+            (None, _) => "",
+            (Some(_), Some(m)) if regressed((ep != "(all)").then_some(ep), m).is_some() => {
+                "REGRESSED"
+            }
+            (Some(_), _) => "ok",
+        };
+        writeln!(
+            w,
+            "{:<28} {:<16} {:>12} {:>12} {:>9} {:>12}  {}",
+            ep,
+            metric,
+            fmt_num(a),
+            fmt_num(b),
+            change(a, b),
+            limit.map(fmt_num).unwrap_or_default(),
+            result
+        )
+    };
+    for be in &baseline.endpoints {
+        let Some(ce) = candidate.endpoints.iter().find(|e| e.name == be.name) else {
+            writeln!(w, "{:<28} missing from the candidate  REGRESSED", be.name)?;
+            continue;
+        };
+        let n = be.name.as_str();
+        row(
+            &mut w,
+            n,
+            "latency_p99_ms",
+            be.latency_ms.p99,
+            ce.latency_ms.p99,
+            Some(round6(
+                be.latency_ms.p99 * (1.0 + t.latency_p99_pct / 100.0),
+            )),
+            Some("latency_p99"),
+        )?;
+        row(
+            &mut w,
+            n,
+            "error_rate",
+            be.error_rate,
+            ce.error_rate,
+            Some(round6(be.error_rate + t.error_rate_abs)),
+            Some("error_rate"),
+        )?;
+        row(
+            &mut w,
+            n,
+            "latency_p50_ms",
+            be.latency_ms.p50,
+            ce.latency_ms.p50,
+            None,
+            None,
+        )?;
+        row(
+            &mut w,
+            n,
+            "throughput_rps",
+            be.throughput_rps,
+            ce.throughput_rps,
+            None,
+            None,
+        )?;
+        row(&mut w, n, "cost_usd", be.cost_usd, ce.cost_usd, None, None)?;
+    }
+    for ce in &candidate.endpoints {
+        if !baseline.endpoints.iter().any(|e| e.name == ce.name) {
+            writeln!(w, "{:<28} new in the candidate", ce.name)?;
+        }
+    }
+    row(
+        &mut w,
+        "(all)",
+        "cost_total_usd",
+        baseline.cost.total_usd,
+        candidate.cost.total_usd,
+        Some(round6(baseline.cost.total_usd * (1.0 + t.cost_pct / 100.0))),
+        Some("cost_total_usd"),
+    )?;
+    writeln!(w)?;
+    if cmp.regressions.is_empty() {
+        writeln!(w, "no regression")?;
+    } else {
+        writeln!(w, "{} regression(s):", cmp.regressions.len())?;
+        for g in &cmp.regressions {
+            writeln!(w, "  {}", g.describe())?;
+        }
+    }
+    Ok(())
+}
