@@ -291,6 +291,9 @@ impl IntoRgb for RGBAColor {
     }
 }
 
+/// A count of a timeline row.
+type Count = fn(&TimelineRow) -> u64;
+
 /// Requests per second in total, and errors per second by class.
 fn traffic(t: &Timeline<'_>) -> Option<Chart> {
     if t.is_empty() {
@@ -298,7 +301,7 @@ fn traffic(t: &Timeline<'_>) -> Option<Chart> {
     }
     let per_s = |v: f64| v / t.interval;
     let sent = t.total(|r| per_s(r.requests as f64));
-    let classes: [(&str, fn(&TimelineRow) -> u64); 4] = [
+    let classes: [(&str, Count); 4] = [
         ("4XX", |r| r.client_4xx),
         ("5XX", |r| r.server_5xx),
         ("timeouts", |r| r.timeout),
@@ -589,6 +592,9 @@ fn models(t: &Timeline<'_>) -> Option<Chart> {
     )
 }
 
+/// A job's name, its (time, steps kept) points and its interruptions.
+type JobSteps = (String, Vec<(f64, f64)>, Vec<f64>);
+
 /// Training jobs: the steps each has kept (its checkpoints, and where
 /// it resumed from) against time, interruptions marked.
 fn training(rec: &RunRecord, t: &Timeline<'_>) -> Option<Chart> {
@@ -597,7 +603,8 @@ fn training(rec: &RunRecord, t: &Timeline<'_>) -> Option<Chart> {
             .split_whitespace()
             .find_map(|w| w.parse::<f64>().ok())
     };
-    let mut jobs: Vec<(String, Vec<(f64, f64)>, Vec<f64>)> = Vec::new();
+    // Per job: its name, (time, steps kept) points, interruption times.
+    let mut jobs: Vec<JobSteps> = Vec::new();
     for e in rec.events.iter().filter(|e| !e.job.is_empty()) {
         let i = match jobs.iter().position(|j| j.0 == e.job) {
             Some(i) => i,
