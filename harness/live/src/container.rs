@@ -535,39 +535,46 @@ pub fn run_builtin(weights: &Path) -> std::io::Result<()> {
         LogisticRegression::load(weights)
             .map_err(|e| std::io::Error::other(format!("{}: {e}", weights.display())))?,
     );
+    let app = Router::new()
+        .route("/ping", get(|| async { "healthy\n" }))
+        .route(
+            "/invocations",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let model = model.clone();
+                async move {
+                    let ct = headers
+                        .get(header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    match model.predict(ct, &body) {
+                        Ok(out) => (
+                            StatusCode::OK,
+                            [(header::CONTENT_TYPE, "application/json")],
+                            out,
+                        )
+                            .into_response(),
+                        Err(bad) => (StatusCode::BAD_REQUEST, bad.0).into_response(),
+                    }
+                }
+            }),
+        );
+    serve_until_sigterm(app)
+}
+
+/// Serves `app` on loopback at `SAGEMAKER_BIND_TO_PORT` (default 8080),
+/// the container contract's port, until SIGTERM.
+pub(crate) fn serve_until_sigterm(app: Router) -> std::io::Result<()> {
     let port: u16 = std::env::var("SAGEMAKER_BIND_TO_PORT")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-        let app = Router::new()
-            .route("/ping", get(|| async { "healthy\n" }))
-            .route(
-                "/invocations",
-                post(move |headers: HeaderMap, body: Bytes| {
-                    let model = model.clone();
-                    async move {
-                        let ct = headers
-                            .get(header::CONTENT_TYPE)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("");
-                        match model.predict(ct, &body) {
-                            Ok(out) => (
-                                StatusCode::OK,
-                                [(header::CONTENT_TYPE, "application/json")],
-                                out,
-                            )
-                                .into_response(),
-                            Err(bad) => (StatusCode::BAD_REQUEST, bad.0).into_response(),
-                        }
-                    }
-                }),
-            );
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let mut term =

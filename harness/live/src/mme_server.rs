@@ -18,7 +18,6 @@
 //! parsed weights take about as much as their text).
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -293,32 +292,13 @@ fn router(dir: &Path, memory: Option<u64>) -> std::io::Result<Router> {
 /// `SAGEMAKER_BIND_TO_PORT` (default 8080) until SIGTERM; `memory` caps
 /// the bytes of loaded models.
 pub fn run(dir: &Path, memory: Option<u64>) -> std::io::Result<()> {
-    let app = router(dir, memory)?;
-    let port: u16 = std::env::var("SAGEMAKER_BIND_TO_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(8080);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let listener =
-            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .expect("SIGTERM handler");
-                term.recv().await;
-            })
-            .await
-    })
+    crate::container::serve_until_sigterm(router(dir, memory)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::SocketAddr;
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;

@@ -81,12 +81,7 @@ pub fn write_html<W: Write>(rec: &RunRecord, charts: &[Chart], mut w: W) -> Resu
                 w,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
                 escape(&o.name),
-                escape(
-                    o.endpoint
-                        .as_deref()
-                        .or(o.job.as_deref())
-                        .unwrap_or("(all)")
-                ),
+                escape(o.target()),
                 escape(&o.objective),
                 fmt_num(o.actual),
                 if o.met {

@@ -26,11 +26,7 @@ fn cases(r: &Report) -> Vec<Case> {
         });
     }
     for o in &r.slos {
-        let target = o
-            .endpoint
-            .as_deref()
-            .or(o.job.as_deref())
-            .unwrap_or("(all)");
+        let target = o.target();
         out.push(Case {
             class: "gameday.slo",
             name: format!("{} [{}]", o.name, target),

@@ -408,6 +408,16 @@ pub struct SloResult {
     pub detail: Option<String>,
 }
 
+impl SloResult {
+    /// What it applies to: the endpoint, the training job, or `(all)`.
+    pub fn target(&self) -> &str {
+        self.endpoint
+            .as_deref()
+            .or(self.job.as_deref())
+            .unwrap_or("(all)")
+    }
+}
+
 /// Rounds to 3 decimals (microseconds, for milliseconds), so reports are
 /// readable and stable. Never returns negative zero (an empty `f64` sum
 /// is `-0.0`, and `-0.0001` rounds to it): `+ 0.0` turns it into `0.0`.

@@ -159,10 +159,7 @@ pub fn write_postmortem<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), Write
                 w,
                 "- {} on {}: {} against {}",
                 o.name,
-                o.endpoint
-                    .as_deref()
-                    .or(o.job.as_deref())
-                    .unwrap_or("(all)"),
+                o.target(),
                 fmt_num(o.actual),
                 o.objective
             )?;

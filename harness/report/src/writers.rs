@@ -112,10 +112,7 @@ pub fn write_summary<W: Write>(
                 w,
                 "| {} | {} | {} | {} | {} |",
                 o.name,
-                o.endpoint
-                    .as_deref()
-                    .or(o.job.as_deref())
-                    .unwrap_or("(all)"),
+                o.target(),
                 o.objective,
                 fmt_num(o.actual),
                 if o.met { "yes" } else { "**NO**" }
@@ -226,10 +223,7 @@ pub fn write_step_summary<W: Write>(r: &Report, out_dir: &str, mut w: W) -> Resu
                 "| {} | {} | {} | {} | {} |",
                 if o.met { "✅" } else { "❌" },
                 o.name,
-                o.endpoint
-                    .as_deref()
-                    .or(o.job.as_deref())
-                    .unwrap_or("(all)"),
+                o.target(),
                 o.objective,
                 fmt_num(o.actual)
             )?;
@@ -638,13 +632,7 @@ pub fn write_terminal<W: Write>(r: &Report, mut w: W) -> Result<(), WriteError> 
         )?;
     }
     let slo_w = r.slos.iter().map(|o| o.name.len()).max().unwrap_or(0);
-    let scope = |o: &crate::model::SloResult| {
-        o.endpoint
-            .as_deref()
-            .or(o.job.as_deref())
-            .unwrap_or("(all)")
-            .to_string()
-    };
+    let scope = |o: &crate::model::SloResult| o.target().to_string();
     let scope_w = r.slos.iter().map(|o| scope(o).len()).max().unwrap_or(0);
     for o in &r.slos {
         let actual = o.detail.clone().unwrap_or_else(|| fmt_num(o.actual));
