@@ -26,6 +26,7 @@ fn bench(c: &mut Criterion) {
         interval: sc.timeline_interval,
         seed: sc.seed,
         stop: None,
+        progress: None,
     })
     .finish(&sc.name, sc.seed, &sc.slo);
     let mut g = c.benchmark_group("reports");

@@ -66,6 +66,7 @@ fn bench(c: &mut Criterion) {
             interval: sc.timeline_interval,
             seed: sc.seed,
             stop: None,
+            progress: None,
         };
         // Requests per run are fixed by the seed: measure once, report per request.
         let report = simulate(cfg).finish(&sc.name, sc.seed, &sc.slo).report;

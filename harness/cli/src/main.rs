@@ -8,6 +8,7 @@
 mod args;
 mod output;
 mod plan;
+mod progress;
 mod run;
 mod serve;
 mod wall;

@@ -69,6 +69,8 @@ pub fn plan(a: PlanArgs) -> Result<Exit> {
         }
     };
     intervals.push(None); // the no-checkpoint baseline
+    let bar =
+        crate::progress::Progress::start(intervals.len() as u64 * a.seeds, 1, "runs", !a.quiet);
     let result = sweep_checkpoints(
         &sc.training,
         &sc.platform.shortages,
@@ -76,7 +78,9 @@ pub fn plan(a: PlanArgs) -> Result<Exit> {
         &intervals,
         sc.seed,
         a.seeds,
+        Some(&bar.done),
     );
+    bar.finish();
 
     let out_dir = a
         .out

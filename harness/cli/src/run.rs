@@ -81,6 +81,14 @@ pub fn run(a: RunArgs) -> Result<Exit> {
     prepare_out_dir(&out_dir)?;
     let (mut rec, events_processed) = match sc.clock {
         ClockKind::Virtual => {
+            // Simulated seconds (training runs past the duration: the bar
+            // then sits full until they end).
+            let bar = crate::progress::Progress::start(
+                sc.duration.as_secs().max(1),
+                1_000_000_000,
+                "simulated s",
+                !a.quiet,
+            );
             let sim = simulate(SimConfig {
                 platform: &sc.platform,
                 workloads: &sc.workloads,
@@ -89,7 +97,9 @@ pub fn run(a: RunArgs) -> Result<Exit> {
                 interval: sc.timeline_interval,
                 seed: sc.seed,
                 stop: Some(&stop),
+                progress: Some(&bar.done),
             });
+            bar.finish();
             let events_processed = sim.events_processed;
             (
                 sim.finish(&sc.name, sc.seed, &sc.slo),

@@ -93,3 +93,19 @@ fn a_ci_job_gets_a_compact_step_summary_appended() {
     let other = std::fs::read_to_string(&other).unwrap();
     assert!(other.starts_with("### gameday quickstart: PASS"), "{other}");
 }
+
+/// The progress bar is for people at a terminal: piped or captured, a
+/// long run prints none.
+#[test]
+fn no_progress_bar_when_stderr_is_not_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = gameday(&[
+        "run",
+        "scenarios/autoscaling-diurnal.toml",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(!err.contains("simulated s"), "{err}");
+}

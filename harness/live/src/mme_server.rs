@@ -298,10 +298,10 @@ pub fn run(dir: &Path, memory: Option<u64>) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::SocketAddr;
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
+    use std::net::SocketAddr;
 
     fn weights(dir: &Path, name: &str, bias: f64) {
         let text = format!(r#"{{"features": ["a", "b"], "weights": [1.0, -1.0], "bias": {bias}}}"#);

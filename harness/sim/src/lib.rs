@@ -18,7 +18,7 @@
 
 pub mod plan;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use gameday_core::spec::{PlatformSpec, TargetModel, WorkloadSpec};
@@ -46,6 +46,9 @@ pub struct SimConfig<'a> {
     /// Checked every few thousand events; when set, the run stops and is
     /// reported as incomplete.
     pub stop: Option<&'a AtomicBool>,
+    /// Where the simulated time reached (nanoseconds) is stored every few
+    /// thousand events, for a progress bar.
+    pub progress: Option<&'a AtomicU64>,
 }
 
 /// What a simulation produced, before SLO evaluation.
@@ -216,9 +219,14 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
             }
         }
         steps += 1;
-        if steps % STOP_CHECK_EVERY == 0 && cfg.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
-            complete = false;
-            break;
+        if steps % STOP_CHECK_EVERY == 0 {
+            if cfg.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                complete = false;
+                break;
+            }
+            if let Some(p) = cfg.progress {
+                p.store(now.as_nanos(), Ordering::Relaxed);
+            }
         }
         while let Some(r) = platform.poll_result() {
             recorder.record(&r);

@@ -75,7 +75,8 @@ fn mean(xs: impl Iterator<Item = f64>, n: f64) -> f64 {
 
 /// Sweeps job `job` of `spec` over `intervals` (`None`: no checkpoints)
 /// with seeds `first_seed .. first_seed + seeds`. The job runs alone with
-/// the faults that hit it and the `shortages` of its instance type.
+/// the faults that hit it and the `shortages` of its instance type. Each
+/// finished run adds one to `done` (for a progress bar).
 pub fn sweep_checkpoints(
     spec: &TrainingSpec,
     shortages: &[ShortageSpec],
@@ -83,6 +84,7 @@ pub fn sweep_checkpoints(
     intervals: &[Option<Duration>],
     first_seed: u64,
     seeds: u64,
+    done: Option<&std::sync::atomic::AtomicU64>,
 ) -> CheckpointPlan {
     let base = &spec.jobs[job];
     let faults = spec
@@ -111,7 +113,11 @@ pub fn sweep_checkpoints(
         let outs: Vec<_> = (0..seeds.max(1))
             .map(|i| {
                 let streams = RngStreams::new(first_seed.wrapping_add(i));
-                run_alone(&shortages, &one, &streams, SimTime::MAX).remove(0)
+                let out = run_alone(&shortages, &one, &streams, SimTime::MAX).remove(0);
+                if let Some(d) = done {
+                    d.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                out
             })
             .collect();
         let mut walls: Vec<f64> = outs.iter().map(|o| o.wall_time_s / 3600.0).collect();

@@ -116,6 +116,7 @@ fn peak_bytes_of(
         interval: Duration::from_secs(10),
         seed: 3,
         stop: None,
+        progress: None,
     });
     let rec = out.finish("mem", 3, &SloSpec::default());
     let peak = PEAK.load(Ordering::Relaxed) - base;
@@ -212,6 +213,7 @@ fn multi_model_memory_does_not_grow_with_requests() {
             interval: Duration::from_secs(10),
             seed: 3,
             stop: None,
+            progress: None,
         });
         let rec = out.finish("mem", 3, &SloSpec::default());
         let m = rec.report.endpoints[0].variants[0].mme.clone().unwrap();

@@ -87,6 +87,7 @@ fn run(platform: &PlatformSpec, w: &WorkloadSpec, duration: Duration) -> RunReco
         interval: Duration::from_secs(60),
         seed: 5,
         stop: None,
+        progress: None,
     })
     .finish("mme", 5, &SloSpec::default())
 }

@@ -25,6 +25,7 @@ fn run_scenario(file: &str, seed: Option<u64>) -> RunRecord {
         interval: sc.timeline_interval,
         seed,
         stop: None,
+        progress: None,
     })
     .finish(&sc.name, seed, &sc.slo)
 }
@@ -149,6 +150,7 @@ fn replicate(
             interval: Duration::from_secs(600),
             seed,
             stop: None,
+            progress: None,
         })
         .finish("mm", seed, &SloSpec::default());
         let e = &rec.report.endpoints[0];
@@ -369,6 +371,7 @@ fn an_interrupted_run_is_reported_incomplete() {
         interval: sc.timeline_interval,
         seed: 1,
         stop: Some(&stop),
+        progress: None,
     });
     assert!(!out.complete);
     let rec = out.finish(&sc.name, 1, &sc.slo);
@@ -400,6 +403,7 @@ fn users_run(users: u32, think_s: f64, service: ServiceDist, concurrency: u32) -
         interval: Duration::from_secs(60),
         seed: 5,
         stop: None,
+        progress: None,
     })
     .finish("users", 5, &SloSpec::default());
     let ep = &rec.report.endpoints[0];
