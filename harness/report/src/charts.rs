@@ -259,7 +259,7 @@ fn latency(rec: &RunRecord, t: &Timeline<'_>) -> Option<Chart> {
                 line(
                     chart,
                     p50.collect(),
-                    color(i).mix(0.5).to_rgba().into_rgb(),
+                    faded(color(i)),
                     1,
                     &format!("{name} p50"),
                 )?;
@@ -278,17 +278,11 @@ fn latency(rec: &RunRecord, t: &Timeline<'_>) -> Option<Chart> {
     )
 }
 
-trait IntoRgb {
-    fn into_rgb(self) -> RGBColor;
-}
-
-impl IntoRgb for RGBAColor {
-    /// Blends the colour onto white.
-    fn into_rgb(self) -> RGBColor {
-        let RGBAColor(r, g, b, a) = self;
-        let mix = |c: u8| (f64::from(c) * a + 255.0 * (1.0 - a)).round() as u8;
-        RGBColor(mix(r), mix(g), mix(b))
-    }
+/// `c` half blended onto white: the lighter line of a pair.
+fn faded(c: RGBColor) -> RGBColor {
+    let RGBColor(r, g, b) = c;
+    let mix = |x: u8| ((u16::from(x) + 255) / 2) as u8;
+    RGBColor(mix(r), mix(g), mix(b))
 }
 
 /// A count of a timeline row.
@@ -381,7 +375,7 @@ fn fleet(t: &Timeline<'_>) -> Option<Chart> {
                     line(
                         chart,
                         prov,
-                        color(i).mix(0.5).to_rgba().into_rgb(),
+                        faded(color(i)),
                         1,
                         &format!("{name} provisioning"),
                     )?;
