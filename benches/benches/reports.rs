@@ -27,6 +27,7 @@ fn bench(c: &mut Criterion) {
         seed: sc.seed,
         stop: None,
         progress: None,
+        slo: &sc.slo,
     })
     .finish(&sc.name, sc.seed, &sc.slo);
     let mut g = c.benchmark_group("reports");

@@ -67,6 +67,7 @@ fn bench(c: &mut Criterion) {
             seed: sc.seed,
             stop: None,
             progress: None,
+            slo: &sc.slo,
         };
         // Requests per run are fixed by the seed: measure once, report per request.
         let report = simulate(cfg).finish(&sc.name, sc.seed, &sc.slo).report;

@@ -98,6 +98,7 @@ pub fn run(a: RunArgs) -> Result<Exit> {
                 seed: sc.seed,
                 stop: Some(&stop),
                 progress: Some(&bar.done),
+                slo: &sc.slo,
             });
             bar.finish();
             let events_processed = sim.events_processed;
@@ -151,6 +152,14 @@ pub fn run(a: RunArgs) -> Result<Exit> {
         let mut out = std::io::stdout().lock();
         writers::write_terminal(&rec.report, &mut out)?;
         println!("reports in {}", out_dir.display());
+    }
+    if rec.report.slos.iter().any(|s| s.name == "abort_on_burn") {
+        eprintln!(
+            "run {}: report written to {}",
+            rec.report.incomplete_reason.as_deref().unwrap_or("stopped"),
+            out_dir.display()
+        );
+        return Ok(Exit::Fail);
     }
     if !rec.report.complete {
         eprintln!(

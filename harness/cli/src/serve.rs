@@ -124,6 +124,9 @@ async fn serve_async(sc: &Scenario, cfg: ServeConfig, stop: Arc<AtomicBool>) -> 
         .unwrap_or(Duration::from_secs(60));
     let mut recorder = Recorder::new(&spec, duration_nanos(interval), duration_nanos(max_timeout));
     recorder.report_in_scenario_time(ts);
+    // Serving runs until it is stopped: budgets are reported, with windows
+    // scaled by the length served, and `abort_on_burn` does not apply.
+    recorder.track_budget(&sc.slo, None);
     let mut results: Vec<RequestResult> = Vec::new();
     let mut next_gauge_ns = duration_nanos(interval);
     let elapsed_ns = || now().saturating_duration_since(zero).as_nanos() as u64;

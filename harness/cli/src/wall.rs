@@ -322,6 +322,7 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
     let mut recorder = Recorder::new(&spec, duration_nanos(interval), duration_nanos(max_timeout));
     recorder.queue_waits_from_platform();
     recorder.report_in_scenario_time(ts);
+    recorder.track_budget(&sc.slo, Some(duration_nanos(duration)));
     let mut seen_by_platform: Vec<RequestResult> = Vec::new();
     let sink = gameday_load::ResultSink::new();
     let budget = Arc::new(std::sync::atomic::AtomicU64::new(cfg.max_requests));
@@ -388,6 +389,12 @@ async fn run_async(sc: &Scenario, stop: Arc<AtomicBool>, opts: WallOptions) -> R
                     next_tick_ns += duration_nanos(interval);
                 }
                 recorder.advance(elapsed_ns(zero));
+                if recorder.budget_aborted() && !stop.swap(true, Ordering::Relaxed) {
+                    // `abort_on_burn`: stop like an interrupt; the report
+                    // says why.
+                    if show { eprintln!(); }
+                    eprintln!("stopping: {}", recorder.budget_abort().unwrap_or_default());
+                }
             }
             _ = progress.tick(), if show => {
                 let n = recorder.requests();

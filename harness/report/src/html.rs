@@ -52,10 +52,10 @@ pub fn write_html<W: Write>(rec: &RunRecord, charts: &[Chart], mut w: W) -> Resu
         "<p><span class=\"verdict {}\">{}</span>{}</p>",
         if pass { "pass" } else { "fail" },
         escape(&r.verdict.to_uppercase()),
-        if r.complete {
-            ""
-        } else {
-            " <strong>INCOMPLETE: the run was interrupted</strong>"
+        match (&r.incomplete_reason, r.complete) {
+            (_, true) => String::new(),
+            (Some(why), false) => format!(" <strong>INCOMPLETE: {}</strong>", escape(why)),
+            (None, false) => " <strong>INCOMPLETE: the run was interrupted</strong>".into(),
         }
     )?;
     writeln!(
@@ -92,6 +92,28 @@ pub fn write_html<W: Write>(rec: &RunRecord, charts: &[Chart], mut w: W) -> Resu
             )?;
         }
         writeln!(w, "</table>")?;
+    }
+    if let Some(b) = &r.error_budget {
+        writeln!(w, "<h2>Error budget</h2>")?;
+        writeln!(w, "<table>\n<tr><th>objective</th><th>endpoint</th><th>target</th><th>budget</th><th>bad / requests</th><th>spent</th><th>peak burn</th><th>alerts</th></tr>")?;
+        for s in &b.slos {
+            writeln!(
+                w,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td{}>{}</td><td>{}x</td><td>{}</td></tr>",
+                escape(&s.slo),
+                escape(&s.endpoint),
+                escape(&s.objective),
+                fmt_num(s.budget),
+                s.bad,
+                s.requests,
+                if s.consumed > 1.0 { " class=\"no\"" } else { "" },
+                s.consumed_pct(),
+                crate::burn::fmt_rate(s.peak_burn_rate),
+                escape(&s.alerts_line())
+            )?;
+        }
+        writeln!(w, "</table>")?;
+        writeln!(w, "<p class=\"meta\">{}</p>", escape(&b.windows_line()))?;
     }
     if let Some(b) = &r.baseline {
         writeln!(w, "<h2>Against the baseline</h2>")?;

@@ -15,6 +15,7 @@
 
 pub mod artifacts;
 pub mod baseline;
+pub mod burn;
 pub mod charts;
 pub mod html;
 pub mod junit;

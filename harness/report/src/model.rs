@@ -16,6 +16,10 @@ pub struct Report {
     pub scenario: ScenarioInfo,
     /// False when the run was interrupted; the numbers cover what was measured.
     pub complete: bool,
+    /// Why the run did not complete: interrupted, or stopped by
+    /// `abort_on_burn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_reason: Option<String>,
     /// `"pass"` when every SLO held, else `"fail"`.
     pub verdict: String,
     /// Per-endpoint results, in scenario order.
@@ -45,6 +49,10 @@ pub struct Report {
     /// arrival at the platform to its answer, since real clients send).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_at: Option<String>,
+    /// Error budgets and burn-rate alerts of the objectives over requests
+    /// (absent without such objectives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_budget: Option<crate::burn::ErrorBudgetReport>,
 }
 
 /// How well a wall-clock run's load generator kept its schedule. Latency is

@@ -135,7 +135,11 @@ pub fn write_postmortem<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), Write
         s.clock,
         s.seed,
         fmt_num(s.duration_s),
-        if r.complete { "" } else { ", INCOMPLETE: the run was interrupted" }
+        match (&r.incomplete_reason, r.complete) {
+            (_, true) => String::new(),
+            (Some(why), false) => format!(", INCOMPLETE: {why}"),
+            (None, false) => ", INCOMPLETE: the run was interrupted".into(),
+        }
     )?;
     writeln!(w)?;
     writeln!(w, "## Summary")?;
@@ -248,34 +252,47 @@ pub fn write_postmortem<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), Write
     } else {
         writeln!(w, "| time s | event | where | detail |")?;
         writeln!(w, "|---|---|---|---|")?;
-        for e in rec.events.iter().take(TIMELINE_ROWS) {
-            let mut at = if e.endpoint.is_empty() {
-                e.job.clone()
-            } else {
-                e.endpoint.clone()
-            };
-            if !e.variant.is_empty() {
-                at = format!("{at}/{}", e.variant);
+        // Platform events, and the burn-rate alerts that would have fired.
+        let mut rows: Vec<(f64, String, String, String)> = rec
+            .events
+            .iter()
+            .map(|e| {
+                let mut at = if e.endpoint.is_empty() {
+                    e.job.clone()
+                } else {
+                    e.endpoint.clone()
+                };
+                if !e.variant.is_empty() {
+                    at = format!("{at}/{}", e.variant);
+                }
+                if let Some(i) = e.instance {
+                    at = format!("{at} #{i}");
+                }
+                (e.time_s, e.kind.clone(), at, e.detail.clone())
+            })
+            .collect();
+        for b in r.error_budget.iter().flat_map(|b| &b.slos) {
+            for a in &b.alerts {
+                rows.push((
+                    a.fired_at_s,
+                    format!("burn_rate_{}", a.severity),
+                    b.endpoint.clone(),
+                    format!(
+                        "{} budget burning at {}x or more over both windows",
+                        b.slo,
+                        fmt_num(a.burn_rate)
+                    ),
+                ));
             }
-            if let Some(i) = e.instance {
-                at = format!("{at} #{i}");
-            }
-            writeln!(
-                w,
-                "| {} | {} | {} | {} |",
-                fmt_num(e.time_s),
-                e.kind,
-                at,
-                e.detail
-            )?;
         }
-        if rec.events.len() > TIMELINE_ROWS {
+        // Stable: at a tie, events before the alerts they caused.
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (t, kind, at, detail) in rows.iter().take(TIMELINE_ROWS) {
+            writeln!(w, "| {} | {kind} | {at} | {detail} |", fmt_num(*t))?;
+        }
+        if rows.len() > TIMELINE_ROWS {
             writeln!(w)?;
-            writeln!(
-                w,
-                "… {} more in `events.csv`.",
-                rec.events.len() - TIMELINE_ROWS
-            )?;
+            writeln!(w, "… {} more in `events.csv`.", rows.len() - TIMELINE_ROWS)?;
         }
     }
     writeln!(w)?;
@@ -310,6 +327,21 @@ pub fn write_postmortem<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), Write
             fmt_usd(j.cost_usd),
             fmt_usd(j.on_demand_cost_usd)
         )?;
+    }
+    for b in r.error_budget.iter().flat_map(|b| &b.slos) {
+        if b.bad > 0 {
+            writeln!(
+                w,
+                "- Error budget of {} on {}: {} spent ({} bad of {} requests, {} allowed); alerts: {}",
+                b.slo,
+                b.endpoint,
+                b.consumed_pct(),
+                b.bad,
+                b.requests,
+                fmt_num(b.budget),
+                b.alerts_line()
+            )?;
+        }
     }
     writeln!(w, "- Cost of the run: {} USD", fmt_usd(r.cost.total_usd))?;
     writeln!(w)?;

@@ -16,6 +16,7 @@ use gameday_core::{
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::burn::{BudgetTracker, IntervalCounts, Objectives, MAX_LATENCY_BOUNDS};
 use crate::model::*;
 use crate::slo::SloSpec;
 
@@ -121,6 +122,8 @@ struct IntervalCell {
     gauge: Option<VariantGauge>,
     lookups: u64,
     hits: u64,
+    /// Requests slower than each error-budget latency bound.
+    slow: [u64; MAX_LATENCY_BOUNDS],
 }
 
 /// A row of `timeline.csv`: one interval of one variant. Requests are
@@ -256,6 +259,10 @@ pub struct Recorder {
     /// The run's time compression: times, durations and cost are
     /// reported in scenario time.
     scale: TimeScale,
+    /// Error budgets and burn rates of the objectives over requests.
+    budget: BudgetTracker,
+    /// Their latency bounds, nanoseconds.
+    bounds_ns: Vec<u64>,
 }
 
 impl EndpointRec {
@@ -321,7 +328,44 @@ impl Recorder {
             late_results: 0,
             platform_queue_waits: false,
             scale: TimeScale::default(),
+            budget: BudgetTracker::new(
+                Objectives::default(),
+                spec.endpoints.len(),
+                interval_ns.max(1) as f64 / 1e9,
+                None,
+            ),
+            bounds_ns: Vec::new(),
         }
+    }
+
+    /// Tracks the error budgets of `slo`'s objectives over requests and
+    /// their burn rates ([`crate::burn`]). `planned_ns`, the run's length
+    /// when known before it starts, fixes the alert windows and is needed
+    /// for `abort_on_burn`.
+    pub fn track_budget(&mut self, slo: &SloSpec, planned_ns: Option<u64>) {
+        let objectives = Objectives::of(slo);
+        self.bounds_ns = objectives.bounds_us.iter().map(|b| b * 1000).collect();
+        self.budget = BudgetTracker::new(
+            objectives,
+            self.spec.endpoints.len(),
+            self.interval_ns as f64 / 1e9,
+            planned_ns.map(|n| n as f64 / 1e9),
+        );
+    }
+
+    /// True once `abort_on_burn` has fired: the driver stops the run.
+    pub fn budget_aborted(&self) -> bool {
+        self.budget.abort().is_some()
+    }
+
+    /// Set once `abort_on_burn` has fired: why the run should stop.
+    pub fn budget_abort(&self) -> Option<String> {
+        let a = self.budget.abort()?;
+        let name = &self.spec.endpoints[a.endpoint].name;
+        Some(
+            self.budget
+                .describe_abort(a, name, |s| self.scale.secs_to_scenario(s)),
+        )
     }
 
     /// The run was compressed by `scale` (a wall run's `time_scale`):
@@ -394,6 +438,7 @@ impl Recorder {
                     gauge: None,
                     lookups: 0,
                     hits: 0,
+                    slow: [0; MAX_LATENCY_BOUNDS],
                 })
                 .collect();
             self.open.push_back(cells);
@@ -423,14 +468,19 @@ impl Recorder {
 
         let idx = r.sent_at.as_nanos() / self.interval_ns;
         let cell = self.cell_index(r.endpoint, r.variant);
+        let bounds = std::mem::take(&mut self.bounds_ns);
         match self.interval(idx) {
             Some(cells) => {
                 let c = &mut cells[cell];
                 c.counts.add(r.outcome);
                 c.hist.saturating_record(micros(r.latency_ns));
+                for (slow, &b) in c.slow.iter_mut().zip(&bounds) {
+                    *slow += u64::from(r.latency_ns > b);
+                }
             }
             None => self.late_results += 1,
         }
+        self.bounds_ns = bounds;
     }
 
     /// Records a discrete platform event.
@@ -496,6 +546,20 @@ impl Recorder {
         };
         let time_s = self.scenario_s(SimTime::from_nanos(self.first_open * self.interval_ns));
         self.first_open += 1;
+        let mut budget = vec![IntervalCounts::default(); self.spec.endpoints.len()];
+        for (e, b) in budget.iter_mut().enumerate() {
+            let first = self.cell_base[e];
+            for c in &cells[first..first + self.spec.endpoints[e].variants.len()] {
+                let k = &c.counts;
+                b.add(&IntervalCounts {
+                    requests: k.requests,
+                    errors: k.requests - k.ok,
+                    unavailable: k.errors.server_5xx + k.errors.timeout + k.errors.throttled,
+                    slow: c.slow,
+                });
+            }
+        }
+        self.budget.push(&budget);
         for (mut c, (endpoint, variant)) in cells.into_iter().zip(self.cell_names.clone()) {
             let q = |h: &Histogram<u64>, q: f64| {
                 if h.is_empty() {
@@ -695,7 +759,24 @@ impl Recorder {
         // `fold` from +0.0: an empty `sum()` of f64 is -0.0.
         let training_usd = f.training.iter().fold(0.0, |a, j| a + j.cost_usd);
         let total = endpoints_usd + training_usd;
-        let slos = f.slo.evaluate(&endpoints, &f.training, total);
+        let mut slos = f.slo.evaluate(&endpoints, &f.training, total);
+        let names: Vec<String> = self.spec.endpoints.iter().map(|e| e.name.clone()).collect();
+        let error_budget = self.budget.report(&names, |s| x.secs_to_scenario(s));
+        let aborted = self.budget_abort();
+        if let (Some(why), Some(a)) = (&aborted, self.budget.abort()) {
+            slos.push(SloResult {
+                name: "abort_on_burn".into(),
+                endpoint: Some(names[a.endpoint].clone()),
+                job: None,
+                objective: format!(
+                    "burn < {}x",
+                    crate::slo::fmt_num(self.budget.objectives().abort_on_burn.unwrap_or(0.0))
+                ),
+                actual: round3(a.long.min(a.short)),
+                met: false,
+                detail: Some(why.clone()),
+            });
+        }
         let verdict = if slos.iter().all(|s| s.met) {
             "pass"
         } else {
@@ -712,7 +793,14 @@ impl Recorder {
                 time_scale: (!x.is_identity()).then(|| x.factor()),
                 ..f.scenario
             },
-            complete: f.complete,
+            complete: f.complete && aborted.is_none(),
+            incomplete_reason: if let Some(why) = aborted {
+                Some(format!("stopped by {why}"))
+            } else if f.complete {
+                None
+            } else {
+                Some("interrupted before the end".into())
+            },
             verdict: verdict.into(),
             endpoints,
             training_jobs: f.training,
@@ -734,6 +822,7 @@ impl Recorder {
             baseline: None,
             load_generator: None,
             measured_at: None,
+            error_budget,
         };
         // In time order, whichever driver delivered them when: a wall run
         // hands the training jobs' events over at the end.

@@ -29,6 +29,10 @@ pub struct SloSpec {
     /// Highest acceptable 99th-percentile wait for a model, per
     /// multi-model endpoint (the largest of its variants' p99s).
     pub model_loading_wait_p99: Option<Duration>,
+    /// Stop the run when an objective's error budget burns at least this
+    /// fast over both windows of the first alerting rule
+    /// ([`crate::burn::RULES`]).
+    pub abort_on_burn: Option<f64>,
 }
 
 fn percentile_of(ep: &EndpointReport, p: f64) -> f64 {

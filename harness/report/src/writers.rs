@@ -90,10 +90,10 @@ pub fn write_summary<W: Write>(
         w,
         "Verdict: **{}**{} · clock {} · seed {} · duration {} s",
         r.verdict.to_uppercase(),
-        if r.complete {
-            ""
-        } else {
-            " (INCOMPLETE: run was interrupted)"
+        match (&r.incomplete_reason, r.complete) {
+            (_, true) => String::new(),
+            (Some(why), false) => format!(" (INCOMPLETE: {why})"),
+            (None, false) => " (INCOMPLETE: run was interrupted)".into(),
         },
         s.clock,
         s.seed,
@@ -119,6 +119,7 @@ pub fn write_summary<W: Write>(
             )?;
         }
     }
+    crate::burn::write_markdown(r, &mut w)?;
     if let Some(b) = &r.baseline {
         write_baseline(b, &mut w)?;
     }
@@ -645,6 +646,19 @@ pub fn write_terminal<W: Write>(r: &Report, mut w: W) -> Result<(), WriteError> 
             actual,
             o.objective
         )?;
+    }
+    for b in r.error_budget.iter().flat_map(|b| &b.slos) {
+        if b.bad > 0 {
+            writeln!(
+                w,
+                "  budget {:<slo_w$} {:<scope_w$} {:>5} spent, peak burn {}x; alerts: {}",
+                b.slo,
+                b.endpoint,
+                b.consumed_pct(),
+                crate::burn::fmt_rate(b.peak_burn_rate),
+                b.alerts_line()
+            )?;
+        }
     }
     if let Some(b) = &r.baseline {
         if b.other_scenario {

@@ -756,6 +756,13 @@ pub struct RawSlo {
     /// Longest 99th-percentile wait for a model to load, over the requests
     /// of a multi-model endpoint that waited.
     pub model_loading_wait_p99: Option<DurationStr>,
+    /// Stop the run (either clock) when an endpoint's error budget for a
+    /// latency, `error_rate` or `availability` objective burns at least
+    /// this fast over both windows of the fast page rule (1 h and 5 m,
+    /// scaled for short runs): the report is written, marked incomplete
+    /// with the reason, and the run exits 1. 14.4 is the SRE workbook's
+    /// fast-burn page.
+    pub abort_on_burn: Option<f64>,
 }
 
 /// `[[training_job]]`: a SageMaker training job, on-demand or on spot

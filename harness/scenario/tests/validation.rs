@@ -48,6 +48,24 @@ fn with(old: &str, new: &str) -> String {
 }
 
 #[test]
+fn abort_on_burn_needs_an_objective_with_a_budget() {
+    let src = with_in(
+        &with("latency_p99 = \"500ms\"", "cost_budget_usd = 5.0"),
+        "error_rate = 0.001",
+        "abort_on_burn = 14.4",
+    );
+    assert_eq!(
+        check(&src),
+        vec!["t.toml:32:17: slo.abort_on_burn: abort_on_burn watches the error budget of a latency, error_rate or availability objective, and this [slo] has none with a budget: add one, e.g. availability = 0.999"]
+    );
+    let ok = with(
+        "error_rate = 0.001",
+        "error_rate = 0.001\nabort_on_burn = 14.4",
+    );
+    assert_eq!(check(&ok), Vec::<String>::new());
+}
+
+#[test]
 fn base_is_valid() {
     assert_eq!(check(BASE), Vec::<String>::new());
 }
@@ -204,6 +222,11 @@ const CASES: &[(&str, &str, &[&str])] = &[
         &["t.toml:17:17: endpoint[0].variant[0].concurrency: concurrency must be between 1 and 100000, got 0"],
     ),
     ("error_rate = 0.001", "error_rate = 1.5", &["t.toml:32:14: slo.error_rate: error_rate is a fraction between 0 and 1, got 1.5"]),
+    (
+        "error_rate = 0.001",
+        "error_rate = 0.001\nabort_on_burn = 0",
+        &["t.toml:33:17: slo.abort_on_burn: abort_on_burn is a burn rate above zero (14.4 pages on a fast burn), got 0"],
+    ),
     ("seed = 3", "seed = \"three\"", &["t.toml:4:8: scenario.seed: invalid type: string \"three\", expected u64"]),
     (
         "name = \"t\"",

@@ -49,6 +49,9 @@ pub struct SimConfig<'a> {
     /// Where the simulated time reached (nanoseconds) is stored every few
     /// thousand events, for a progress bar.
     pub progress: Option<&'a AtomicU64>,
+    /// The objectives: their error budgets are tracked as the run goes,
+    /// and `abort_on_burn` stops it.
+    pub slo: &'a SloSpec,
 }
 
 /// What a simulation produced, before SLO evaluation.
@@ -56,7 +59,7 @@ pub struct SimConfig<'a> {
 pub struct SimOutput {
     /// Everything recorded.
     pub recorder: Recorder,
-    /// False if `stop` was raised.
+    /// False if `stop` was raised or `abort_on_burn` fired.
     pub complete: bool,
     /// Simulated time when the last event ran.
     pub drained_at: SimTime,
@@ -140,6 +143,7 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
     platform.set_end(end);
     let job_names: Vec<String> = platform.training_names().map(String::from).collect();
     let mut recorder = Recorder::new(cfg.platform, interval.as_nanos(), max_timeout);
+    recorder.track_budget(cfg.slo, Some(end.as_nanos()));
     let mut queue: TimerQueue<Event> = TimerQueue::default();
 
     let mut workloads: Vec<Workload> = cfg
@@ -211,6 +215,11 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
                         platform.gauges(&mut gauges);
                         recorder.gauges(now.as_nanos(), &gauges);
                         recorder.advance(now.as_nanos());
+                        if recorder.budget_aborted() {
+                            // `abort_on_burn`: stop like an interrupt.
+                            complete = false;
+                            break;
+                        }
                         if now < end {
                             queue.push(now.add_nanos(interval.as_nanos()).min(end), Event::Tick);
                         }

@@ -117,6 +117,7 @@ fn peak_bytes_of(
         seed: 3,
         stop: None,
         progress: None,
+        slo: &SloSpec::default(),
     });
     let rec = out.finish("mem", 3, &SloSpec::default());
     let peak = PEAK.load(Ordering::Relaxed) - base;
@@ -214,6 +215,7 @@ fn multi_model_memory_does_not_grow_with_requests() {
             seed: 3,
             stop: None,
             progress: None,
+            slo: &SloSpec::default(),
         });
         let rec = out.finish("mem", 3, &SloSpec::default());
         let m = rec.report.endpoints[0].variants[0].mme.clone().unwrap();

@@ -88,6 +88,7 @@ fn run(platform: &PlatformSpec, w: &WorkloadSpec, duration: Duration) -> RunReco
         seed: 5,
         stop: None,
         progress: None,
+        slo: &SloSpec::default(),
     })
     .finish("mme", 5, &SloSpec::default())
 }

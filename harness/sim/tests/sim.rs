@@ -26,6 +26,7 @@ fn run_scenario(file: &str, seed: Option<u64>) -> RunRecord {
         seed,
         stop: None,
         progress: None,
+        slo: &sc.slo,
     })
     .finish(&sc.name, seed, &sc.slo)
 }
@@ -151,6 +152,7 @@ fn replicate(
             seed,
             stop: None,
             progress: None,
+            slo: &SloSpec::default(),
         })
         .finish("mm", seed, &SloSpec::default());
         let e = &rec.report.endpoints[0];
@@ -372,6 +374,7 @@ fn an_interrupted_run_is_reported_incomplete() {
         seed: 1,
         stop: Some(&stop),
         progress: None,
+        slo: &sc.slo,
     });
     assert!(!out.complete);
     let rec = out.finish(&sc.name, 1, &sc.slo);
@@ -404,6 +407,7 @@ fn users_run(users: u32, think_s: f64, service: ServiceDist, concurrency: u32) -
         seed: 5,
         stop: None,
         progress: None,
+        slo: &SloSpec::default(),
     })
     .finish("users", 5, &SloSpec::default());
     let ep = &rec.report.endpoints[0];

@@ -90,5 +90,22 @@ pub(super) fn build_slo(cx: &mut Cx<'_>, slo: Option<&RawSlo>) -> SloSpec {
         );
     }
     out.model_loading_wait_p99 = s.model_loading_wait_p99.map(|d| d.0);
+    if let Some(x) = s.abort_on_burn {
+        if !(x.is_finite() && x > 0.0) {
+            cx.err(
+                &at.key("abort_on_burn"),
+                format!(
+                    "abort_on_burn is a burn rate above zero (14.4 pages on a fast burn), got {x}"
+                ),
+            );
+        } else if gameday_report::burn::Objectives::of(&out).list.is_empty() {
+            cx.err(
+                &at.key("abort_on_burn"),
+                "abort_on_burn watches the error budget of a latency, error_rate or availability objective, and this [slo] has none with a budget: add one, e.g. availability = 0.999",
+            );
+        } else {
+            out.abort_on_burn = Some(x);
+        }
+    }
     out
 }
