@@ -30,6 +30,10 @@ pub enum Command {
     /// Compare two report.json side by side against the baseline
     /// tolerances; exits 1 when the second regressed from the first.
     Compare(CompareArgs),
+    /// Print the JSON Schema of scenario files or of report.json (derived
+    /// from the types gameday reads and writes; checked in under
+    /// schemas/).
+    Schema(SchemaArgs),
     /// Run a built-in training script under SageMaker's training contract
     /// (what a `trainer = "..."` job runs; needs the SM_* environment).
     Trainer(TrainerArgs),
@@ -40,6 +44,23 @@ pub enum Command {
     /// (POST /models, DELETE /models/{name}, POST /models/{name}/invoke)
     /// that loads the weights files in DIR.
     ModelServer(ModelServerArgs),
+}
+
+/// `gameday schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema.
+    #[arg(value_enum)]
+    pub which: SchemaKind,
+}
+
+/// What `gameday schema` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// A scenario file (TOML, as it maps onto JSON).
+    Scenario,
+    /// `report.json`.
+    Report,
 }
 
 /// `gameday model-server`.

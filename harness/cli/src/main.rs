@@ -70,6 +70,16 @@ fn main() -> ExitCode {
         Command::Serve(a) => run::serve(a),
         Command::Plan(a) => plan::plan(a),
         Command::Compare(a) => run::compare_reports(a),
+        Command::Schema(a) => {
+            let schema = match a.which {
+                args::SchemaKind::Scenario => gameday_scenario::scenario_schema(),
+                args::SchemaKind::Report => gameday_report::report_schema(),
+            };
+            serde_json::to_string_pretty(&schema)
+                .map(|s| println!("{s}"))
+                .map(|()| Exit::Pass)
+                .map_err(anyhow::Error::from)
+        }
         Command::ModelServer(a) => match (&a.multi_model, &a.weights) {
             (Some(dir), _) => gameday_live::mme_server::run(dir, a.memory),
             (None, Some(w)) => gameday_live::container::run_builtin(w),

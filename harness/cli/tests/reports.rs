@@ -2,7 +2,8 @@
 //! `report.html` is one self-contained page (nothing fetched, no script)
 //! whose SVG charts parse as XML, the chart files beside `summary.md`
 //! are linked from it, and `junit.xml` has a test case per objective,
-//! failing exactly where the report says an objective was missed.
+//! failing exactly where the report says an objective was missed, and
+//! `report.json` validates against `schemas/report.schema.json`.
 
 mod common;
 use common::*;
@@ -94,6 +95,7 @@ fn check_time_axis(name: &str, out: &Path) {
 #[test]
 fn every_virtual_scenario_writes_a_self_contained_page_and_junit() {
     let tmp = tempfile::tempdir().unwrap();
+    let report_schema = schema("report.schema.json");
     let mut checked = 0;
     let mut files: Vec<_> = std::fs::read_dir(root().join("scenarios"))
         .unwrap()
@@ -138,6 +140,12 @@ fn every_virtual_scenario_writes_a_self_contained_page_and_junit() {
         }
         check_junit(&name, &out, &report);
         check_time_axis(&name, &out);
+        let broken = schema_errors(&report_schema, &report);
+        assert!(
+            broken.is_empty(),
+            "{name}: report.json breaks schemas/report.schema.json:\n{}",
+            broken.join("\n")
+        );
         checked += 1;
     }
     assert!(checked >= 12, "{checked}");

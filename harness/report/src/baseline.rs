@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{round6, Report};
 
 /// How much worse than the baseline a run may be before it regresses.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tolerances {
     /// Allowed p99 growth, percent.
     pub latency_p99_pct: f64,
@@ -26,7 +26,7 @@ impl Default for Tolerances {
 }
 
 /// One metric that got worse than the baseline allows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Regression {
     /// Endpoint, or `None` for run-wide metrics.
     pub endpoint: Option<String>,
@@ -41,7 +41,7 @@ pub struct Regression {
 }
 
 /// The outcome of a baseline comparison, stored in the report.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BaselineComparison {
     /// The baseline's scenario name and seed.
     pub baseline_scenario: String,

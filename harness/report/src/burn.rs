@@ -549,7 +549,7 @@ fn alert(rule: usize, fired_at_s: f64, resolved_at_s: Option<f64>) -> AlertRepor
 }
 
 /// `report.json`'s `error_budget`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ErrorBudgetReport {
     /// Every rule's windows are the SRE workbook's times this (1 for runs
     /// of 3 days or more).
@@ -564,7 +564,7 @@ pub struct ErrorBudgetReport {
 }
 
 /// One rule's windows, as applied to this run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AlertWindow {
     /// `"page"` or `"ticket"`.
     pub severity: String,
@@ -577,7 +577,7 @@ pub struct AlertWindow {
 }
 
 /// One objective's budget on one endpoint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BudgetReport {
     /// SLO name.
     pub slo: String,
@@ -604,7 +604,7 @@ pub struct BudgetReport {
 }
 
 /// A rule firing: when, and when it stopped.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AlertReport {
     /// `"page"` or `"ticket"`.
     pub severity: String,

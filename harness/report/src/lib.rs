@@ -30,3 +30,10 @@ pub use model::Report;
 pub use recorder::{EventRow, Finish, Recorder, RunRecord, TimelineRow};
 pub use slo::SloSpec;
 pub use training::TrainingJobReport;
+
+/// The JSON Schema of `report.json`, derived from [`Report`].
+pub fn report_schema() -> serde_json::Value {
+    let mut s = schemars::schema_for!(Report);
+    s.insert("title".into(), "gameday report.json".into());
+    s.to_value()
+}

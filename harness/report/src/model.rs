@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A whole run's result.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     /// Always [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -59,7 +59,7 @@ pub struct Report {
 /// measured from each request's intended send time, so lag shows up in the
 /// latencies too; `suspect` says the generator, not the target, may be what
 /// was measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadGeneratorReport {
     /// What the traffic went to.
     pub target: String,
@@ -90,7 +90,7 @@ pub struct LoadGeneratorReport {
 }
 
 /// The scenario block of a report.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScenarioInfo {
     /// Scenario name.
     pub name: String,
@@ -108,7 +108,9 @@ pub struct ScenarioInfo {
 }
 
 /// Error counts by class.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct ErrorCounts {
     /// 4xx other than throttling.
     pub client_4xx: u64,
@@ -128,7 +130,7 @@ impl ErrorCounts {
 }
 
 /// Latency percentiles from an HDR histogram, milliseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LatencySummary {
     /// Exact mean (from a running sum, not the histogram).
     pub mean: f64,
@@ -147,7 +149,7 @@ pub struct LatencySummary {
 }
 
 /// Time requests spent queued before an instance slot took them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QueueWaitSummary {
     /// Exact mean over successful requests, ms.
     pub mean: f64,
@@ -164,7 +166,7 @@ pub struct QueueWaitSummary {
 }
 
 /// One endpoint's results.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EndpointReport {
     /// Endpoint name.
     pub name: String,
@@ -199,7 +201,7 @@ pub struct EndpointReport {
 }
 
 /// One production variant's results.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VariantReport {
     /// Variant name.
     pub name: String,
@@ -247,7 +249,7 @@ pub struct VariantReport {
 }
 
 /// A multi-model variant's model cache over the run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MmeReport {
     /// Share of its requests that found their model loaded (the average
     /// of SageMaker's `ModelCacheHit`); 1 when there were none.
@@ -279,7 +281,7 @@ pub struct MmeReport {
 }
 
 /// Percentiles of the wait for a model.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadingWaitSummary {
     /// Median.
     pub p50: f64,
@@ -290,7 +292,7 @@ pub struct LoadingWaitSummary {
 }
 
 /// How often one model was loaded.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModelLoads {
     /// Model name.
     pub model: String,
@@ -299,7 +301,7 @@ pub struct ModelLoads {
 }
 
 /// Fewest, mean and most instances in service.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InstancesSummary {
     /// Fewest.
     pub min: u32,
@@ -310,7 +312,7 @@ pub struct InstancesSummary {
 }
 
 /// One scaling activity, as `DescribeScalingActivities` would list it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScalingActivityReport {
     /// When it started, seconds.
     pub at_s: f64,
@@ -334,7 +336,7 @@ pub struct ScalingActivityReport {
 }
 
 /// A variant's scalable target at the end of a run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AutoscalingReport {
     /// `MinCapacity` at the end (scheduled actions move it).
     pub min: u32,
@@ -349,7 +351,7 @@ pub struct AutoscalingReport {
 }
 
 /// An alarm's state at the end of a run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AlarmReport {
     /// Its name.
     pub name: String,
@@ -360,7 +362,7 @@ pub struct AlarmReport {
 }
 
 /// A service-time distribution in three numbers, milliseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServiceTimeSummary {
     /// Mean.
     pub mean: f64,
@@ -382,7 +384,7 @@ impl ServiceTimeSummary {
 }
 
 /// Cost roll-up.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CostReport {
     /// Everything.
     pub total_usd: f64,
@@ -395,7 +397,7 @@ pub struct CostReport {
 }
 
 /// One evaluated SLO objective.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SloResult {
     /// Objective name, e.g. `latency_p99`.
     pub name: String,

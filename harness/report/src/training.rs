@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{round3, round6};
 
 /// One training job's result.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TrainingJobReport {
     /// Job name.
     pub name: String,
@@ -59,7 +59,7 @@ pub struct TrainingJobReport {
 }
 
 /// A secondary-status transition.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatusChange {
     /// When, seconds.
     pub time_s: f64,
@@ -68,7 +68,7 @@ pub struct StatusChange {
 }
 
 /// One spot interruption.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InterruptionReport {
     /// The notice, seconds.
     pub notice_s: f64,

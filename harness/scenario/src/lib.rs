@@ -235,3 +235,14 @@ pub(crate) fn toml_error(loc: &Locator<'_>, e: &toml::de::Error) -> Diagnostic {
     d.suggestion = suggestion;
     d
 }
+
+/// The JSON Schema of a scenario file (as TOML maps onto JSON), derived
+/// from the structs it is parsed into: editors with TOML schema support
+/// can check a scenario as it is written. What the schema cannot say
+/// (cross references, ranges that depend on other fields) the semantic
+/// pass still reports with `file:line:col`.
+pub fn scenario_schema() -> serde_json::Value {
+    let mut s = schemars::schema_for!(raw::RawScenario);
+    s.insert("title".into(), "gameday scenario".into());
+    s.to_value()
+}

@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::units::{Count, DurationStr, Size};
 
 /// A whole scenario file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     /// `[scenario]`: name, duration, seed, clock.
@@ -46,7 +47,7 @@ pub struct RawScenario {
 
 /// `[baseline]`: tolerances for `gameday run --baseline REPORT_JSON`
 /// (flags override them).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBaseline {
     /// How much an endpoint's p99 may grow, percent (default 10).
@@ -60,7 +61,7 @@ pub struct RawBaseline {
 
 /// `[scenario]`: what the run is called, how long traffic runs, its seed
 /// and its clock.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMeta {
     /// Names the run and its output folder (letters, digits, `.`, `_`, `-`).
@@ -85,7 +86,7 @@ pub struct RawMeta {
 }
 
 /// Which clock drives the run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockKind {
     /// Discrete-event simulation.
@@ -96,7 +97,7 @@ pub enum ClockKind {
 
 /// `[target]`: what the traffic is sent to (default: the embedded
 /// platform).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
     /// `"local"`, `"http"` or `"sagemaker"`.
@@ -111,7 +112,7 @@ pub struct RawTarget {
 }
 
 /// What the traffic is sent to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     /// The embedded platform.
@@ -123,7 +124,7 @@ pub enum TargetKind {
 }
 
 /// An instance type, in the catalog fixture or as a scenario override.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawInstanceType {
     /// Catalog name, e.g. `ml.m5.xlarge`.
@@ -147,7 +148,7 @@ pub struct RawInstanceType {
 }
 
 /// A `{ min, max }` duration range.
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRange {
     /// Shortest.
@@ -157,7 +158,7 @@ pub struct RawRange {
 }
 
 /// Accelerators on an instance type.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAccelerator {
     /// Model, e.g. `"A10G"`.
@@ -170,7 +171,7 @@ pub struct RawAccelerator {
 
 /// `[[model]]`: a model and its service time (or a real model for the
 /// wall clock).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawModel {
     /// Model name.
@@ -200,7 +201,7 @@ pub struct RawModel {
 }
 
 /// A service-time distribution.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLatency {
     /// `"lognormal"` (from `p50` and `p99`; the default), `"exponential"`
@@ -219,7 +220,7 @@ pub struct RawLatency {
 }
 
 /// Kinds of service-time distribution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DistKind {
     /// Log-normal fitted to p50 and p99.
@@ -234,7 +235,7 @@ pub enum DistKind {
 
 /// `[[endpoint]]`: a real-time endpoint and how it routes to its
 /// instances.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEndpoint {
     /// Endpoint name.
@@ -254,7 +255,7 @@ pub struct RawEndpoint {
 }
 
 /// What an endpoint's variants serve.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EndpointMode {
     /// One model per variant.
@@ -264,7 +265,7 @@ pub enum EndpointMode {
 }
 
 /// Routing strategies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RoutingKind {
     /// Uniform random.
@@ -275,7 +276,7 @@ pub enum RoutingKind {
 
 /// `[[endpoint.variant]]`: a production variant: a model on a fleet of
 /// instances, and its share of the endpoint's traffic.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawVariant {
     /// Variant name.
@@ -315,7 +316,7 @@ pub struct RawVariant {
 
 /// `[endpoint.variant.models]`: generated models `model-0` … (the most
 /// popular first), their sizes, popularity and latency.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawModels {
     /// How many models (default 1).
@@ -342,7 +343,7 @@ pub struct RawModels {
 }
 
 /// A model size, or a spread of sizes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawModelSize {
     /// One size for every model.
@@ -357,7 +358,7 @@ pub enum RawModelSize {
 }
 
 /// How requests spread over the models.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPopularity {
     /// Zipf exponent: model `i` (from 0) gets weight `1 / (i + 1)^zipf`.
@@ -366,7 +367,7 @@ pub struct RawPopularity {
 
 /// `[endpoint.variant.autoscaling]`: the scalable target and what is
 /// registered on it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAutoscaling {
     /// `MinCapacity`, at least 1.
@@ -385,7 +386,7 @@ pub struct RawAutoscaling {
 }
 
 /// `[[endpoint.variant.autoscaling.target_tracking]]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTargetTracking {
     /// `InvocationsPerInstance`, `CPUUtilization`, `GPUUtilization` or
@@ -419,7 +420,7 @@ pub struct RawTargetTracking {
 
 /// `{ datapoints = M, of = N }` (and, for a low alarm, `below`: its
 /// threshold as a fraction of the target).
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMOfN {
     /// `DatapointsToAlarm`.
@@ -431,7 +432,7 @@ pub struct RawMOfN {
 }
 
 /// `[[endpoint.variant.autoscaling.step]]`: a step policy on its alarm.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStepPolicy {
     /// CloudWatch metric of the variant: `InvocationsPerInstance`,
@@ -465,7 +466,7 @@ pub struct RawStepPolicy {
 }
 
 /// One step of a step policy.
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStepAdjustment {
     /// Lower bound (default: minus infinity).
@@ -477,7 +478,7 @@ pub struct RawStepAdjustment {
 }
 
 /// `[[endpoint.variant.autoscaling.scheduled]]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScheduled {
     /// When, inside the run.
@@ -489,7 +490,7 @@ pub struct RawScheduled {
 }
 
 /// `[[workload]]`: traffic aimed at one endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkload {
     /// Name (default: the endpoint's); names its random stream.
@@ -514,7 +515,7 @@ pub struct RawWorkload {
 }
 
 /// An arrival process. Which fields apply depends on `kind`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawArrival {
     /// `constant`, `poisson`, `ramp`, `steps`, `spike`, `diurnal`, `trace`
@@ -556,7 +557,7 @@ pub struct RawArrival {
 }
 
 /// Kinds of arrival process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ArrivalKind {
     /// Evenly spaced.
@@ -594,7 +595,7 @@ impl ArrivalKind {
 }
 
 /// One entry of `steps`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     /// When the rate changes.
@@ -605,7 +606,7 @@ pub struct RawStep {
 
 /// `[[fault]]`: something that goes wrong at `at`, for `for`. Which fields
 /// apply depends on `kind`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFault {
     /// When it starts.
@@ -674,7 +675,7 @@ impl RawFault {
 }
 
 /// Kinds of fault.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKindRaw {
     /// Instances die and are replaced.
@@ -727,7 +728,7 @@ impl FaultKindRaw {
 
 /// `[slo]`: the objectives the run must hold; a miss exits 1. Latency,
 /// error-rate and availability objectives apply to every endpoint.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSlo {
     /// Median latency bound.
@@ -767,7 +768,7 @@ pub struct RawSlo {
 
 /// `[[training_job]]`: a SageMaker training job, on-demand or on spot
 /// capacity.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTrainingJob {
     /// Job name (also names its random stream).
@@ -804,6 +805,7 @@ pub struct RawTrainingJob {
     pub trainer: Option<String>,
     /// `hyperparameters.json` (values are passed as strings).
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub hyperparameters: BTreeMap<String, toml::Value>,
     /// Data channels: name → file or folder (relative to the scenario).
     #[serde(default)]
@@ -812,7 +814,7 @@ pub struct RawTrainingJob {
 
 /// A training job's work: `steps` × `step_time` on one reference GPU, or
 /// `params` and `tokens` (≈ 6·params·tokens FLOPs).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWork {
     /// Steps to train.
@@ -828,7 +830,7 @@ pub struct RawWork {
 }
 
 /// `[[spot_market]]` (and the built-in file's entries).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSpotMarket {
     /// Instance type.

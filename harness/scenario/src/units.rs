@@ -168,3 +168,54 @@ mod tests {
         assert!(parse_size("12 bananas").is_err());
     }
 }
+
+/// Schemas for the unit types: what a scenario writes, as a pattern an
+/// editor can check.
+mod schema {
+    use std::borrow::Cow;
+
+    use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+
+    use super::{Count, DurationStr, Size};
+
+    impl JsonSchema for DurationStr {
+        fn schema_name() -> Cow<'static, str> {
+            "Duration".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "description": "A duration: a number and a unit, ms, s, m, h or d (\"250ms\", \"90s\", \"1.5h\").",
+                "pattern": "^\\s*[0-9.]+\\s*(us|µs|ms|s|m|min|h|d)\\s*$"
+            })
+        }
+    }
+
+    impl JsonSchema for Size {
+        fn schema_name() -> Cow<'static, str> {
+            "Size".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "description": "A size: a number and a unit, B, KB, MB, GB, TB or KiB, MiB, GiB, TiB (\"300MB\", \"24GiB\").",
+                "pattern": "^\\s*[0-9.]+\\s*([KMGT]i?B|B)\\s*$"
+            })
+        }
+    }
+
+    impl JsonSchema for Count {
+        fn schema_name() -> Cow<'static, str> {
+            "Count".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "A count: a number, or a string with a K, M, B or T suffix (\"7B\", \"1.4T\").",
+                "anyOf": [
+                    { "type": "number", "minimum": 0 },
+                    { "type": "string", "pattern": "^\\s*[0-9.]+\\s*[kKMBGT]?\\s*$" }
+                ]
+            })
+        }
+    }
+}

@@ -108,3 +108,17 @@ pub fn run(args: &[&str], out: &Path) -> (Output, serde_json::Value) {
     let r = report(out);
     (o, r)
 }
+
+/// A checked-in schema from `schemas/`.
+pub fn schema(name: &str) -> serde_json::Value {
+    let p = root().join("schemas").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+}
+
+/// Every way `value` breaks `schema`, one line each (`/path: message`).
+pub fn schema_errors(schema: &serde_json::Value, value: &serde_json::Value) -> Vec<String> {
+    let v = jsonschema::validator_for(schema).expect("a valid JSON Schema");
+    v.iter_errors(value)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
