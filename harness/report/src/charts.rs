@@ -57,6 +57,7 @@ pub fn charts(rec: &RunRecord) -> Vec<Chart> {
         events(rec, &t),
         models(&t),
         training(rec, &t),
+        training_cost(rec, &t),
     ]
     .into_iter()
     .flatten()
@@ -646,6 +647,79 @@ fn training(rec: &RunRecord, t: &Timeline<'_>) -> Option<Chart> {
                             .map(|p| Cross::new(p, 6, OBJECTIVE.stroke_width(2))),
                     )
                     .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Secondary statuses that bill (SageMaker bills from download to
+/// upload; waits for capacity and restarts do not).
+const BILLED: [&str; 3] = ["Downloading", "Training", "Uploading"];
+
+/// `(time, share of the job's billed time so far)` at every status change.
+fn billed_share(j: &crate::TrainingJobReport) -> Vec<(f64, f64)> {
+    let mut pts = vec![(0.0, 0.0)];
+    let mut billed = 0.0;
+    for w in j.status_history.windows(2) {
+        if BILLED.contains(&w[0].status.as_str()) {
+            billed += w[1].time_s - w[0].time_s;
+        }
+        pts.push((w[1].time_s, billed));
+    }
+    let total = billed.max(f64::MIN_POSITIVE);
+    pts.iter().map(|&(t, b)| (t, b / total)).collect()
+}
+
+/// Training cost as it accumulates, spot against the same training on
+/// on-demand: each job's reported cost spread over its billed phases, so
+/// each line ends at the report's figure (interruptions and waits are the
+/// flat stretches).
+fn training_cost(rec: &RunRecord, t: &Timeline<'_>) -> Option<Chart> {
+    let jobs: Vec<_> = rec
+        .report
+        .training_jobs
+        .iter()
+        .filter(|j| j.status_history.len() > 1)
+        .collect();
+    if jobs.is_empty() {
+        return None;
+    }
+    let y_top = top(jobs.iter().map(|j| j.on_demand_cost_usd.max(j.cost_usd)));
+    svg(
+        t,
+        "training-cost.svg",
+        "Training cost: spot against on-demand",
+        "USD",
+        y_top,
+        |chart| {
+            for (i, j) in jobs.into_iter().enumerate() {
+                let share = billed_share(j);
+                let at = |usd: f64| share.iter().map(|&(x, f)| (x, f * usd)).collect();
+                if j.spot {
+                    line(
+                        chart,
+                        at(j.cost_usd),
+                        color(i),
+                        2,
+                        &format!("{} on spot", j.name),
+                    )?;
+                    line(
+                        chart,
+                        at(j.on_demand_cost_usd),
+                        faded(color(i)),
+                        1,
+                        &format!("{} on-demand", j.name),
+                    )?;
+                } else {
+                    line(
+                        chart,
+                        at(j.cost_usd),
+                        color(i),
+                        2,
+                        &format!("{} (on-demand)", j.name),
+                    )?;
+                }
             }
             Ok(())
         },
