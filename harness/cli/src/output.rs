@@ -100,7 +100,8 @@ pub fn write_all(dir: &Path, rec: &RunRecord, info: &RunInfo) -> Result<()> {
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
     let charts = gameday_report::charts::charts(rec);
     for a in Artifact::ALL {
-        write_file(dir, a.file(), |w| a.write(rec, &charts, w))?;
+        let file = a.file().expect("ALL are files");
+        write_file(dir, file, |w| a.write(rec, &charts, w))?;
     }
     for c in &charts {
         write_bytes(dir, &c.file, c.svg.as_bytes())?;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use gameday_report::slo::fmt_num;
-use gameday_sim::plan::{grid_around, sweep_checkpoints, young_daly, CheckpointPlan};
+use gameday_report::plan::PlanArtifact;
+use gameday_sim::plan::{grid_around, sweep_checkpoints, young_daly};
 
 use crate::args::PlanArgs;
 use crate::{Exit, InvalidInput};
@@ -88,70 +88,13 @@ pub fn plan(a: PlanArgs) -> Result<Exit> {
         .unwrap_or_else(|| PathBuf::from("reports/plans").join(&sc.name));
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let json = serde_json::to_string_pretty(&result)? + "\n";
-    crate::output::write_bytes(&out_dir, "plan.json", json.as_bytes())?;
-    let table = render(&result);
-    crate::output::write_bytes(&out_dir, "plan.md", table.as_bytes())?;
+    for w in PlanArtifact::FILES {
+        let file = w.file().expect("FILES are files");
+        crate::output::write_file(&out_dir, file, |f| w.write(&result, f))?;
+    }
     if !a.quiet {
-        print!("{table}");
+        PlanArtifact::Terminal.write(&result, std::io::stdout().lock())?;
         println!("\nplan in {}", out_dir.display());
     }
     Ok(Exit::Pass)
-}
-
-fn h(s: f64) -> String {
-    if s >= 3600.0 {
-        format!("{}h", fmt_num((s / 3600.0 * 100.0).round() / 100.0))
-    } else {
-        format!("{}m", fmt_num((s / 60.0 * 10.0).round() / 10.0))
-    }
-}
-
-/// The plan as a Markdown table with a one-line verdict.
-pub fn render(p: &CheckpointPlan) -> String {
-    let mut s = format!(
-        "# Checkpoint plan: {} ({} seeds per interval)\n\n",
-        p.job, p.seeds
-    );
-    match (p.mtbi_s, p.young_daly_s) {
-        (Some(m), Some(yd)) => s.push_str(&format!(
-            "Checkpoint cost C = {}, mean time between interruptions M = {}: Young/Daly τ = √(2·C·M) = {}.\n\n",
-            h(p.checkpoint_cost_s),
-            h(m),
-            h(yd)
-        )),
-        _ => s.push_str("The spot market never interrupts this job (on-demand, or no interruption rate): only scheduled faults interrupt it.\n\n"),
-    }
-    s.push_str("| checkpoint every | mean cost USD | mean wall h | p90 wall h | mean training h | completed | interruptions | steps lost | checkpoints |\n");
-    s.push_str("|---|---|---|---|---|---|---|---|---|\n");
-    for r in &p.intervals {
-        let best = r.checkpoint_every_s.is_some() && r.checkpoint_every_s == p.best_s;
-        s.push_str(&format!(
-            "| {}{} | {} | {} | {} | {} | {}% | {} | {} | {} |\n",
-            r.checkpoint_every_s.map_or("never".into(), h),
-            if best { " (best)" } else { "" },
-            fmt_num((r.mean_cost_usd * 100.0).round() / 100.0),
-            fmt_num((r.mean_wall_h * 100.0).round() / 100.0),
-            fmt_num((r.p90_wall_h * 100.0).round() / 100.0),
-            fmt_num((r.mean_training_h * 100.0).round() / 100.0),
-            fmt_num((r.completion_rate * 1000.0).round() / 10.0),
-            fmt_num((r.mean_interruptions * 100.0).round() / 100.0),
-            fmt_num(r.mean_steps_lost.round()),
-            fmt_num(r.mean_checkpoints.round()),
-        ));
-    }
-    if let Some(b) = p.best_s {
-        s.push_str(&format!(
-            "\nCheapest interval among those that complete most often: {}",
-            h(b)
-        ));
-        if let Some(yd) = p.young_daly_s {
-            s.push_str(&format!(
-                " ({}× Young/Daly)",
-                fmt_num((b / yd * 100.0).round() / 100.0)
-            ));
-        }
-        s.push_str(".\n");
-    }
-    s
 }

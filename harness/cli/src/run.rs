@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use gameday_report::artifacts::Artifact;
 use gameday_report::baseline::{compare, Tolerances};
-use gameday_report::{writers, Report};
+use gameday_report::Report;
 use gameday_scenario::{ClockKind, TargetKind};
 use gameday_sim::{simulate, SimConfig};
 
@@ -150,7 +151,7 @@ pub fn run(a: RunArgs) -> Result<Exit> {
 
     if !a.quiet {
         let mut out = std::io::stdout().lock();
-        writers::write_terminal(&rec.report, &mut out)?;
+        Artifact::Terminal.write(&rec, &[], &mut out)?;
         println!("reports in {}", out_dir.display());
     }
     if rec.report.slos.iter().any(|s| s.name == "abort_on_burn") {
@@ -258,7 +259,7 @@ pub fn serve(a: ServeArgs) -> Result<Exit> {
     write_all(&out_dir, &rec, &info)?;
     if !a.quiet {
         // stdout may be closed by now (a client that read the address).
-        let _ = writers::write_terminal(&rec.report, std::io::stdout().lock());
+        let _ = Artifact::Terminal.write(&rec, &[], std::io::stdout().lock());
     }
     crate::serve::say!("reports in {}", out_dir.display());
     Ok(if rec.report.verdict == "pass" {

@@ -1,7 +1,10 @@
-//! Every file a run writes, in one registry the CLI loops over: each
-//! artifact renders the run into any `W: Write` (a file, or memory in
-//! tests). The charts are rendered once and shared by the pages that
-//! show them and the SVG files beside `summary.md`.
+//! Everything a run writes, in one registry the CLI loops over: each
+//! artifact renders the run into any `W: Write` (a file, the terminal, or
+//! memory in tests). The charts are rendered once and shared by the pages
+//! that show them and the SVG files beside `summary.md`. Baseline
+//! regressions are part of the report and appear in every writer that
+//! shows objectives; `gameday plan` has its own registry,
+//! [`crate::plan::PlanArtifact`].
 
 use std::io::Write;
 
@@ -26,10 +29,12 @@ pub enum Artifact {
     Timeline,
     /// `events.csv`: what happened, in order.
     Events,
+    /// The terminal: one line per endpoint, job and objective.
+    Terminal,
 }
 
 impl Artifact {
-    /// Every artifact, in the order they are written.
+    /// Every file, in the order they are written.
     pub const ALL: [Artifact; 7] = [
         Artifact::ReportJson,
         Artifact::Summary,
@@ -40,9 +45,9 @@ impl Artifact {
         Artifact::Events,
     ];
 
-    /// Its file name.
-    pub fn file(self) -> &'static str {
-        match self {
+    /// Its file name (`None`: the terminal).
+    pub fn file(self) -> Option<&'static str> {
+        Some(match self {
             Artifact::ReportJson => "report.json",
             Artifact::Summary => "summary.md",
             Artifact::Html => "report.html",
@@ -50,7 +55,8 @@ impl Artifact {
             Artifact::Postmortem => "postmortem.md",
             Artifact::Timeline => "timeline.csv",
             Artifact::Events => "events.csv",
-        }
+            Artifact::Terminal => return None,
+        })
     }
 
     /// Renders `rec` (with its `charts`, from [`crate::charts::charts`]).
@@ -68,6 +74,7 @@ impl Artifact {
             Artifact::Postmortem => crate::postmortem::write_postmortem(rec, w),
             Artifact::Timeline => writers::write_timeline(&rec.timeline, w),
             Artifact::Events => writers::write_events(&rec.events, w),
+            Artifact::Terminal => writers::write_terminal(&rec.report, w),
         }
     }
 }

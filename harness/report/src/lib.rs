@@ -20,6 +20,7 @@ pub mod charts;
 pub mod html;
 pub mod junit;
 pub mod model;
+pub mod plan;
 pub mod postmortem;
 pub mod recorder;
 pub mod slo;

@@ -9,51 +9,7 @@ use std::time::Duration;
 use gameday_core::capacity::ShortageSpec;
 use gameday_core::training::{run_alone, JobStatus, TrainingSpec};
 use gameday_core::{RngStreams, SimTime};
-use serde::Serialize;
-
-/// One interval's expected outcome.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct IntervalResult {
-    /// Compute time between checkpoints, seconds (`null`: none).
-    pub checkpoint_every_s: Option<f64>,
-    /// Mean cost, USD.
-    pub mean_cost_usd: f64,
-    /// Mean time from creation to the end, hours.
-    pub mean_wall_h: f64,
-    /// 90th-percentile wall time, hours.
-    pub p90_wall_h: f64,
-    /// Mean instance time held, hours.
-    pub mean_training_h: f64,
-    /// Share of seeds in which the job completed.
-    pub completion_rate: f64,
-    /// Mean interruptions per run.
-    pub mean_interruptions: f64,
-    /// Mean steps lost per run.
-    pub mean_steps_lost: f64,
-    /// Mean checkpoints written per run.
-    pub mean_checkpoints: f64,
-}
-
-/// A whole sweep.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct CheckpointPlan {
-    /// The job swept.
-    pub job: String,
-    /// Seeds per interval.
-    pub seeds: u64,
-    /// Time to write one checkpoint, seconds.
-    pub checkpoint_cost_s: f64,
-    /// Mean time between interruptions of the job (any of its
-    /// instances), seconds; `null` when the market never interrupts.
-    pub mtbi_s: Option<f64>,
-    /// √(2·C·M), seconds.
-    pub young_daly_s: Option<f64>,
-    /// One row per interval, in the order given.
-    pub intervals: Vec<IntervalResult>,
-    /// The interval with the lowest mean cost among those that complete
-    /// most often.
-    pub best_s: Option<f64>,
-}
+pub use gameday_report::plan::{CheckpointPlan, IntervalResult};
 
 /// The Young/Daly interval for a checkpoint cost `c` and a mean time
 /// between interruptions `m`.
