@@ -30,6 +30,11 @@ pub enum Command {
     /// Compare two report.json side by side against the baseline
     /// tolerances; exits 1 when the second regressed from the first.
     Compare(CompareArgs),
+    /// Run a scenario for every combination of its [sweep] grid, each over
+    /// several seeds, in parallel on the virtual clock: latency, SLOs met,
+    /// cost per hour and per million inferences per configuration, and the
+    /// cheapest that meets every objective on every seed (exit 1 if none).
+    Sweep(SweepArgs),
     /// Print the JSON Schema of scenario files or of report.json (derived
     /// from the types gameday reads and writes; checked in under
     /// schemas/).
@@ -44,6 +49,27 @@ pub enum Command {
     /// (POST /models, DELETE /models/{name}, POST /models/{name}/invoke)
     /// that loads the weights files in DIR.
     ModelServer(ModelServerArgs),
+}
+
+/// `gameday sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The scenario file (with a [sweep] section).
+    pub scenario: PathBuf,
+    /// Seeds per configuration, overriding [sweep] seeds.
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// Worker threads (default: one per core). The result does not
+    /// depend on it.
+    #[arg(long)]
+    pub threads: Option<std::num::NonZeroUsize>,
+    /// Output folder for sweep.json, sweep.md and sweep.html (default:
+    /// reports/sweeps/<scenario-name>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `gameday schema`.

@@ -11,6 +11,7 @@ mod plan;
 mod progress;
 mod run;
 mod serve;
+mod sweep;
 mod wall;
 
 use std::process::ExitCode;
@@ -70,6 +71,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => run::serve(a),
         Command::Plan(a) => plan::plan(a),
         Command::Compare(a) => run::compare_reports(a),
+        Command::Sweep(a) => sweep::sweep(a),
         Command::Schema(a) => {
             let schema = match a.which {
                 args::SchemaKind::Scenario => gameday_scenario::scenario_schema(),

@@ -24,6 +24,7 @@ pub mod plan;
 pub mod postmortem;
 pub mod recorder;
 pub mod slo;
+pub mod sweep;
 pub mod training;
 pub mod writers;
 

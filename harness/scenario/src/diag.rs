@@ -116,6 +116,11 @@ pub struct Locator<'a> {
 }
 
 impl<'a> Locator<'a> {
+    /// The text located in.
+    pub fn src(&self) -> &'a str {
+        self.src
+    }
+
     /// Parses `src` for locating; a file that does not parse still gets a
     /// locator (every field then points at line 1).
     pub fn new(file: &str, src: &'a str) -> Self {

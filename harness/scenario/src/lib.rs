@@ -25,6 +25,7 @@ mod collect;
 pub mod diag;
 pub mod raw;
 pub mod reference;
+pub mod sweep;
 pub mod units;
 pub mod validate;
 
@@ -91,6 +92,8 @@ pub struct Scenario {
     pub model_folders: BTreeMap<(usize, usize), std::path::PathBuf>,
     /// The objectives.
     pub slo: SloSpec,
+    /// `[sweep]`, for `gameday sweep`.
+    pub sweep: Option<sweep::SweepSpec>,
     /// How much worse than a `--baseline` report a run may be.
     pub baseline_tolerances: gameday_report::baseline::Tolerances,
     /// The instance catalog in force (built-in plus overrides).

@@ -43,6 +43,34 @@ pub struct RawScenario {
     pub slo: Option<RawSlo>,
     /// `[baseline]`: how much worse than `--baseline` a run may be.
     pub baseline: Option<RawBaseline>,
+    /// `[sweep]`: the grid `gameday sweep` runs.
+    pub sweep: Option<RawSweep>,
+}
+
+/// `[sweep]`: for `gameday sweep`, a grid of changes to this scenario's
+/// own fields; every combination runs over `seeds` seeds (a plain `run`
+/// ignores it).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    /// Seeds per configuration, from the scenario's seed up (default 5).
+    pub seeds: Option<u64>,
+    /// The fields varied and their values.
+    #[serde(default)]
+    pub vary: Vec<RawVary>,
+}
+
+/// One entry of `[sweep] vary`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawVary {
+    /// The field's path, array entries picked by name (or position):
+    /// `endpoint.recs.variant.AllTraffic.instance_type`,
+    /// `workload.0.arrival.rate`.
+    pub field: String,
+    /// The values it takes, in order.
+    #[schemars(with = "Vec<serde_json::Value>")]
+    pub values: Vec<toml::Value>,
 }
 
 /// `[baseline]`: tolerances for `gameday run --baseline REPORT_JSON`

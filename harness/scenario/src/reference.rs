@@ -239,6 +239,8 @@ const SECTIONS: &[(&str, &str)] = &[
     ("[[fault]]", "RawFault"),
     ("[slo]", "RawSlo"),
     ("[baseline]", "RawBaseline"),
+    ("[sweep]", "RawSweep"),
+    ("[sweep] vary = [ ... ]", "RawVary"),
     ("[[training_job]]", "RawTrainingJob"),
     ("[[spot_market]]", "RawSpotMarket"),
 ];

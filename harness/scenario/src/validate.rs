@@ -25,6 +25,7 @@ mod models;
 mod multi_model;
 mod names;
 mod slo;
+mod sweep;
 mod training;
 mod workloads;
 mod zones;
@@ -218,6 +219,7 @@ pub fn validate(
 
     let slo = slo::build_slo(&mut cx, raw.slo.as_ref());
     let baseline_tolerances = slo::build_baseline(&mut cx, raw.baseline.as_ref());
+    let sweep = sweep::build(&mut cx, raw.sweep.as_ref());
 
     if !cx.diags.is_empty() {
         return Err(cx.diags);
@@ -253,6 +255,7 @@ pub fn validate(
         model_folders,
         slo,
         baseline_tolerances,
+        sweep,
         catalog,
     })
 }

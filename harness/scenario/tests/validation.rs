@@ -48,6 +48,31 @@ fn with(old: &str, new: &str) -> String {
 }
 
 #[test]
+fn a_sweep_names_fields_of_this_file() {
+    let sweep = |vary: &str| format!("{BASE}\n[sweep]\nseeds = 2\nvary = [\n  {vary},\n]\n");
+    let ok = sweep("{ field = \"endpoint.ep.variant.A.instance_count\", values = [1, 2] }");
+    assert_eq!(check(&ok), Vec::<String>::new());
+    // Line 37 holds the entry; its `field` value starts at column 13.
+    assert_eq!(
+        check(&sweep("{ field = \"endpoint.ep.variant.B.instance_count\", values = [1, 2] }")),
+        vec!["t.toml:37:13: sweep.vary[0].field: no `endpoint.ep.variant` entry named `B` (there: `A`)"]
+    );
+    assert_eq!(
+        check(&sweep("{ field = \"scenario.seed\", values = [1, 2] }")),
+        vec!["t.toml:37:13: sweep.vary[0].field: a sweep cannot vary `scenario.seed`: seeds come from `seeds`, and [sweep] is not part of a run"]
+    );
+    assert_eq!(
+        check(&sweep("{ field = \"slo.error_rate\", values = [] }")),
+        vec!["t.toml:37:40: sweep.vary[0].values: values is empty: list what the field takes, e.g. values = [1, 2, 4]"]
+    );
+    let zero = format!("{BASE}\n[sweep]\nseeds = 0\n");
+    assert_eq!(
+        check(&zero),
+        vec!["t.toml:35:9: sweep.seeds: seeds must be between 1 and 10000, got 0"]
+    );
+}
+
+#[test]
 fn abort_on_burn_needs_an_objective_with_a_budget() {
     let src = with_in(
         &with("latency_p99 = \"500ms\"", "cost_budget_usd = 5.0"),
@@ -241,7 +266,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "[[model]]",
         "[[modle]]",
-        &["t.toml:6:3: modle: unknown field `modle`, expected one of `scenario`, `target`, `instance_type`, `model`, `endpoint`, `workload`, `fault`, `training_job`, `spot_market`, `slo`, `baseline`; did you mean \"model\"?"],
+        &["t.toml:6:3: modle: unknown field `modle`, expected one of `scenario`, `target`, `instance_type`, `model`, `endpoint`, `workload`, `fault`, `training_job`, `spot_market`, `slo`, `baseline`, `sweep`; did you mean \"model\"?"],
     ),
     (
         "seed = 3",
