@@ -63,6 +63,15 @@ pub struct SweepArgs {
     /// depend on it.
     #[arg(long)]
     pub threads: Option<std::num::NonZeroUsize>,
+    /// Also find, for each configuration, the highest arrival rate at which
+    /// the objectives still hold on every seed (every workload's rate
+    /// scaled together; a search to 0.5%).
+    #[arg(long)]
+    pub max_rate: bool,
+    /// With --max-rate: judge only these objectives (e.g. latency_p99;
+    /// repeat or separate with commas). Default: every objective.
+    #[arg(long, value_delimiter = ',')]
+    pub slo: Vec<String>,
     /// Output folder for sweep.json, sweep.md and sweep.html (default:
     /// reports/sweeps/<scenario-name>/).
     #[arg(long)]

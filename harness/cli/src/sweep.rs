@@ -25,6 +25,86 @@ use crate::{Exit, InvalidInput};
 
 /// Runs one configuration on one seed.
 fn sample(sc: &Scenario, seed: u64) -> Sample {
+    Sample::of(&run(sc, seed))
+}
+
+/// How precisely `--max-rate` brackets the rate: the search stops when
+/// the highest rate that held and the lowest that failed are this close.
+const RATE_PRECISION: f64 = 0.005;
+
+/// The furthest `--max-rate` scales the scenario's rates, either way.
+const RATE_RANGE: f64 = 64.0;
+
+/// `sc` with every workload's arrival rate multiplied by `k`.
+fn at_rate(sc: &Scenario, k: f64) -> Scenario {
+    let mut out = sc.clone();
+    for w in &mut out.workloads {
+        w.arrival = w.arrival.scaled(k);
+    }
+    out
+}
+
+/// Whether the objectives named in `slos` (all when empty) hold on every
+/// seed of `sc` with its rates scaled by `k`.
+fn holds_at(sc: &Scenario, k: f64, first_seed: u64, seeds: u64, slos: &[String]) -> bool {
+    let scaled = at_rate(sc, k);
+    (0..seeds).all(|i| {
+        run(&scaled, first_seed.wrapping_add(i))
+            .slos
+            .iter()
+            .filter(|s| slos.is_empty() || slos.contains(&s.name))
+            .all(|s| s.met)
+    })
+}
+
+/// The highest total arrival rate (req/s) at which the objectives hold on
+/// every seed: double (or halve) the scenario's rates until they stop (or
+/// start) holding, then bisect. `None` when they fail even at 1/64 of the
+/// scenario's rate; at 64 times it, the search stops there.
+fn max_rate(sc: &Scenario, first_seed: u64, seeds: u64, slos: &[String]) -> Option<f64> {
+    let horizon = sc.duration.as_secs_f64();
+    let base: f64 = sc
+        .workloads
+        .iter()
+        .map(|w| w.arrival.mean_rate(horizon))
+        .sum();
+    let holds = |k: f64| holds_at(sc, k, first_seed, seeds, slos);
+    let (mut lo, mut hi) = if holds(1.0) {
+        let mut lo = 1.0;
+        loop {
+            if lo >= RATE_RANGE {
+                return Some(base * lo);
+            }
+            if !holds(lo * 2.0) {
+                break (lo, lo * 2.0);
+            }
+            lo *= 2.0;
+        }
+    } else {
+        let mut hi = 1.0;
+        loop {
+            if hi <= 1.0 / RATE_RANGE {
+                return None;
+            }
+            if holds(hi / 2.0) {
+                break (hi / 2.0, hi);
+            }
+            hi /= 2.0;
+        }
+    };
+    while (hi - lo) / lo > RATE_PRECISION {
+        let mid = (lo + hi) / 2.0;
+        if holds(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(base * lo)
+}
+
+/// One run's report.
+fn run(sc: &Scenario, seed: u64) -> gameday_report::Report {
     let out = simulate(SimConfig {
         platform: &sc.platform,
         workloads: &sc.workloads,
@@ -36,7 +116,7 @@ fn sample(sc: &Scenario, seed: u64) -> Sample {
         progress: None,
         slo: &sc.slo,
     });
-    Sample::of(&out.finish(&sc.name, seed, &sc.slo).report)
+    out.finish(&sc.name, seed, &sc.slo).report
 }
 
 /// The scenario of each configuration, checked like any scenario file.
@@ -77,6 +157,61 @@ fn configurations(
         .collect()
 }
 
+/// `--max-rate` scales open-loop rates: refuses what cannot be scaled, and
+/// objectives that are not there.
+fn check_max_rate(a: &SweepArgs, sc: &Scenario) -> Result<()> {
+    for w in &sc.workloads {
+        if matches!(
+            w.arrival,
+            gameday_core::ArrivalSpec::Trace { .. } | gameday_core::ArrivalSpec::Users { .. }
+        ) {
+            anyhow::bail!(InvalidInput(format!(
+                "{}: --max-rate scales open-loop arrival rates, and workload {} is a trace or closed-loop users",
+                sc.file, w.name
+            )));
+        }
+    }
+    let mut known: Vec<&str> = sc.slo.latency.iter().map(|l| l.0.as_str()).collect();
+    for (name, on) in [
+        ("error_rate", sc.slo.error_rate.is_some()),
+        ("availability", sc.slo.availability.is_some()),
+    ] {
+        if on {
+            known.push(name);
+        }
+    }
+    for (name, on) in [
+        ("cost_budget_usd", sc.slo.cost_budget_usd.is_some()),
+        (
+            "model_cache_hit_ratio",
+            sc.slo.model_cache_hit_ratio.is_some(),
+        ),
+        (
+            "model_loading_wait_p99",
+            sc.slo.model_loading_wait_p99.is_some(),
+        ),
+    ] {
+        if on {
+            known.push(name);
+        }
+    }
+    if known.is_empty() {
+        anyhow::bail!(InvalidInput(format!(
+            "{}: --max-rate looks for the highest rate at which the objectives hold, and [slo] sets none",
+            sc.file
+        )));
+    }
+    for s in &a.slo {
+        if !known.contains(&s.as_str()) {
+            anyhow::bail!(InvalidInput(format!(
+                "--slo {s}: the scenario has no such objective (it has: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Runs the sweep; exit 0 when some configuration holds on every seed,
 /// 1 when none does.
 pub fn sweep(a: SweepArgs) -> Result<Exit> {
@@ -93,6 +228,9 @@ pub fn sweep(a: SweepArgs) -> Result<Exit> {
     let seeds = a.seeds.unwrap_or(spec.seeds).max(1);
     let configs = spec.configurations();
     let scenarios = configurations(&a, &base, &configs)?;
+    if a.max_rate {
+        check_max_rate(&a, &base)?;
+    }
     let threads = a
         .threads
         .map(usize::from)
@@ -117,6 +255,34 @@ pub fn sweep(a: SweepArgs) -> Result<Exit> {
         }
     });
     bar.finish();
+
+    // --max-rate: one search per configuration, configurations in
+    // parallel, each search's probes in order (so the answer does not
+    // depend on the threads either).
+    let rates: Vec<Option<f64>> = if a.max_rate {
+        let bar =
+            crate::progress::Progress::start(scenarios.len() as u64, 1, "rate searches", !a.quiet);
+        let next = AtomicUsize::new(0);
+        let found: Mutex<Vec<Option<f64>>> = Mutex::new(vec![None; scenarios.len()]);
+        std::thread::scope(|s| {
+            for _ in 0..threads.min(scenarios.len()).max(1) {
+                s.spawn(|| loop {
+                    let c = next.fetch_add(1, Ordering::Relaxed);
+                    if c >= scenarios.len() {
+                        break;
+                    }
+                    let r = max_rate(&scenarios[c], base.seed, seeds, &a.slo);
+                    found.lock().expect("a worker panicked")[c] = r;
+                    bar.done.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+        });
+        bar.finish();
+        found.into_inner().expect("a worker panicked")
+    } else {
+        vec![None; scenarios.len()]
+    };
+
     let samples: Vec<Sample> = slots
         .into_inner()
         .expect("a worker panicked")
@@ -127,12 +293,13 @@ pub fn sweep(a: SweepArgs) -> Result<Exit> {
     let rows: Vec<ConfigurationResult> = configs
         .iter()
         .zip(samples.chunks(seeds as usize))
-        .map(|(c, runs)| {
+        .zip(&rates)
+        .map(|((c, runs), rate)| {
             let values: BTreeMap<String, serde_json::Value> = c
                 .iter()
                 .map(|(f, v)| (f.clone(), serde_json::to_value(v).unwrap_or_default()))
                 .collect();
-            ConfigurationResult::of(values, runs)
+            ConfigurationResult::of(values, runs).with_max_rate(*rate)
         })
         .collect();
     let fields = spec.vary.iter().map(|v| v.field.clone()).collect();

@@ -35,6 +35,8 @@ pub struct Sample {
     pub instance_hours: f64,
     /// Requests over the run.
     pub requests: u64,
+    /// Autoscaling activities over every variant.
+    pub scaling_activities: u64,
     /// Objectives missed.
     pub missed: Vec<String>,
     /// The smallest headroom of any objective ([`headroom`]).
@@ -86,12 +88,18 @@ impl Sample {
                 .then(|| r.cost.endpoints_usd / requests as f64 * 1e6),
             instance_hours: instance_s / 3600.0,
             requests,
+            scaling_activities: r
+                .endpoints
+                .iter()
+                .flat_map(|e| &e.variants)
+                .map(|v| v.scaling_activities.len() as u64)
+                .sum(),
             missed: r
                 .slos
                 .iter()
                 .filter(|s| !s.met)
                 .map(|s| match s.target() {
-                    t if t == "(all)" => s.name.clone(),
+                    "(all)" => s.name.clone(),
                     t => format!("{} ({t})", s.name),
                 })
                 .collect(),
@@ -130,9 +138,16 @@ pub struct ConfigurationResult {
     pub cost_per_million_usd: Option<f64>,
     /// Mean instance-hours over the run.
     pub instance_hours: f64,
+    /// Mean autoscaling activities per run (0 without autoscaling): a
+    /// policy sweep's churn.
+    pub scaling_activities: f64,
     /// With `--max-rate`: the highest arrival rate at which the objectives
     /// still hold (`null` without it).
     pub max_rate_rps: Option<f64>,
+    /// With `--max-rate`: cost per hour over the inferences an hour at
+    /// `max_rate_rps` serves, per million.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_per_million_at_max_rate_usd: Option<f64>,
     /// Objectives missed on at least one seed.
     pub missed: Vec<String>,
     /// The smallest headroom of any objective on any seed (see
@@ -175,7 +190,9 @@ impl ConfigurationResult {
             cost_per_million_usd: (!per_m.is_empty())
                 .then(|| round6(per_m.iter().sum::<f64>() / per_m.len() as f64)),
             instance_hours: round3(mean(|s| s.instance_hours)),
+            scaling_activities: round3(mean(|s| s.scaling_activities as f64)),
             max_rate_rps: None,
+            cost_per_million_at_max_rate_usd: None,
             missed,
             margin: samples
                 .iter()
@@ -184,6 +201,16 @@ impl ConfigurationResult {
                 .map(round6),
             pareto: false,
         }
+    }
+
+    /// Adds `--max-rate`'s answer, and the cost per million inferences at
+    /// that rate.
+    pub fn with_max_rate(mut self, rate: Option<f64>) -> Self {
+        self.max_rate_rps = rate.map(round3);
+        self.cost_per_million_at_max_rate_usd = rate
+            .filter(|r| *r > 0.0)
+            .map(|r| round6(self.cost_per_hour_usd / (r * 3600.0) * 1e6));
+        self
     }
 
     /// Met every objective on every seed.
@@ -321,6 +348,15 @@ fn usd(x: f64) -> String {
     fmt_num((x * 1000.0).round() / 1000.0)
 }
 
+/// `--max-rate`'s cell: the rate and what a million inferences cost there.
+fn max_rate(c: &ConfigurationResult) -> String {
+    match (c.max_rate_rps, c.cost_per_million_at_max_rate_usd) {
+        (Some(r), Some(m)) => format!("{} ({} USD/1M)", fmt_num((r * 10.0).round() / 10.0), usd(m)),
+        (Some(r), None) => fmt_num((r * 10.0).round() / 10.0),
+        _ => "–".into(),
+    }
+}
+
 fn margin(m: Option<f64>) -> String {
     match m {
         None => "–".into(),
@@ -371,10 +407,10 @@ fn markdown(s: &SweepReport) -> String {
         verdict(s)
     );
     out.push_str(&format!(
-        "| {} | p50 ms | p99 ms (min–max) | SLOs met | instance-h | USD/h | USD per 1M | max rate req/s | headroom | |\n",
+        "| {} | p50 ms | p99 ms (min–max) | SLOs met | instance-h | scaling activities | USD/h | USD per 1M | max rate req/s | headroom | |\n",
         headers(s).join(" | ")
     ));
-    out.push_str(&format!("|{}\n", "---|".repeat(s.fields.len() + 9)));
+    out.push_str(&format!("|{}\n", "---|".repeat(s.fields.len() + 10)));
     for (i, c) in s.configurations.iter().enumerate() {
         let values: Vec<String> = s
             .fields
@@ -389,7 +425,7 @@ fn markdown(s: &SweepReport) -> String {
             mark.push("pareto");
         }
         out.push_str(&format!(
-            "| {} | {} | {} ({}–{}) | {}/{} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} ({}–{}) | {}/{} | {} | {} | {} | {} | {} | {} | {} |\n",
             values.join(" | "),
             fmt_num(c.latency_ms.p50),
             fmt_num(c.latency_ms.p99),
@@ -398,10 +434,10 @@ fn markdown(s: &SweepReport) -> String {
             c.slos_met_seeds,
             c.seeds,
             fmt_num(c.instance_hours),
+            fmt_num(c.scaling_activities),
             usd(c.cost_per_hour_usd),
             c.cost_per_million_usd.map_or("–".into(), usd),
-            c.max_rate_rps
-                .map_or("–".into(), |r| fmt_num((r * 10.0).round() / 10.0)),
+            max_rate(c),
             margin(c.margin),
             mark.join(", ")
         ));
@@ -534,7 +570,7 @@ fn write_html<W: Write>(s: &SweepReport, mut w: W) -> Result<(), WriteError> {
             c.seeds,
             usd(c.cost_per_hour_usd),
             c.cost_per_million_usd.map_or("–".into(), usd),
-            c.max_rate_rps.map_or("–".into(), |r| fmt_num((r * 10.0).round() / 10.0)),
+            max_rate(c),
             margin(c.margin),
             escape(&c.missed.join(", "))
         )?;
@@ -563,7 +599,9 @@ mod tests {
             cost_per_hour_usd: cost,
             cost_per_million_usd: Some(cost),
             instance_hours: cost,
+            scaling_activities: 0.0,
             max_rate_rps: None,
+            cost_per_million_at_max_rate_usd: None,
             missed: vec![],
             margin: Some(0.1),
             pareto: false,
