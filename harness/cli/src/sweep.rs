@@ -157,6 +157,41 @@ fn configurations(
         .collect()
 }
 
+/// `f(0) .. f(n - 1)` on `threads` workers taking the next index from one
+/// counter, each answer in its own slot: the result is the same whatever
+/// the number of threads. A progress bar counts the finished ones.
+fn parallel<T: Send>(
+    n: usize,
+    threads: usize,
+    what: &'static str,
+    show: bool,
+    f: impl Fn(usize) -> T + Sync,
+) -> Vec<T> {
+    let bar = crate::progress::Progress::start(n as u64, 1, what, show);
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<T>>> = Mutex::new((0..n).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(n).max(1) {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= n {
+                    break;
+                }
+                let got = f(k);
+                slots.lock().expect("a worker panicked")[k] = Some(got);
+                bar.done.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+    });
+    bar.finish();
+    slots
+        .into_inner()
+        .expect("a worker panicked")
+        .into_iter()
+        .map(|s| s.expect("every index ran"))
+        .collect()
+}
+
 /// `--max-rate` scales open-loop rates: refuses what cannot be scaled, and
 /// objectives that are not there.
 fn check_max_rate(a: &SweepArgs, sc: &Scenario) -> Result<()> {
@@ -237,58 +272,21 @@ pub fn sweep(a: SweepArgs) -> Result<Exit> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
 
     let total = scenarios.len() * seeds as usize;
-    let bar = crate::progress::Progress::start(total as u64, 1, "runs", !a.quiet);
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<Sample>>> = Mutex::new(vec![None; total]);
-    std::thread::scope(|s| {
-        for _ in 0..threads.min(total).max(1) {
-            s.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                if k >= total {
-                    break;
-                }
-                let (c, i) = (k / seeds as usize, k as u64 % seeds);
-                let got = sample(&scenarios[c], base.seed.wrapping_add(i));
-                slots.lock().expect("a worker panicked")[k] = Some(got);
-                bar.done.fetch_add(1, Ordering::Relaxed);
-            });
-        }
+    let samples = parallel(total, threads, "runs", !a.quiet, |k| {
+        let (c, i) = (k / seeds as usize, k as u64 % seeds);
+        sample(&scenarios[c], base.seed.wrapping_add(i))
     });
-    bar.finish();
 
     // --max-rate: one search per configuration, configurations in
     // parallel, each search's probes in order (so the answer does not
     // depend on the threads either).
     let rates: Vec<Option<f64>> = if a.max_rate {
-        let bar =
-            crate::progress::Progress::start(scenarios.len() as u64, 1, "rate searches", !a.quiet);
-        let next = AtomicUsize::new(0);
-        let found: Mutex<Vec<Option<f64>>> = Mutex::new(vec![None; scenarios.len()]);
-        std::thread::scope(|s| {
-            for _ in 0..threads.min(scenarios.len()).max(1) {
-                s.spawn(|| loop {
-                    let c = next.fetch_add(1, Ordering::Relaxed);
-                    if c >= scenarios.len() {
-                        break;
-                    }
-                    let r = max_rate(&scenarios[c], base.seed, seeds, &a.slo);
-                    found.lock().expect("a worker panicked")[c] = r;
-                    bar.done.fetch_add(1, Ordering::Relaxed);
-                });
-            }
-        });
-        bar.finish();
-        found.into_inner().expect("a worker panicked")
+        parallel(scenarios.len(), threads, "rate searches", !a.quiet, |c| {
+            max_rate(&scenarios[c], base.seed, seeds, &a.slo)
+        })
     } else {
         vec![None; scenarios.len()]
     };
-
-    let samples: Vec<Sample> = slots
-        .into_inner()
-        .expect("a worker panicked")
-        .into_iter()
-        .map(|s| s.expect("every run finished"))
-        .collect();
 
     let rows: Vec<ConfigurationResult> = configs
         .iter()

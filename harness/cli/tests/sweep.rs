@@ -154,6 +154,56 @@ fn p99(c: u32, lambda: f64, mu: f64) -> f64 {
     lo
 }
 
+/// One instance whose `concurrency` slots share one FIFO queue (so it is
+/// M/M/c), 10 ms exponential service, Poisson arrivals at `rate`, the
+/// `slo` lines, and a sweep of the slot count over `slots`.
+fn mmc_scenario(
+    dir: &std::path::Path,
+    name: &str,
+    duration: &str,
+    rate: u32,
+    slo: &str,
+    slots: &str,
+) -> std::path::PathBuf {
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &p,
+        format!(
+            r#"[scenario]
+name = "{name}"
+duration = "{duration}"
+seed = 3
+
+[[model]]
+name = "exp10"
+latency = {{ dist = "exponential", mean = "10ms" }}
+
+[[endpoint]]
+name = "mmc"
+  [[endpoint.variant]]
+  name = "AllTraffic"
+  model = "exp10"
+  instance_type = "ml.m5.xlarge"
+  concurrency = 1
+
+[[workload]]
+endpoint = "mmc"
+arrival = {{ kind = "poisson", rate = {rate} }}
+timeout = "60s"
+
+[slo]
+{slo}
+
+[sweep]
+seeds = 2
+vary = [ {{ field = "endpoint.mmc.variant.AllTraffic.concurrency", values = {slots} }} ]
+"#
+        ),
+    )
+    .unwrap();
+    p
+}
+
 /// One instance with `concurrency` slots and its single FIFO queue is
 /// M/M/c: at λ = 320/s and μ = 100/s, theory puts p99 at 68.9 ms for 4
 /// slots, 49.1 ms for 5 and 46.7 ms for 6, so the smallest count that
@@ -162,40 +212,14 @@ fn p99(c: u32, lambda: f64, mu: f64) -> f64 {
 #[test]
 fn the_cheapest_slot_count_is_the_smallest_erlang_c_allows() {
     let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("mmc-sweep.toml");
-    std::fs::write(
-        &sc,
-        r#"[scenario]
-name = "mmc-sweep"
-duration = "30m"
-seed = 3
-
-[[model]]
-name = "exp10"
-latency = { dist = "exponential", mean = "10ms" }
-
-[[endpoint]]
-name = "mmc"
-  [[endpoint.variant]]
-  name = "AllTraffic"
-  model = "exp10"
-  instance_type = "ml.m5.xlarge"
-  concurrency = 4
-
-[[workload]]
-endpoint = "mmc"
-arrival = { kind = "poisson", rate = 320 }
-timeout = "60s"
-
-[slo]
-latency_p99 = "55ms"
-
-[sweep]
-seeds = 2
-vary = [ { field = "endpoint.mmc.variant.AllTraffic.concurrency", values = [3, 4, 5, 6, 8] } ]
-"#,
-    )
-    .unwrap();
+    let sc = mmc_scenario(
+        tmp.path(),
+        "mmc-sweep",
+        "30m",
+        320,
+        "latency_p99 = \"55ms\"",
+        "[3, 4, 5, 6, 8]",
+    );
     let (o, s) = sweep(&[sc.to_str().unwrap()], &tmp.path().join("out"));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let rows = s["configurations"].as_array().unwrap();
@@ -250,41 +274,14 @@ fn max_rate_matches_queueing_theory_within_two_percent() {
         "the Erlang-C tail at c = 1 is M/M/1's"
     );
     let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("mmc-rate.toml");
-    std::fs::write(
-        &sc,
-        r#"[scenario]
-name = "mmc-rate"
-duration = "1h"
-seed = 5
-
-[[model]]
-name = "exp10"
-latency = { dist = "exponential", mean = "10ms" }
-
-[[endpoint]]
-name = "mmc"
-  [[endpoint.variant]]
-  name = "AllTraffic"
-  model = "exp10"
-  instance_type = "ml.m5.xlarge"
-  concurrency = 1
-
-[[workload]]
-endpoint = "mmc"
-arrival = { kind = "poisson", rate = 40 }
-timeout = "60s"
-
-[slo]
-latency_p99 = "100ms"
-error_rate = 0.01
-
-[sweep]
-seeds = 2
-vary = [ { field = "endpoint.mmc.variant.AllTraffic.concurrency", values = [1, 4] } ]
-"#,
-    )
-    .unwrap();
+    let sc = mmc_scenario(
+        tmp.path(),
+        "mmc-rate",
+        "1h",
+        40,
+        "latency_p99 = \"100ms\"\nerror_rate = 0.01",
+        "[1, 4]",
+    );
     let (o, s) = sweep(
         &[sc.to_str().unwrap(), "--max-rate", "--slo", "latency_p99"],
         &tmp.path().join("out"),
