@@ -454,7 +454,22 @@ pub fn chart(s: &SweepReport) -> Option<String> {
     let top = |f: fn(&ConfigurationResult) -> f64| {
         s.configurations.iter().map(f).fold(0.0, f64::max).max(1e-9) * 1.1
     };
-    let (x_top, y_top) = (top(|c| c.cost_per_hour_usd), top(|c| c.latency_ms.p99));
+    // The p99 axis fits the configurations that held (with room above):
+    // one that collapsed to its timeout would flatten the rest, so those
+    // beyond the axis sit on its top edge.
+    let held_top = s
+        .configurations
+        .iter()
+        .filter(|c| c.holds())
+        .map(|c| c.latency_ms.p99)
+        .fold(0.0, f64::max);
+    let x_top = top(|c| c.cost_per_hour_usd);
+    let y_top = if held_top > 0.0 {
+        (held_top * 2.0).min(top(|c| c.latency_ms.p99))
+    } else {
+        top(|c| c.latency_ms.p99)
+    };
+    let at = |c: &ConfigurationResult| (c.cost_per_hour_usd, c.latency_ms.p99.min(y_top));
     let mut out = String::new();
     let drawn = (|| -> Result<(), String> {
         let root = SVGBackend::with_string(&mut out, (900, 420)).into_drawing_area();
@@ -478,14 +493,14 @@ pub fn chart(s: &SweepReport) -> Option<String> {
         chart
             .draw_series(s.configurations.iter().map(|c| {
                 let color = if c.holds() { held } else { missed };
-                Circle::new((c.cost_per_hour_usd, c.latency_ms.p99), 4, color.filled())
+                Circle::new(at(c), 4, color.filled())
             }))
             .map_err(|e| e.to_string())?;
         let mut front: Vec<(f64, f64)> = s
             .configurations
             .iter()
             .filter(|c| c.pareto)
-            .map(|c| (c.cost_per_hour_usd, c.latency_ms.p99))
+            .map(at)
             .collect();
         front.sort_by(|a, b| a.0.total_cmp(&b.0));
         chart
@@ -498,7 +513,7 @@ pub fn chart(s: &SweepReport) -> Option<String> {
             let c = &s.configurations[b];
             chart
                 .draw_series(std::iter::once(Circle::new(
-                    (c.cost_per_hour_usd, c.latency_ms.p99),
+                    at(c),
                     9,
                     BLACK.stroke_width(2),
                 )))
@@ -533,14 +548,14 @@ fn write_html<W: Write>(s: &SweepReport, mut w: W) -> Result<(), WriteError> {
         writeln!(w, "<figure>\n{}\n</figure>", svg.trim())?;
         writeln!(
             w,
-            "<p>Blue: met every objective on every seed; red: missed one on some seed. The ringed dot is the best.</p>"
+            "<p>Blue: met every objective on every seed; red: missed one on some seed (those slower than the axis sit on its top edge). The ringed dot is the best.</p>"
         )?;
     }
     write!(w, "<table>\n<tr>")?;
     for f in headers(s) {
         write!(w, "<th>{}</th>", escape(&f))?;
     }
-    writeln!(w, "<th>p50 ms</th><th>p99 ms</th><th>SLOs met</th><th>USD/h</th><th>USD per 1M</th><th>max rate req/s</th><th>headroom</th><th>missed</th></tr>")?;
+    writeln!(w, "<th>p50 ms</th><th>p99 ms</th><th>SLOs met</th><th>scaling activities</th><th>USD/h</th><th>USD per 1M</th><th>max rate req/s</th><th>headroom</th><th>missed</th></tr>")?;
     for (i, c) in s.configurations.iter().enumerate() {
         write!(
             w,
@@ -560,7 +575,7 @@ fn write_html<W: Write>(s: &SweepReport, mut w: W) -> Result<(), WriteError> {
         }
         writeln!(
             w,
-            "<td>{}</td><td>{} ({}–{})</td><td{}>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<td>{}</td><td>{} ({}–{})</td><td{}>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             fmt_num(c.latency_ms.p50),
             fmt_num(c.latency_ms.p99),
             fmt_num(c.latency_ms.p99_min),
@@ -568,6 +583,7 @@ fn write_html<W: Write>(s: &SweepReport, mut w: W) -> Result<(), WriteError> {
             if c.holds() { "" } else { " class=\"no\"" },
             c.slos_met_seeds,
             c.seeds,
+            fmt_num(c.scaling_activities),
             usd(c.cost_per_hour_usd),
             c.cost_per_million_usd.map_or("–".into(), usd),
             max_rate(c),
