@@ -7,6 +7,9 @@
 //! an interceptor counts every attempt and the report shows attempts next
 //! to calls. The AWS SDK crates live here alone so other builds skip them.
 
+#[cfg(feature = "ec2")]
+pub mod ec2;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 

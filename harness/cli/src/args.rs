@@ -35,6 +35,11 @@ pub enum Command {
     /// cost per hour and per million inferences per configuration, and the
     /// cheapest that meets every objective on every seed (exit 1 if none).
     Sweep(SweepArgs),
+    /// Fetch EC2 spot prices (DescribeSpotPriceHistory through aws-sdk-ec2)
+    /// and write a spot-market file a scenario loads with `[scenario]
+    /// spot_market`: the spot discount per instance type and zone. Needs
+    /// the `ec2` feature: `cargo run --release --features ec2 -- prices …`.
+    Prices(PricesArgs),
     /// Print the JSON Schema of scenario files or of report.json (derived
     /// from the types gameday reads and writes; checked in under
     /// schemas/).
@@ -49,6 +54,47 @@ pub enum Command {
     /// (POST /models, DELETE /models/{name}, POST /models/{name}/invoke)
     /// that loads the weights files in DIR.
     ModelServer(ModelServerArgs),
+}
+
+/// `gameday prices`.
+#[derive(Debug, Args)]
+pub struct PricesArgs {
+    /// AWS region.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Instance types, EC2 or SageMaker names (p3.2xlarge or
+    /// ml.p3.2xlarge; repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub instance_types: Vec<String>,
+    /// Send the calls here instead of the region's EC2 endpoint (the
+    /// embedded platform under `gameday serve`, a proxy). The SDK also
+    /// reads AWS_ENDPOINT_URL_EC2.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// How far back to average the prices, like "7d" or "12h".
+    #[arg(long, default_value = "7d")]
+    pub window: String,
+    /// End of the window, an ISO 8601 UTC time like 2026-12-01T00:00:00Z
+    /// (default: now).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Product description.
+    #[arg(long, default_value = "Linux/UNIX")]
+    pub product: String,
+    /// EC2 on-demand prices to compare against, in the format of
+    /// fixtures/ec2-on-demand.toml (default: that file, built in).
+    #[arg(long)]
+    pub on_demand: Option<PathBuf>,
+    /// Results per page (EC2 allows 5 to 1000; default: EC2's).
+    #[arg(long)]
+    pub page_size: Option<i32>,
+    /// Where to write the spot-market file (default:
+    /// spot-market-<region>.toml).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `gameday sweep`.

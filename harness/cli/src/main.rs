@@ -8,6 +8,7 @@
 mod args;
 mod output;
 mod plan;
+mod prices;
 mod progress;
 mod run;
 mod serve;
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
         Command::Plan(a) => plan::plan(a),
         Command::Compare(a) => run::compare_reports(a),
         Command::Sweep(a) => sweep::sweep(a),
+        Command::Prices(a) => prices::prices(a),
         Command::Schema(a) => {
             let schema = match a.which {
                 args::SchemaKind::Scenario => gameday_scenario::scenario_schema(),

@@ -82,15 +82,9 @@ pub(crate) async fn call(
             "POST / takes Application Auto Scaling calls: X-Amz-Target: AnyScaleFrontendService.<Operation>",
         );
     };
-    let limited = http_body_util::Limited::new(body, MAX_BODY);
-    let bytes = match tokio::time::timeout(
-        s.body_read_timeout(),
-        http_body_util::BodyExt::collect(limited),
-    )
-    .await
-    {
-        Ok(Ok(b)) => b.to_bytes(),
-        _ => {
+    let bytes = match crate::server::read_limited(&s, body, MAX_BODY).await {
+        Some(b) => b,
+        None => {
             return answer(Err(invalid(format!(
                 "the request body must arrive in time and be at most {MAX_BODY} bytes"
             ))))

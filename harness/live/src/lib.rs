@@ -12,6 +12,8 @@
 //! - [`container`]: user model servers under SageMaker's container
 //!   contract, one process per instance.
 //! - [`control`]: who may use the control API (token, Host, Origin).
+//! - [`ec2_api`]: EC2's `DescribeSpotPriceHistory` from the fixture's
+//!   price history, for `gameday prices`.
 //! - [`engine`]: the platform on its own thread, fed over a channel.
 //! - [`listener`]: the accept loop: timeouts, the connection cap, the
 //!   open-file limit.
@@ -28,6 +30,7 @@ pub mod clock;
 pub mod container;
 pub mod control;
 mod control_api;
+pub mod ec2_api;
 pub mod engine;
 pub mod listener;
 pub mod metrics;

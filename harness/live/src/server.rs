@@ -490,7 +490,7 @@ fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route(
             "/",
-            post(crate::autoscaling_api::call).fallback(method_not_allowed),
+            post(aws_api).fallback(method_not_allowed),
         )
         .route(
             "/endpoints/{name}/invocations",
@@ -515,6 +515,33 @@ fn router(state: Arc<AppState>) -> Router {
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
+}
+
+/// `POST /`: an AWS service call. EC2's query protocol arrives
+/// form-encoded; Application Auto Scaling's JSON protocol names its
+/// operation in `X-Amz-Target` (and gets that service's error when it
+/// names none).
+async fn aws_api(state: State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    if !headers.contains_key("x-amz-target") && crate::ec2_api::is_query(&headers) {
+        crate::ec2_api::call(state, headers, body).await
+    } else {
+        crate::autoscaling_api::call(state, headers, body).await
+    }
+}
+
+/// Reads a body of at most `max` bytes within the body-read timeout;
+/// `None` when it is larger or late.
+pub(crate) async fn read_limited(s: &AppState, body: Body, max: usize) -> Option<bytes::Bytes> {
+    let limited = http_body_util::Limited::new(body, max);
+    match tokio::time::timeout(
+        s.body_read_timeout(),
+        http_body_util::BodyExt::collect(limited),
+    )
+    .await
+    {
+        Ok(Ok(b)) => Some(b.to_bytes()),
+        _ => None,
+    }
 }
 
 async fn ping() -> &'static str {

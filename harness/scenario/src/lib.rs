@@ -18,6 +18,7 @@
 //! - [`raw`]: the file as written.
 //! - [`catalog`]: instance types and prices (`fixtures/instances.toml`).
 //! - [`validate`]: the semantic pass.
+//! - [`spot_prices`]: EC2 spot prices into a spot-market file.
 //! - [`reference`]: `docs/scenario.md`, generated from [`raw`].
 
 pub mod catalog;
@@ -25,6 +26,7 @@ mod collect;
 pub mod diag;
 pub mod raw;
 pub mod reference;
+pub mod spot_prices;
 pub mod sweep;
 pub mod units;
 pub mod validate;

@@ -111,6 +111,10 @@ pub struct RawMeta {
     /// Instance catalog to use instead of the built-in one (path relative
     /// to the scenario file).
     pub catalog: Option<String>,
+    /// A spot-market file laid over the built-in market (path relative to
+    /// the scenario file), like the one `gameday prices` writes: its
+    /// entries replace the figures they set.
+    pub spot_market: Option<String>,
 }
 
 /// Which clock drives the run.
@@ -873,6 +877,25 @@ pub struct RawSpotMarket {
     pub capacity_wait: Option<RawRange>,
     /// Notice before a reclaim (default `"2m"`).
     pub notice: Option<DurationStr>,
-    /// Where the figures came from.
+    /// Where the figures came from (files only).
     pub source: Option<String>,
+    /// Per availability zone: the spot discount there (`gameday prices`
+    /// writes these).
+    pub zones: Option<Vec<RawSpotZone>>,
+    /// Use this zone's `savings` (one of the type's `zones`).
+    pub zone: Option<String>,
+}
+
+/// One zone of a `[[spot_market]]` entry.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpotZone {
+    /// Availability zone, like `"us-east-1a"`.
+    pub zone: String,
+    /// Spot discount against on-demand there, 0 to 1.
+    pub savings: f64,
+    /// Time-weighted mean spot price over the window, USD per hour.
+    pub spot_price: Option<f64>,
+    /// Price changes seen in the window.
+    pub changes: Option<u32>,
 }

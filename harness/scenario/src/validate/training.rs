@@ -124,35 +124,28 @@ fn apply_market(cx: &mut Cx<'_>, m: &mut SpotMarketSpec, r: &RawSpotMarket, at: 
     }
 }
 
-/// The spot market in force for every instance type: built-in file, then
-/// the scenario's `[[spot_market]]` entries.
-fn markets(
-    cx: &mut Cx<'_>,
-    raw: &RawScenario,
-    catalog: &Catalog,
-) -> (SpotMarketSpec, BTreeMap<String, SpotMarketSpec>) {
-    let file: SpotFile = toml::from_str(SPOT_MARKET).expect("built-in spot market parses (tested)");
-    let mut default = SpotMarketSpec {
-        mtbi: None,
-        capacity_wait_min: Duration::ZERO,
-        capacity_wait_max: Duration::ZERO,
-        price_ratio: 1.0,
-        notice: Duration::from_secs(120),
-    };
-    // The built-in file is checked by a test; its paths are only for that.
-    let builtin = path("spot_market");
-    apply_market(cx, &mut default, &file.default, &builtin);
-    let mut by_type = BTreeMap::new();
-    for m in &file.spot_market {
-        let mut spec = default.clone();
-        apply_market(cx, &mut spec, m, &builtin);
-        by_type.insert(m.instance_type.clone().unwrap_or_default(), spec);
-    }
-    for (i, m) in raw.spot_markets.iter().enumerate() {
-        let at = path("spot_market").index(i);
+/// The spot market being built: the default for unlisted types, each
+/// listed type's market, and the zones known for each type.
+struct Market {
+    default: SpotMarketSpec,
+    by_type: BTreeMap<String, SpotMarketSpec>,
+    zones: BTreeMap<String, Vec<(String, f64)>>,
+}
+
+impl Market {
+    /// Lays one entry of a file or a scenario over the market.
+    /// `scenario` entries may not carry `source`.
+    fn entry(
+        &mut self,
+        cx: &mut Cx<'_>,
+        m: &RawSpotMarket,
+        at: &FieldPath,
+        catalog: &Catalog,
+        scenario: bool,
+    ) {
         let Some(ty) = &m.instance_type else {
-            cx.err(&at, "a [[spot_market]] needs `instance_type`");
-            continue;
+            cx.err(at, "a [[spot_market]] needs `instance_type`");
+            return;
         };
         if !catalog.types.contains_key(ty) {
             cx.unknown(
@@ -161,19 +154,127 @@ fn markets(
                 ty,
                 catalog.names(),
             );
-            continue;
+            return;
         }
-        if m.source.is_some() {
+        if scenario && m.source.is_some() {
             cx.err(
                 &at.key("source"),
-                "`source` belongs in the built-in fixture, not a scenario",
+                "`source` belongs in a spot-market file, not a scenario",
             );
         }
-        let mut spec = by_type.get(ty).cloned().unwrap_or_else(|| default.clone());
-        apply_market(cx, &mut spec, m, &at);
-        by_type.insert(ty.clone(), spec);
+        let mut spec = self
+            .by_type
+            .get(ty)
+            .cloned()
+            .unwrap_or_else(|| self.default.clone());
+        apply_market(cx, &mut spec, m, at);
+        if let Some(zones) = &m.zones {
+            let mut list = Vec::new();
+            for (j, z) in zones.iter().enumerate() {
+                if !(0.0..1.0).contains(&z.savings) {
+                    cx.err(
+                        &at.key("zones").index(j).key("savings"),
+                        format!("savings is the spot discount, a fraction from 0 up to (not including) 1, got {}", z.savings),
+                    );
+                }
+                list.push((z.zone.clone(), z.savings));
+            }
+            self.zones.insert(ty.clone(), list);
+        }
+        if let Some(zone) = &m.zone {
+            if m.savings.is_some() {
+                cx.err(
+                    &at.key("savings"),
+                    "`zone` picks that zone's savings: leave out `savings`",
+                );
+            }
+            let known = self.zones.get(ty).map(Vec::as_slice).unwrap_or_default();
+            match known.iter().find(|(z, _)| z == zone) {
+                Some(&(_, s)) => spec.price_ratio = 1.0 - s.clamp(0.0, 1.0),
+                None if known.is_empty() => cx.err(
+                    &at.key("zone"),
+                    format!("no zones are known for {ty}: give `zones`, or load a spot-market file with them (`[scenario] spot_market`, written by `gameday prices`)"),
+                ),
+                None => cx.unknown(
+                    &at.key("zone"),
+                    &format!("zone of {ty}"),
+                    zone,
+                    known.iter().map(|(z, _)| z.as_str()),
+                ),
+            }
+        }
+        self.by_type.insert(ty.clone(), spec);
     }
-    (default, by_type)
+}
+
+/// A spot-market file named by `[scenario] spot_market`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpotOverlay {
+    default: Option<RawSpotMarket>,
+    #[serde(default)]
+    spot_market: Vec<RawSpotMarket>,
+}
+
+/// The spot market in force for every instance type: the built-in file,
+/// then the scenario's `spot_market` file, then its `[[spot_market]]`
+/// entries.
+fn markets(
+    cx: &mut Cx<'_>,
+    raw: &RawScenario,
+    catalog: &Catalog,
+) -> (SpotMarketSpec, BTreeMap<String, SpotMarketSpec>) {
+    let file: SpotFile = toml::from_str(SPOT_MARKET).expect("built-in spot market parses (tested)");
+    let mut market = Market {
+        default: SpotMarketSpec {
+            mtbi: None,
+            capacity_wait_min: Duration::ZERO,
+            capacity_wait_max: Duration::ZERO,
+            price_ratio: 1.0,
+            notice: Duration::from_secs(120),
+        },
+        by_type: BTreeMap::new(),
+        zones: BTreeMap::new(),
+    };
+    // The built-in file is checked by a test; its paths are only for that.
+    let builtin = path("spot_market");
+    apply_market(cx, &mut market.default, &file.default, &builtin);
+    for m in &file.spot_market {
+        let mut spec = market.default.clone();
+        apply_market(cx, &mut spec, m, &builtin);
+        market
+            .by_type
+            .insert(m.instance_type.clone().unwrap_or_default(), spec);
+    }
+    if let Some(f) = &raw.scenario.spot_market {
+        if let Some(src) = cx.read(&path("scenario").key("spot_market"), f) {
+            let name = cx.base_dir.join(f).display().to_string();
+            let loc = crate::diag::Locator::new(&name, &src);
+            let mut fcx = Cx {
+                loc: &loc,
+                base_dir: cx.base_dir,
+                diags: Vec::new(),
+            };
+            match toml::from_str::<SpotOverlay>(&src) {
+                Err(e) => fcx.diags.push(crate::toml_error(&loc, &e)),
+                Ok(overlay) => {
+                    // A file's [default] is the market of types listed
+                    // nowhere; listed types keep their own figures.
+                    if let Some(d) = &overlay.default {
+                        apply_market(&mut fcx, &mut market.default, d, &path("default"));
+                    }
+                    for (i, m) in overlay.spot_market.iter().enumerate() {
+                        market.entry(&mut fcx, m, &path("spot_market").index(i), catalog, false);
+                    }
+                }
+            }
+            cx.diags.extend(fcx.diags);
+        }
+    }
+    for (i, m) in raw.spot_markets.iter().enumerate() {
+        market.entry(cx, m, &path("spot_market").index(i), catalog, true);
+    }
+    (market.default, market.by_type)
 }
 
 /// Training jobs and how each is run on the wall clock.
