@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::primitives::DateTime;
-use aws_sdk_ec2::types::{InstanceType, RiProductDescription};
+use aws_sdk_ec2::types::InstanceType;
 use aws_sdk_ec2::Client;
 
 /// What to ask EC2 for.
@@ -107,7 +107,7 @@ pub async fn spot_price_history(q: &SpotPriceQuery) -> Result<SpotPriceHistory, 
                 .map(|t| InstanceType::from(t.as_str()))
                 .collect(),
         ))
-        .product_descriptions(RiProductDescription::from(q.product.as_str()))
+        .product_descriptions(q.product.clone())
         .start_time(DateTime::from(q.start))
         .end_time(DateTime::from(q.end));
     if let Some(n) = q.page_size {

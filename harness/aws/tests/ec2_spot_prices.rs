@@ -29,6 +29,10 @@ name = "e"
   model = "echo"
   instance_type = "ml.m5.xlarge"
   instance_count = 1
+
+[[workload]]
+endpoint = "e"
+arrival = { kind = "constant", rate = 1 }
 "#;
 
 async fn platform() -> Server {
@@ -66,7 +70,10 @@ fn expected(region: &str, ty: &str) -> usize {
         .iter()
         .filter(|c| c.region == region && c.instance_type == ty)
         .collect();
-    let inside = rows.iter().filter(|c| c.at_ms > start && c.at_ms <= end).count();
+    let inside = rows
+        .iter()
+        .filter(|c| c.at_ms > start && c.at_ms <= end)
+        .count();
     let mut zones: Vec<&str> = rows
         .iter()
         .filter(|c| c.at_ms <= start)
@@ -99,7 +106,10 @@ async fn every_page_arrives_through_the_sdk_paginator() {
             "{z}"
         );
     }
-    assert!(h.points.iter().all(|p| p.price_usd > 0.0 && p.price_usd < 3.06));
+    assert!(h
+        .points
+        .iter()
+        .all(|p| p.price_usd > 0.0 && p.price_usd < 3.06));
 
     // The region comes from the signature: us-west-2 has three zones.
     let h = spot_price_history(&query(&url, "us-west-2", &["p3.2xlarge"]))

@@ -4,11 +4,11 @@
 //! scenario whose spot job is billed at the file's discount.
 
 mod common;
-use common::{gameday, text};
 
 #[cfg(not(feature = "ec2"))]
 #[test]
 fn without_the_ec2_feature_prices_says_how_to_get_it() {
+    use common::{gameday, text};
     let out = gameday(&["prices", "--instance-types", "p3.2xlarge"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let err = text(&out.stderr);
@@ -21,7 +21,7 @@ mod with_ec2 {
     use std::path::Path;
     use std::process::{Command, Output};
 
-    use super::common::{root, text};
+    use super::common::{self, root, text};
     use gameday_core::TimeScale;
     use gameday_live::{ServeOptions, Server};
 
@@ -41,6 +41,10 @@ name = "e"
   model = "echo"
   instance_type = "ml.m5.xlarge"
   instance_count = 1
+
+[[workload]]
+endpoint = "e"
+arrival = { kind = "constant", rate = 1 }
 "#;
 
     /// A spot job on one p3.2xlarge with no interruptions, billed at the
@@ -87,8 +91,11 @@ work = { steps = 1000, step_time = "2s" }
     fn server(rt: &tokio::runtime::Runtime) -> Server {
         let sc = gameday_scenario::parse("ec2.toml", PLATFORM, Path::new(".")).unwrap();
         let scale = TimeScale::new(1.0);
-        rt.block_on(Server::start(&scale.platform(&sc.platform), ServeOptions::local(1)))
-            .unwrap()
+        rt.block_on(Server::start(
+            &scale.platform(&sc.platform),
+            ServeOptions::local(1),
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -116,7 +123,10 @@ work = { steps = 1000, step_time = "2s" }
         ]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         let stdout = text(&out.stdout);
-        assert!(stdout.contains("page(s) from http://127.0.0.1:"), "{stdout}");
+        assert!(
+            stdout.contains("page(s) from http://127.0.0.1:"),
+            "{stdout}"
+        );
         assert!(stdout.contains("ml.p3.2xlarge      us-east-1a"), "{stdout}");
         let written = std::fs::read_to_string(&file).unwrap();
         assert!(written.contains("Region us-east-1, Linux/UNIX, 2026-11-28T00:00:00.000Z to 2026-12-01T00:00:00.000Z"), "{written}");
@@ -154,7 +164,14 @@ work = { steps = 1000, step_time = "2s" }
         let dir = tempfile::tempdir().unwrap();
         let out_file = dir.path().join("p.toml");
         let run = |extra: &[&str]| {
-            let mut args = vec!["--endpoint-url", url.as_str(), "--until", "2026-12-01T00:00:00Z", "--out", out_file.to_str().unwrap()];
+            let mut args = vec![
+                "--endpoint-url",
+                url.as_str(),
+                "--until",
+                "2026-12-01T00:00:00Z",
+                "--out",
+                out_file.to_str().unwrap(),
+            ];
             args.extend_from_slice(extra);
             prices(&args)
         };
@@ -166,17 +183,49 @@ work = { steps = 1000, step_time = "2s" }
             err.contains("EC2 refused DescribeSpotPriceHistory: InvalidParameterValue: Value ( Not_A_Type ) for parameter instanceType is invalid"),
             "{err}"
         );
-        // A region EC2 has no prices for.
+        // A region without on-demand prices to compare against; then,
+        // given them with --on-demand, a region EC2 has no spot prices for.
         let out = run(&["--region", "eu-west-1", "--instance-types", "p3.2xlarge"]);
         assert_eq!(out.status.code(), Some(2));
-        assert!(text(&out.stderr).contains("EC2 reported no spot price for p3.2xlarge in eu-west-1"), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("no on-demand price for p3.2xlarge in eu-west-1 (regions with prices: us-east-1, us-west-2)"), "{}", text(&out.stderr));
+        let od = dir.path().join("od.toml");
+        std::fs::write(&od, "source = \"test\"\n[[region]]\nname = \"eu-west-1\"\nprices = { \"p3.2xlarge\" = 3.3 }\n").unwrap();
+        let out = run(&[
+            "--region",
+            "eu-west-1",
+            "--instance-types",
+            "p3.2xlarge",
+            "--on-demand",
+            od.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains("EC2 reported no spot price for p3.2xlarge in eu-west-1"),
+            "{}",
+            text(&out.stderr)
+        );
         // A bad window and a bad time, before any call.
         let out = run(&["--instance-types", "p3.2xlarge", "--window", "soon"]);
         assert_eq!(out.status.code(), Some(2));
-        assert!(text(&out.stderr).contains("--window"), "{}", text(&out.stderr));
-        let out = prices(&["--instance-types", "p3.2xlarge", "--until", "tomorrow", "--endpoint-url", &url]);
+        assert!(
+            text(&out.stderr).contains("--window"),
+            "{}",
+            text(&out.stderr)
+        );
+        let out = prices(&[
+            "--instance-types",
+            "p3.2xlarge",
+            "--until",
+            "tomorrow",
+            "--endpoint-url",
+            &url,
+        ]);
         assert_eq!(out.status.code(), Some(2));
-        assert!(text(&out.stderr).contains("--until: \"tomorrow\" is not an ISO 8601 UTC time"), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("--until: \"tomorrow\" is not an ISO 8601 UTC time"),
+            "{}",
+            text(&out.stderr)
+        );
         assert!(!out_file.exists(), "nothing is written on an error");
     }
 }

@@ -33,8 +33,7 @@ use axum::response::{IntoResponse, Response};
 use crate::server::AppState;
 
 /// The built-in price history (`fixtures/ec2/spot-price-history.csv`).
-pub const SPOT_PRICE_HISTORY: &str =
-    include_str!("../../../fixtures/ec2/spot-price-history.csv");
+pub const SPOT_PRICE_HISTORY: &str = include_str!("../../../fixtures/ec2/spot-price-history.csv");
 
 /// Largest form body a call may have.
 const MAX_BODY: usize = 64 * 1024;
@@ -96,9 +95,7 @@ fn invalid(message: impl Into<String>) -> Ec2Error {
 /// Parses an ISO 8601 UTC timestamp (`2026-12-01T08:00:00Z`, fractions
 /// allowed) into milliseconds since the Unix epoch.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    humantime::parse_rfc3339_weak(s)
-        .ok()
-        .map(unix_ms)
+    humantime::parse_rfc3339_weak(s).ok().map(unix_ms)
 }
 
 /// Formats milliseconds since the Unix epoch as EC2 does
@@ -117,7 +114,8 @@ impl SpotPriceHistory {
     pub fn builtin() -> &'static SpotPriceHistory {
         static H: OnceLock<SpotPriceHistory> = OnceLock::new();
         H.get_or_init(|| {
-            SpotPriceHistory::parse(SPOT_PRICE_HISTORY).expect("the built-in history parses (tested)")
+            SpotPriceHistory::parse(SPOT_PRICE_HISTORY)
+                .expect("the built-in history parses (tested)")
         })
     }
 
@@ -289,11 +287,7 @@ impl Query {
 
 /// Answers one query: the changes that match, newest first, one page of
 /// them.
-fn answer<'a>(
-    h: &'a SpotPriceHistory,
-    region: &str,
-    q: &Query,
-) -> Result<Page<'a>, Ec2Error> {
+fn answer<'a>(h: &'a SpotPriceHistory, region: &str, q: &Query) -> Result<Page<'a>, Ec2Error> {
     let matches = |c: &PriceChange| {
         c.region == region
             && (q.instance_types.is_empty() || q.instance_types.contains(&c.instance_type))
@@ -308,7 +302,11 @@ fn answer<'a>(
     for c in h.changes.iter().filter(|c| matches(c) && c.at_ms <= end) {
         match q.start_ms {
             Some(s) if c.at_ms <= s => {
-                let key = (c.zone.as_str(), c.instance_type.as_str(), c.product.as_str());
+                let key = (
+                    c.zone.as_str(),
+                    c.instance_type.as_str(),
+                    c.product.as_str(),
+                );
                 let e = in_effect.entry(key).or_insert(c);
                 if c.at_ms >= e.at_ms {
                     *e = c;
@@ -452,7 +450,11 @@ fn request_id() -> String {
 }
 
 /// `POST /` with a form body: one EC2 call.
-pub(crate) async fn call(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn call(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let id = request_id();
     let Some(bytes) = crate::server::read_limited(&s, body, MAX_BODY).await else {
         let e = invalid(format!(
@@ -499,7 +501,11 @@ mod tests {
         .unwrap()
     }
 
-    fn query(h: &SpotPriceHistory, region: &str, pairs: &[(&str, &str)]) -> Result<Vec<(String, String, String)>, Ec2Error> {
+    fn query(
+        h: &SpotPriceHistory,
+        region: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<Vec<(String, String, String)>, Ec2Error> {
         let q = Query::parse(&form(pairs))?;
         Ok(answer(h, region, &q)?
             .items
@@ -532,8 +538,19 @@ mod tests {
         let got = query(&h, "us-east-1", &[("InstanceType.1", "p3.2xlarge")]).unwrap();
         let prices: Vec<&str> = got.iter().map(|g| g.2.as_str()).collect();
         assert_eq!(prices, ["1.000000", "0.950000", "0.900000", "0.800000"]);
-        let got = query(&h, "us-east-1", &[("Filter.1.Name", "availability-zone"), ("Filter.1.Value.1", "us-east-1b")]).unwrap();
-        assert_eq!(got, [("us-east-1b".into(), "p3.2xlarge".into(), "0.800000".into())]);
+        let got = query(
+            &h,
+            "us-east-1",
+            &[
+                ("Filter.1.Name", "availability-zone"),
+                ("Filter.1.Value.1", "us-east-1b"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            [("us-east-1b".into(), "p3.2xlarge".into(), "0.800000".into())]
+        );
         let got = query(&h, "us-west-2", &[]).unwrap();
         assert_eq!(got.len(), 1);
         assert!(query(&h, "eu-west-1", &[]).unwrap().is_empty());
@@ -589,33 +606,75 @@ mod tests {
     fn bad_requests_get_ec2_errors() {
         let h = history();
         let code = |pairs: &[(&str, &str)]| query(&h, "us-east-1", pairs).unwrap_err().code;
-        assert_eq!(code(&[("InstanceType.1", "ml.p3.2xlarge")]), "InvalidParameterValue");
-        assert_eq!(code(&[("InstanceType.1", "not-a-type")]), "InvalidParameterValue");
-        assert_eq!(code(&[("ProductDescription.1", "BeOS")]), "InvalidParameterValue");
-        assert_eq!(code(&[("MaxResults", "4")]), "InvalidParameterValue");
-        assert_eq!(code(&[("MaxResults", "1001")]), "InvalidParameterValue");
-        assert_eq!(code(&[("StartTime", "last tuesday")]), "InvalidParameterValue");
         assert_eq!(
-            code(&[("StartTime", "2026-12-01T00:00:00Z"), ("EndTime", "2026-11-01T00:00:00Z")]),
+            code(&[("InstanceType.1", "ml.p3.2xlarge")]),
             "InvalidParameterValue"
         );
-        assert_eq!(code(&[("Filter.1.Name", "spot-price"), ("Filter.1.Value.1", "1")]), "InvalidParameterValue");
+        assert_eq!(
+            code(&[("InstanceType.1", "not-a-type")]),
+            "InvalidParameterValue"
+        );
+        assert_eq!(
+            code(&[("ProductDescription.1", "BeOS")]),
+            "InvalidParameterValue"
+        );
+        assert_eq!(code(&[("MaxResults", "4")]), "InvalidParameterValue");
+        assert_eq!(code(&[("MaxResults", "1001")]), "InvalidParameterValue");
+        assert_eq!(
+            code(&[("StartTime", "last tuesday")]),
+            "InvalidParameterValue"
+        );
+        assert_eq!(
+            code(&[
+                ("StartTime", "2026-12-01T00:00:00Z"),
+                ("EndTime", "2026-11-01T00:00:00Z")
+            ]),
+            "InvalidParameterValue"
+        );
+        assert_eq!(
+            code(&[("Filter.1.Name", "spot-price"), ("Filter.1.Value.1", "1")]),
+            "InvalidParameterValue"
+        );
         assert_eq!(code(&[("NextToken", "abc")]), "InvalidPaginationToken");
-        assert_eq!(code(&[("NextToken", "gameday-99")]), "InvalidPaginationToken");
-        let e = call_form(&h, "us-east-1", &[("Action".into(), "RunInstances".into())], "id").unwrap_err();
+        assert_eq!(
+            code(&[("NextToken", "gameday-99")]),
+            "InvalidPaginationToken"
+        );
+        let e = call_form(
+            &h,
+            "us-east-1",
+            &[("Action".into(), "RunInstances".into())],
+            "id",
+        )
+        .unwrap_err();
         assert_eq!(e.code, "InvalidAction");
-        assert_eq!(call_form(&h, "us-east-1", &[], "id").unwrap_err().code, "MissingAction");
+        assert_eq!(
+            call_form(&h, "us-east-1", &[], "id").unwrap_err().code,
+            "MissingAction"
+        );
     }
 
     #[test]
     fn answers_and_errors_are_ec2_xml() {
         let h = history();
-        let xml = call_form(&h, "us-east-1", &form(&[("InstanceType.1", "g5.xlarge")]), "rid").unwrap();
+        let xml = call_form(
+            &h,
+            "us-east-1",
+            &form(&[("InstanceType.1", "g5.xlarge")]),
+            "rid",
+        )
+        .unwrap();
         let doc = roxmltree::Document::parse(&xml).unwrap();
         let root = doc.root_element();
         assert_eq!(root.tag_name().name(), "DescribeSpotPriceHistoryResponse");
         let item = root.descendants().find(|n| n.has_tag_name("item")).unwrap();
-        let field = |name: &str| item.children().find(|n| n.has_tag_name(name)).and_then(|n| n.text()).unwrap().to_string();
+        let field = |name: &str| {
+            item.children()
+                .find(|n| n.has_tag_name(name))
+                .and_then(|n| n.text())
+                .unwrap()
+                .to_string()
+        };
         assert_eq!(field("spotPrice"), "0.350000");
         assert_eq!(field("timestamp"), "2026-11-30T01:00:00.000Z");
         assert_eq!(field("availabilityZone"), "us-east-1a");
@@ -623,7 +682,10 @@ mod tests {
         let doc = roxmltree::Document::parse(&e).unwrap();
         let code = doc.descendants().find(|n| n.has_tag_name("Code")).unwrap();
         assert_eq!(code.text(), Some("InvalidParameterValue"));
-        let msg = doc.descendants().find(|n| n.has_tag_name("Message")).unwrap();
+        let msg = doc
+            .descendants()
+            .find(|n| n.has_tag_name("Message"))
+            .unwrap();
         assert_eq!(msg.text(), Some("a <b> & c"));
     }
 

@@ -488,10 +488,7 @@ fn unix_now_s() -> f64 {
 
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route(
-            "/",
-            post(aws_api).fallback(method_not_allowed),
-        )
+        .route("/", post(aws_api).fallback(method_not_allowed))
         .route(
             "/endpoints/{name}/invocations",
             post(invoke).fallback(method_not_allowed),

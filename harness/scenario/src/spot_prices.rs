@@ -206,8 +206,14 @@ pub fn summarize(
                 known: on_demand.regions().collect::<Vec<_>>().join(", "),
             })?;
         let mut by_zone: BTreeMap<&str, Vec<(i64, f64)>> = BTreeMap::new();
-        for p in points.iter().filter(|p| p.instance_type == ec2 && p.at_ms <= window.end_ms) {
-            by_zone.entry(&p.zone).or_default().push((p.at_ms, p.price_usd));
+        for p in points
+            .iter()
+            .filter(|p| p.instance_type == ec2 && p.at_ms <= window.end_ms)
+        {
+            by_zone
+                .entry(&p.zone)
+                .or_default()
+                .push((p.at_ms, p.price_usd));
         }
         if by_zone.is_empty() {
             return Err(PricesError::NoPrices {
@@ -342,14 +348,20 @@ mod tests {
                 assert!(cat.types.contains_key(&format!("ml.{ty}")), "{ty}");
             }
         }
-        assert!(OnDemandPrices::parse("source = \"x\"\n[[region]]\nname = \"r\"\nprices = { \"a.b\" = 0 }").is_err());
+        assert!(OnDemandPrices::parse(
+            "source = \"x\"\n[[region]]\nname = \"r\"\nprices = { \"a.b\" = 0 }"
+        )
+        .is_err());
     }
 
     #[test]
     fn the_mean_is_weighted_by_how_long_each_price_held() {
         // Window 10h..20h. 1a: 1.0 from 5h (in effect at the start), 2.0
         // from 15h: mean 1.5. 1b: 3.0 from 18h only: the two hours known.
-        let w = Window { start_ms: 10 * H, end_ms: 20 * H };
+        let w = Window {
+            start_ms: 10 * H,
+            end_ms: 20 * H,
+        };
         let points = [
             pt("1a", "p3.2xlarge", 0.5, 1),
             pt("1a", "p3.2xlarge", 1.0, 5),
@@ -358,7 +370,10 @@ mod tests {
             pt("1b", "p3.2xlarge", 3.0, 18),
             pt("1a", "g5.xlarge", 0.4, 0),
         ];
-        let od = OnDemandPrices::parse("source = \"t\"\n[[region]]\nname = \"r\"\nprices = { \"p3.2xlarge\" = 4.0 }").unwrap();
+        let od = OnDemandPrices::parse(
+            "source = \"t\"\n[[region]]\nname = \"r\"\nprices = { \"p3.2xlarge\" = 4.0 }",
+        )
+        .unwrap();
         let s = summarize(&points, "r", &["ml.p3.2xlarge".into()], w, &od).unwrap();
         assert_eq!(s.len(), 1);
         let t = &s[0];
@@ -375,7 +390,10 @@ mod tests {
 
     #[test]
     fn missing_prices_are_named() {
-        let w = Window { start_ms: 0, end_ms: H };
+        let w = Window {
+            start_ms: 0,
+            end_ms: H,
+        };
         let od = OnDemandPrices::builtin();
         let e = summarize(&[], "us-east-1", &["p3.2xlarge".into()], w, &od).unwrap_err();
         assert!(matches!(e, PricesError::NoPrices { .. }), "{e}");
@@ -388,9 +406,19 @@ mod tests {
 
     #[test]
     fn a_spot_above_on_demand_saves_nothing() {
-        let w = Window { start_ms: 0, end_ms: H };
+        let w = Window {
+            start_ms: 0,
+            end_ms: H,
+        };
         let od = OnDemandPrices::builtin();
-        let s = summarize(&[pt("z", "c5.xlarge", 0.5, 0)], "us-east-1", &["c5.xlarge".into()], w, &od).unwrap();
+        let s = summarize(
+            &[pt("z", "c5.xlarge", 0.5, 0)],
+            "us-east-1",
+            &["c5.xlarge".into()],
+            w,
+            &od,
+        )
+        .unwrap();
         assert_eq!(s[0].savings, 0.0);
     }
 }

@@ -107,13 +107,23 @@ fn zone_errors_name_the_field_and_suggest() {
         "{SCENARIO}\n[[spot_market]]\ninstance_type = \"ml.p3.2xlarge\"\nzone = \"us-east-1bb\"\nsavings = 0.5\n"
     );
     let e = load_with(&sc, &written_file()).unwrap_err();
-    assert!(e.contains("DIR/t.toml:17:8: spot_market[0].zone: unknown zone of ml.p3.2xlarge \"us-east-1bb\""), "{e}");
+    assert!(
+        e.contains(
+            "DIR/t.toml:17:8: spot_market[0].zone: unknown zone of ml.p3.2xlarge \"us-east-1bb\""
+        ),
+        "{e}"
+    );
     assert!(e.contains("did you mean \"us-east-1b\"?"), "{e}");
     assert!(e.contains("DIR/t.toml:18:11: spot_market[0].savings: `zone` picks that zone's savings: leave out `savings`"), "{e}");
     // Without a file there are no zones to pick from.
     let no_file = sc.replace("spot_market = \"prices.toml\"\n", "");
-    let e = parse("t.toml", &no_file, Path::new("../../fixtures")).unwrap_err().to_string();
-    assert!(e.contains("t.toml:16:8: spot_market[0].zone: no zones are known for ml.p3.2xlarge"), "{e}");
+    let e = parse("t.toml", &no_file, Path::new("../../fixtures"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("t.toml:16:8: spot_market[0].zone: no zones are known for ml.p3.2xlarge"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -121,13 +131,25 @@ fn errors_in_the_file_point_into_the_file() {
     let bad = "[[spot_market]]\ninstance_type = \"ml.p3.2xlarg\"\nsavings = 0.5\n\n[[spot_market]]\ninstance_type = \"ml.g5.xlarge\"\nsavings = 0.5\nzones = [ { zone = \"a\", savings = 1.5 } ]\n";
     let e = load_with(SCENARIO, bad).unwrap_err();
     assert!(e.contains("DIR/prices.toml:2:17: spot_market[0].instance_type: unknown instance type \"ml.p3.2xlarg\"; did you mean \"ml.p3.2xlarge\"?"), "{e}");
-    assert!(e.contains("DIR/prices.toml:8:35: spot_market[1].zones[0].savings: savings is the spot discount"), "{e}");
-    let e = load_with(SCENARIO, "[[spot_market]]\ninstance_type = \"ml.g5.xlarge\"\nsavigns = 0.5\n").unwrap_err();
+    assert!(
+        e.contains(
+            "DIR/prices.toml:8:35: spot_market[1].zones[0].savings: savings is the spot discount"
+        ),
+        "{e}"
+    );
+    let e = load_with(
+        SCENARIO,
+        "[[spot_market]]\ninstance_type = \"ml.g5.xlarge\"\nsavigns = 0.5\n",
+    )
+    .unwrap_err();
     assert!(e.contains("DIR/prices.toml:3:1: "), "{e}");
     assert!(e.contains("did you mean \"savings\"?"), "{e}");
     let missing = SCENARIO.replace("prices.toml", "nowhere.toml");
     let e = load_with(&missing, "").unwrap_err();
-    assert!(e.contains("t.toml:3:15: scenario.spot_market: cannot read \"DIR/nowhere.toml\""), "{e}");
+    assert!(
+        e.contains("t.toml:3:15: scenario.spot_market: cannot read \"DIR/nowhere.toml\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -136,5 +158,8 @@ fn a_scenario_entry_still_may_not_carry_a_source() {
         "{SCENARIO}\n[[spot_market]]\ninstance_type = \"ml.p3.2xlarge\"\nsource = \"me\"\n"
     );
     let e = load_with(&sc, &written_file()).unwrap_err();
-    assert!(e.contains("spot_market[0].source: `source` belongs in a spot-market file, not a scenario"), "{e}");
+    assert!(
+        e.contains("spot_market[0].source: `source` belongs in a spot-market file, not a scenario"),
+        "{e}"
+    );
 }
