@@ -4,7 +4,6 @@
 
 use std::time::SystemTime;
 
-use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::primitives::DateTime;
 use aws_sdk_ec2::types::InstanceType;
@@ -79,21 +78,13 @@ fn unix_ms(t: &DateTime) -> i64 {
 
 /// Builds the EC2 client: the default chain, or the overrides in `q`.
 pub async fn client(q: &SpotPriceQuery) -> Client {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(q.region.clone()));
-    if let Some(u) = &q.endpoint_url {
-        loader = loader.endpoint_url(u.clone());
-    }
-    if let Some((id, secret)) = &q.static_credentials {
-        loader = loader.credentials_provider(Credentials::new(
-            id.clone(),
-            secret.clone(),
-            None,
-            None,
-            "gameday-static",
-        ));
-    }
-    Client::new(&loader.load().await)
+    let shared = crate::shared_config(
+        Some(&q.region),
+        q.endpoint_url.as_deref(),
+        q.static_credentials.as_ref(),
+    )
+    .await;
+    Client::new(&shared)
 }
 
 /// Fetches every page of the spot price history `q` asks for.

@@ -60,6 +60,32 @@ impl Intercept for CountAttempts {
     }
 }
 
+/// The SDK configuration every gameday client starts from: the default
+/// chain, with the region, endpoint URL and static credentials given.
+pub(crate) async fn shared_config(
+    region: Option<&str>,
+    endpoint_url: Option<&str>,
+    static_credentials: Option<&(String, String)>,
+) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(r) = region {
+        loader = loader.region(Region::new(r.to_string()));
+    }
+    if let Some(u) = endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    if let Some((id, secret)) = static_credentials {
+        loader = loader.credentials_provider(Credentials::new(
+            id.clone(),
+            secret.clone(),
+            None,
+            None,
+            "gameday-static",
+        ));
+    }
+    loader.load().await
+}
+
 /// InvokeEndpoint through `aws-sdk-sagemakerruntime`.
 #[derive(Clone, Debug)]
 pub struct SageMakerTarget {
@@ -73,23 +99,12 @@ impl SageMakerTarget {
     /// Builds the client: the default credential chain and region (or the
     /// overrides in `opts`).
     pub async fn new(opts: SageMakerOptions) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(r) = &opts.region {
-            loader = loader.region(Region::new(r.clone()));
-        }
-        if let Some(u) = &opts.endpoint_url {
-            loader = loader.endpoint_url(u.clone());
-        }
-        if let Some((id, secret)) = &opts.static_credentials {
-            loader = loader.credentials_provider(Credentials::new(
-                id.clone(),
-                secret.clone(),
-                None,
-                None,
-                "gameday-static",
-            ));
-        }
-        let shared = loader.load().await;
+        let shared = shared_config(
+            opts.region.as_deref(),
+            opts.endpoint_url.as_deref(),
+            opts.static_credentials.as_ref(),
+        )
+        .await;
         let attempts = Arc::new(AttemptCounter::default());
         let max_attempts = opts.max_attempts.max(1);
         let conf = aws_sdk_sagemakerruntime::config::Builder::from(&shared)
