@@ -137,7 +137,10 @@ impl SpotPriceHistory {
         let mut changes = Vec::new();
         for (i, row) in rd.deserialize::<Row>().enumerate() {
             let r = row.map_err(|e| format!("row {}: {e}", i + 1))?;
-            if r.spot_price.parse::<f64>().map_or(true, |p| p.is_nan() || p < 0.0) {
+            if r.spot_price
+                .parse::<f64>()
+                .map_or(true, |p| p.is_nan() || p < 0.0)
+            {
                 return Err(format!("row {}: bad spot_price {:?}", i + 1, r.spot_price));
             }
             let at_ms = parse_timestamp(&r.timestamp)
