@@ -223,7 +223,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "duration = \"10m\"",
         "duraton = \"10m\"",
-        &["t.toml:3:1: scenario.duraton: unknown field `duraton`, expected one of `name`, `description`, `duration`, `seed`, `clock`, `timeline_interval`, `time_scale`, `catalog`; did you mean \"duration\"?"],
+        &["t.toml:3:1: scenario.duraton: unknown field `duraton`, expected one of `name`, `description`, `duration`, `seed`, `clock`, `timeline_interval`, `time_scale`, `catalog`, `spot_market`; did you mean \"duration\"?"],
     ),
     ("at = \"5m\"", "at = \"15m\"", &["t.toml:26:6: fault[0].at: the fault starts at 900s, at or after the end of the run (600s)"]),
     (
