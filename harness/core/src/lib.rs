@@ -27,6 +27,8 @@
 //!   cooldowns and scaling activities.
 //! - [`capacity`]: a pool per instance type, shared by endpoint launches
 //!   and training jobs: shortages, `InsufficientCapacity`, backoff.
+//! - [`features`]: the online feature store: lookups before inference,
+//!   outages, fallbacks, the per-instance cache and feature ages.
 //! - [`hosting`]: endpoints, variants, instances: routing, slots and FIFO
 //!   queues, timeouts, per-request faults, fleet replacement, cost.
 //! - [`metrics`]: CloudWatch-style datapoints per endpoint and variant
@@ -107,6 +109,7 @@
 //!     faults: vec![],
 //!     shortages: vec![],
 //!     zone_outages: vec![],
+//!     feature_store: Default::default(),
 //! };
 //! let mut p = Platform::new(&spec, RngStreams::new(7));
 //! let req = Request { id: 0, endpoint: 0, target_variant: None, sent_at: SimTime::ZERO, timeout_ns: 1_000_000_000, target_model: None };
@@ -124,6 +127,7 @@ pub mod autoscaling;
 pub mod capacity;
 pub mod dist;
 pub mod fault_kinds;
+pub mod features;
 pub mod hosting;
 pub mod metrics;
 pub mod mme;

@@ -92,6 +92,8 @@ pub struct RequestResult {
     pub cache: crate::mme::CacheUse,
     /// Multi-model endpoints: microseconds it waited for its model.
     pub model_wait_us: u32,
+    /// Endpoints with features: what the lookup served.
+    pub features: crate::features::FeatureUse,
 }
 
 /// Kinds of discrete platform event (rows of `events.csv`).

@@ -20,6 +20,7 @@ use std::time::Duration;
 use crate::arrival::ArrivalSpec;
 use crate::autoscaling::{AutoscalingSpec, ScheduledSpec, StepPolicySpec, TargetTrackingSpec};
 use crate::capacity::ShortageSpec;
+use crate::features::{FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec};
 use crate::outcome::VariantCost;
 use crate::spec::{
     EndpointSpec, FaultKind, FaultSpec, FaultTarget, InstanceTypeSpec, PlatformSpec, VariantSpec,
@@ -84,6 +85,7 @@ impl TimeScale {
             faults,
             shortages,
             zone_outages,
+            feature_store,
         } = spec;
         PlatformSpec {
             endpoints: endpoints.iter().map(|e| self.endpoint(e)).collect(),
@@ -98,6 +100,82 @@ impl TimeScale {
                     zone: z.zone,
                 })
                 .collect(),
+            feature_store: self.feature_store(feature_store),
+        }
+    }
+
+    /// The feature store: record refreshes, cache TTLs and outage windows
+    /// are on the timeline; a lookup's latency, the added latency of a
+    /// slow store, the container's lookup timeout and the call quotas are
+    /// what a request meets in real time, and stay real.
+    fn feature_store(self, s: &FeatureStoreSpec) -> FeatureStoreSpec {
+        let FeatureStoreSpec {
+            groups,
+            uses,
+            outages,
+            quotas,
+        } = s;
+        FeatureStoreSpec {
+            groups: groups
+                .iter()
+                .map(|g| {
+                    let FeatureGroupSpec {
+                        name,
+                        records,
+                        zipf,
+                        latency,
+                        refresh,
+                        features,
+                    } = g;
+                    FeatureGroupSpec {
+                        name: name.clone(),
+                        records: *records,
+                        zipf: *zipf,
+                        latency: latency.clone(),
+                        refresh: refresh.map(|d| self.compress(d)),
+                        features: features.clone(),
+                    }
+                })
+                .collect(),
+            uses: uses
+                .iter()
+                .map(|u| {
+                    let FeatureUseSpec {
+                        endpoint,
+                        groups,
+                        timeout,
+                        on_failure,
+                        cache_ttl,
+                        then,
+                    } = u;
+                    FeatureUseSpec {
+                        endpoint: *endpoint,
+                        groups: groups.clone(),
+                        timeout: *timeout,
+                        on_failure: *on_failure,
+                        cache_ttl: self.compress(*cache_ttl),
+                        then: *then,
+                    }
+                })
+                .collect(),
+            outages: outages
+                .iter()
+                .map(|o| {
+                    let FeatureOutageSpec {
+                        group,
+                        mode,
+                        at,
+                        duration,
+                    } = o;
+                    FeatureOutageSpec {
+                        group: *group,
+                        mode: *mode,
+                        at: self.compress(*at),
+                        duration: duration.map(|d| self.compress(d)),
+                    }
+                })
+                .collect(),
+            quotas: *quotas,
         }
     }
 
@@ -497,6 +575,7 @@ mod tests {
             }],
             shortages: vec![],
             zone_outages: vec![],
+            feature_store: Default::default(),
         }
     }
 

@@ -20,6 +20,9 @@ pub struct PlatformSpec {
     /// Scheduled availability-zone outages; they hit every endpoint with
     /// instances in the zone.
     pub zone_outages: Vec<ZoneOutageSpec>,
+    /// The online feature store: its groups, the endpoints that look
+    /// features up, and its outages.
+    pub feature_store: crate::features::FeatureStoreSpec,
 }
 
 /// An availability zone goes dark: its instances die, and no launch is

@@ -50,6 +50,7 @@ pub(crate) fn one_endpoint(
         faults,
         shortages: vec![],
         zone_outages: vec![],
+        feature_store: Default::default(),
     }
 }
 

@@ -96,6 +96,7 @@ fn platform() -> Platform {
             instance_type: G5.into(),
         }],
         zone_outages: vec![],
+        feature_store: Default::default(),
     };
     let training = TrainingSpec {
         jobs: vec![job("on-g5", G5), job("on-p3", "ml.p3.2xlarge")],

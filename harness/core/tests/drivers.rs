@@ -77,6 +77,7 @@ fn spec() -> PlatformSpec {
         ],
         shortages: vec![],
         zone_outages: vec![],
+        feature_store: Default::default(),
     }
 }
 

@@ -59,6 +59,7 @@ fn datapoints_average_to_erlang_c_figures() {
         faults: vec![],
         shortages: vec![],
         zone_outages: vec![],
+        feature_store: Default::default(),
     };
     let end = SimTime::ZERO + Duration::from_secs(3600);
     let mut p = Platform::new(&spec, RngStreams::new(21));

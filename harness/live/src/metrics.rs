@@ -317,6 +317,7 @@ mod tests {
             faults: vec![],
             shortages: vec![],
             zone_outages: vec![],
+            feature_store: Default::default(),
         };
         Platform::new(&spec, RngStreams::new(1))
     }

@@ -41,6 +41,7 @@ fn spec() -> PlatformSpec {
         faults: vec![],
         shortages: vec![],
         zone_outages: vec![],
+        feature_store: Default::default(),
     }
 }
 

@@ -123,6 +123,7 @@ pub fn record_of(
         // A client cannot see the endpoint's model cache.
         cache: gameday_core::mme::CacheUse::NotMultiModel,
         model_wait_us: 0,
+        features: gameday_core::features::FeatureUse::NONE,
     }
 }
 

@@ -97,6 +97,7 @@ fn peak_bytes_of(
         faults: vec![],
         shortages: vec![],
         zone_outages: vec![],
+        feature_store: Default::default(),
     };
     let workloads = vec![WorkloadSpec {
         name: "w".into(),

@@ -95,6 +95,7 @@ fn mm(
         faults: vec![],
         shortages: vec![],
         zone_outages: vec![],
+        feature_store: Default::default(),
     };
     let workloads = vec![WorkloadSpec {
         name: "poisson".into(),

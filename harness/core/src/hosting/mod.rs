@@ -16,6 +16,7 @@ use crate::spec::{FaultSpec, PlatformSpec, Routing, VariantSpec};
 use crate::time::SimTime;
 
 mod faults;
+mod feature_outages;
 mod fleet;
 mod launch;
 mod models;
@@ -134,6 +135,16 @@ pub enum Timer {
     ModelWaitExpiry {
         /// Instance id.
         instance: u32,
+    },
+    /// Feature-store outage `outage` starts.
+    FeatureOutageStart {
+        /// Outage index.
+        outage: u32,
+    },
+    /// Feature-store outage `outage` ends.
+    FeatureOutageEnd {
+        /// Outage index.
+        outage: u32,
     },
 }
 
@@ -345,11 +356,13 @@ pub(crate) struct Hosting {
     multi_model: bool,
     /// Scratch space for the models a load unloads.
     victims: Vec<u32>,
+    /// The online feature store, if an endpoint looks features up.
+    features: Option<Box<crate::features::FeatureStore>>,
 }
 
 /// A uniform index in `0..len` (Lemire's multiply-shift; bias < 2⁻⁶⁰).
 #[inline]
-fn index<R: Rng + ?Sized>(rng: &mut R, len: usize) -> usize {
+pub(crate) fn index<R: Rng + ?Sized>(rng: &mut R, len: usize) -> usize {
     ((u128::from(rng.next_u64()) * len as u128) >> 64) as usize
 }
 
@@ -426,7 +439,21 @@ impl Hosting {
                 Timer::ZoneOutageStart { outage: i as u32 },
             ));
         }
+        let features = crate::features::FeatureStore::new(
+            &spec.feature_store,
+            spec.endpoints.len(),
+            &streams,
+        );
+        if let Some(store) = &features {
+            for (k, o) in store.outages().iter().enumerate() {
+                timers.push_back((
+                    SimTime::ZERO + o.at,
+                    Timer::FeatureOutageStart { outage: k as u32 },
+                ));
+            }
+        }
         let mut h = Hosting {
+            features: features.map(Box::new),
             endpoints,
             instances,
             fault_rngs: (0..spec.faults.len())
@@ -515,6 +542,8 @@ impl Hosting {
             } => self.request_launch(endpoint as usize, variant as usize, attempt),
             Timer::ModelReady { instance, model } => self.model_ready(now, instance, model),
             Timer::ModelWaitExpiry { instance } => self.expire_model_waits(now, instance),
+            Timer::FeatureOutageStart { outage } => self.feature_outage(now, outage, true),
+            Timer::FeatureOutageEnd { outage } => self.feature_outage(now, outage, false),
         }
     }
 
@@ -550,9 +579,12 @@ impl Hosting {
         }
     }
 
-    /// Instance `inst` crashed or was terminated: the driver stops its
-    /// model server, if it has one.
+    /// Instance `inst` crashed or was terminated: its feature cache is
+    /// gone, and the driver stops its model server, if it has one.
     fn model_server_down(&mut self, inst: u32) {
+        if let Some(store) = self.features.as_deref_mut() {
+            store.forget(inst);
+        }
         let i = &self.instances[inst as usize];
         if self.endpoints[i.endpoint as usize].variants[i.variant as usize]
             .spec

@@ -232,6 +232,7 @@ impl Hosting {
             },
             wait_us: 0,
             retried: false,
+            features: q.tag.features,
         };
         if found == CacheLookup::Hit {
             return Some(q);
@@ -682,6 +683,7 @@ impl Hosting {
             cause,
             cache: CacheUse::Miss,
             model_wait_us: (now.nanos_since(w.arrived) / 1_000).min(u64::from(u32::MAX)) as u32,
+            features: crate::features::FeatureUse::NONE,
         });
         self.change_in_system(now, e, v, false);
         self.release_model(now, inst, w.model);

@@ -2,6 +2,7 @@
 
 use super::{Hosting, InstanceState, Queued, Request, ServiceStart, Slot, Timer};
 use crate::dist::unit;
+use crate::features::FeaturePath;
 use crate::mme::{CacheUse, ModelTag};
 use crate::outcome::{Cause, Outcome, RequestResult};
 use crate::spec::FaultKind;
@@ -27,6 +28,7 @@ impl Hosting {
             cause: Cause::Served,
             cache: CacheUse::NotMultiModel,
             model_wait_us: 0,
+            features: crate::features::FeatureUse::NONE,
         };
 
         // Fault rules in scenario order; the first that does not pass wins.
@@ -203,6 +205,7 @@ impl Hosting {
             cause,
             cache: s.tag.cache,
             model_wait_us: s.tag.wait_us,
+            features: s.tag.features,
         });
         self.endpoints[e].variants[v].busy_slots.down(now, 1);
         self.change_in_system(now, e, v, false);
@@ -243,7 +246,20 @@ impl Hosting {
                 service *= mm.models[q.tag.model as usize].service_scale;
             }
         }
-        let service_ns = secs_to_nanos(service).saturating_add(q.extra_ns);
+        let mut service_ns = secs_to_nanos(service).saturating_add(q.extra_ns);
+        let mut q = q;
+        if let Some(store) = self.features.as_deref_mut().filter(|s| s.used_by(e)) {
+            // The container reads the request's features first; a failed
+            // lookup with an `error` fallback answers without the model.
+            let lookup = store.lookup(now, e, inst);
+            q.tag.features = lookup.used;
+            service_ns = if lookup.used.path == FeaturePath::Failed {
+                lookup.latency_ns
+            } else {
+                lookup.latency_ns.saturating_add(service_ns)
+            };
+        }
+        let instance = &mut self.instances[inst as usize];
         let done = now.add_nanos(service_ns);
         let wait = now.nanos_since(q.sent_at);
         let late = done > q.deadline;
@@ -288,6 +304,11 @@ impl Hosting {
         instance.outstanding -= 1;
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         if !s.reported {
+            let outcome = if s.tag.features.path == FeaturePath::Failed {
+                Outcome::Server5xx
+            } else {
+                Outcome::Ok
+            };
             self.finish_request(
                 e,
                 v,
@@ -295,7 +316,7 @@ impl Hosting {
                 s.sent_at,
                 now.nanos_since(s.sent_at),
                 s.started_at.nanos_since(s.sent_at),
-                Outcome::Ok,
+                outcome,
                 s.tag,
             );
         }
@@ -388,9 +409,15 @@ impl Hosting {
             latency_ns,
             queue_wait_ns,
             outcome,
-            cause: Cause::of(outcome),
+            cause: match outcome {
+                Outcome::Server5xx if tag.features.path == FeaturePath::Failed => {
+                    Cause::ModelError(500)
+                }
+                _ => Cause::of(outcome),
+            },
             cache: tag.cache,
             model_wait_us: tag.wait_us,
+            features: tag.features,
         });
     }
 }

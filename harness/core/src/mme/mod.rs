@@ -48,6 +48,8 @@ pub struct ModelTag {
     /// A real container answered 404 (not loaded) once already: the
     /// model was loaded again for it.
     pub retried: bool,
+    /// The request's feature lookup, once its container made it.
+    pub features: crate::features::FeatureUse,
 }
 
 impl ModelTag {
@@ -57,6 +59,7 @@ impl ModelTag {
         cache: CacheUse::NotMultiModel,
         wait_us: 0,
         retried: false,
+        features: crate::features::FeatureUse::NONE,
     };
     /// The sentinel model index of a single-model request.
     pub const NO_MODEL: u32 = u32::MAX;
