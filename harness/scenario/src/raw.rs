@@ -36,6 +36,11 @@ pub struct RawScenario {
     /// `[[training_job]]`: training jobs.
     #[serde(default, rename = "training_job")]
     pub training_jobs: Vec<RawTrainingJob>,
+    /// `[[feature_group]]`: feature groups of the online feature store.
+    #[serde(default, rename = "feature_group")]
+    pub feature_groups: Vec<RawFeatureGroup>,
+    /// `[feature_store]`: the online store's call quotas.
+    pub feature_store: Option<RawFeatureStore>,
     /// `[[spot_market]]`: overrides of the built-in spot market.
     #[serde(default, rename = "spot_market")]
     pub spot_markets: Vec<RawSpotMarket>,
@@ -284,6 +289,106 @@ pub struct RawEndpoint {
     /// `[[endpoint.variant]]`: production variants.
     #[serde(default)]
     pub variant: Vec<RawVariant>,
+    /// `[endpoint.features]`: the model container looks each request's
+    /// features up in the online store before inference.
+    pub features: Option<RawEndpointFeatures>,
+}
+
+/// `[endpoint.features]`: which feature groups each request reads, and
+/// what the container does when a lookup fails.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpointFeatures {
+    /// A `[[feature_group]]` name, or a list of them (one
+    /// `BatchGetRecord` for two or more).
+    pub group: RawGroups,
+    /// The container's client gives up on a lookup after this (default
+    /// `"50ms"`).
+    pub timeout: Option<DurationStr>,
+    /// What a failed lookup does (default "error"): `"error"` fails the
+    /// request, `"default"` serves the features' defaults, `"stale_cache"`
+    /// serves the instance's last copy if younger than `cache_ttl`, else
+    /// `then`.
+    pub on_failure: Option<String>,
+    /// `stale_cache`: the oldest copy, since it was fetched, that may be
+    /// served (default `"10m"`).
+    pub cache_ttl: Option<DurationStr>,
+    /// What `stale_cache` does with no copy young enough (default
+    /// "default"): `"error"` or `"default"`.
+    pub then: Option<String>,
+    /// Defaults to serve instead of the groups' own, by feature name.
+    #[serde(default)]
+    pub defaults: BTreeMap<String, String>,
+}
+
+/// One feature-group name or several.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawGroups {
+    /// One group: `GetRecord`.
+    One(String),
+    /// Several: `BatchGetRecord`.
+    Many(Vec<String>),
+}
+
+impl RawGroups {
+    /// The names, in order.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            RawGroups::One(g) => vec![g.as_str()],
+            RawGroups::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// `[[feature_group]]`: a feature group of the online store, its records
+/// and how fast and fresh they are.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeatureGroup {
+    /// `FeatureGroupName`.
+    pub name: String,
+    /// Records, identified `"0"` … (default 1000, or the rows of `data`).
+    pub records: Option<i64>,
+    /// `RecordIdentifierFeatureName` (default `"record_id"`).
+    pub record_identifier: Option<String>,
+    /// `EventTimeFeatureName` (default `"event_time"`).
+    pub event_time_feature: Option<String>,
+    /// Which record a request looks up: `{ zipf = alpha }`, record 0 the
+    /// most read (default: every record alike).
+    pub lookup_popularity: Option<RawPopularity>,
+    /// The features, in order (see the `feature` table).
+    pub features: Vec<RawFeature>,
+    /// `GetRecord` latency on the online store (default: p50 4 ms, p99
+    /// 15 ms).
+    pub latency: Option<RawLatency>,
+    /// How often ingestion rewrites each record (default: never; the
+    /// records were written just before the run).
+    pub refresh: Option<DurationStr>,
+    /// A CSV of real values (wall clock): a column for the record
+    /// identifier and one per feature; relative to the scenario file.
+    pub data: Option<String>,
+}
+
+/// One feature of a group.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeature {
+    /// `FeatureName`.
+    pub name: String,
+    /// What the defaults fallback serves for it (default `""`).
+    pub default: Option<String>,
+}
+
+/// `[feature_store]`: the online store's call quotas, per second and
+/// account (default: the published ones in `fixtures/feature-store.toml`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeatureStore {
+    /// `GetRecord` calls per second (default 10000).
+    pub get_record_tps: Option<f64>,
+    /// `BatchGetRecord` calls per second (default 500).
+    pub batch_get_record_tps: Option<f64>,
 }
 
 /// What an endpoint's variants serve.
@@ -647,8 +752,9 @@ pub struct RawFault {
     #[serde(rename = "for")]
     pub for_: Option<DurationStr>,
     /// `instance_crash`, `latency_injection`, `error_injection`,
-    /// `blackhole`, `spot_interruption`, `capacity_shortage` or
-    /// `az_outage`.
+    /// `blackhole`, `spot_interruption`, `capacity_shortage`, `az_outage`,
+    /// `model_download_slow`, `model_load_failure` or
+    /// `feature_store_outage`.
     pub kind: FaultKindRaw,
     /// Endpoint hit (endpoint faults).
     pub endpoint: Option<String>,
@@ -678,6 +784,15 @@ pub struct RawFault {
     pub factor: Option<f64>,
     /// The model whose loads fail (`model_load_failure`; or give `rate`).
     pub model: Option<String>,
+    /// The feature group hit (`feature_store_outage`).
+    pub group: Option<String>,
+    /// `feature_store_outage`: `"unavailable"`, `"slow"` (`delay`),
+    /// `"errors"` (`rate`), `"throttled"` (`quota`) or `"stale"`
+    /// (ingestion stops).
+    pub mode: Option<String>,
+    /// Calls per second still accepted (`feature_store_outage` mode
+    /// `throttled`, default 0).
+    pub quota: Option<f64>,
 }
 
 impl RawFault {
@@ -699,6 +814,9 @@ impl RawFault {
             ("status", self.status.is_some()),
             ("factor", self.factor.is_some()),
             ("model", self.model.is_some()),
+            ("group", self.group.is_some()),
+            ("mode", self.mode.is_some()),
+            ("quota", self.quota.is_some()),
         ]
         .into_iter()
         .filter(|(name, _)| !skip.contains(name))
@@ -731,6 +849,8 @@ pub enum FaultKindRaw {
     ModelDownloadSlow,
     /// Multi-model loads fail.
     ModelLoadFailure,
+    /// The online feature store misbehaves for one feature group.
+    FeatureStoreOutage,
 }
 
 impl FaultKindRaw {
@@ -746,6 +866,7 @@ impl FaultKindRaw {
             FaultKindRaw::AzOutage => "az_outage",
             FaultKindRaw::ModelDownloadSlow => "model_download_slow",
             FaultKindRaw::ModelLoadFailure => "model_load_failure",
+            FaultKindRaw::FeatureStoreOutage => "feature_store_outage",
         }
     }
 

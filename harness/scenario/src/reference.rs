@@ -151,6 +151,7 @@ fn base_type(ty: &str, items: &BTreeMap<String, Item>) -> (String, Option<String
         "bool" => "boolean",
         "toml::Value" => "string, number or boolean",
         "RawModelSize" => "size, or `{ p50, p99 }` of sizes",
+        "RawGroups" => "string, or a list of strings",
         _ => "",
     };
     if !plain.is_empty() {
@@ -235,6 +236,10 @@ const SECTIONS: &[(&str, &str)] = &[
     ("[[endpoint.variant.autoscaling.step]]", "RawStepPolicy"),
     ("[[endpoint.variant.autoscaling.scheduled]]", "RawScheduled"),
     ("[endpoint.variant.models]", "RawModels"),
+    ("[endpoint.features]", "RawEndpointFeatures"),
+    ("[[feature_group]]", "RawFeatureGroup"),
+    ("[feature_group] features = [ ... ]", "RawFeature"),
+    ("[feature_store]", "RawFeatureStore"),
     ("[[workload]]", "RawWorkload"),
     ("[[fault]]", "RawFault"),
     ("[slo]", "RawSlo"),

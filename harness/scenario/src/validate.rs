@@ -19,6 +19,7 @@ mod autoscaling;
 mod capacity;
 mod endpoints;
 mod faults;
+mod features;
 mod limits;
 mod meta;
 mod models;
@@ -29,6 +30,7 @@ mod sweep;
 mod training;
 mod workloads;
 mod zones;
+pub use features::{builtin_quotas, DEFAULT_CACHE_TTL, DEFAULT_LOOKUP_TIMEOUT, FEATURE_STORE};
 pub use training::{mtbi_of_monthly, ACCELERATORS, DEFAULT_MAX_RUN, SPOT_MARKET, TRAINERS};
 
 /// Default client timeout: SageMaker's 60-second invocation limit.
@@ -207,8 +209,10 @@ pub fn validate(
     // Training jobs.
     let (jobs, training_runs) = training::build_jobs(&mut cx, &raw, &catalog, clock);
 
-    // Faults.
+    // Faults, and the feature store they may hit.
     let faults = faults::build(&mut cx, &raw, &names, &endpoints, duration);
+    let mut feature_store = features::build(&mut cx, &raw);
+    feature_store.outages = faults.feature_outages;
 
     let variants: usize = raw.endpoints.iter().map(|e| e.variant.len()).sum();
     let timeline_at = match meta.timeline_interval {
@@ -242,6 +246,7 @@ pub fn validate(
             faults: faults.endpoint,
             shortages: faults.shortages,
             zone_outages: faults.zone_outages,
+            feature_store,
         },
         training: TrainingSpec {
             jobs,

@@ -266,7 +266,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "[[model]]",
         "[[modle]]",
-        &["t.toml:6:3: modle: unknown field `modle`, expected one of `scenario`, `target`, `instance_type`, `model`, `endpoint`, `workload`, `fault`, `training_job`, `spot_market`, `slo`, `baseline`, `sweep`; did you mean \"model\"?"],
+        &["t.toml:6:3: modle: unknown field `modle`, expected one of `scenario`, `target`, `instance_type`, `model`, `endpoint`, `workload`, `fault`, `training_job`, `feature_group`, `feature_store`, `spot_market`, `slo`, `baseline`, `sweep`; did you mean \"model\"?"],
     ),
     (
         "seed = 3",

@@ -23,6 +23,7 @@ pub(super) struct Faults {
     pub(super) training: Vec<TrainingFaultSpec>,
     pub(super) shortages: Vec<ShortageSpec>,
     pub(super) zone_outages: Vec<gameday_core::spec::ZoneOutageSpec>,
+    pub(super) feature_outages: Vec<gameday_core::features::FeatureOutageSpec>,
 }
 
 /// Checks and builds every fault.
@@ -43,6 +44,10 @@ pub(super) fn build(
             FaultKindRaw::CapacityShortage => {
                 out.shortages
                     .extend(capacity::build_shortage(cx, f, &at, raw));
+            }
+            FaultKindRaw::FeatureStoreOutage => {
+                out.feature_outages
+                    .extend(super::features::build_outage(cx, f, &at, raw, duration));
             }
             FaultKindRaw::AzOutage => {
                 out.zone_outages
@@ -70,11 +75,14 @@ fn build_fault(
         unreachable!("training faults are built by validate::training")
     };
     let before = cx.diags.len();
-    // The training fields; the table checks the rest.
+    // Fields of the other fault families; the table checks the rest.
     let training_fields: Vec<(&str, bool)> = f
         .fields_set(&["endpoint", "variant"])
         .into_iter()
-        .filter(|(name, _)| matches!(*name, "job" | "instance_type" | "zone"))
+        .filter(|(name, _)| matches!(
+                *name,
+                "job" | "instance_type" | "zone" | "group" | "mode" | "quota"
+            ))
         .collect();
     cx.only(at, "fault kind", kind, &training_fields, def.fields);
     super::faults::starts_in_run(cx, f, at, duration);
