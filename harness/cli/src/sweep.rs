@@ -206,30 +206,13 @@ fn check_max_rate(a: &SweepArgs, sc: &Scenario) -> Result<()> {
             )));
         }
     }
-    let mut known: Vec<&str> = sc.slo.latency.iter().map(|l| l.0.as_str()).collect();
-    for (name, on) in [
-        ("error_rate", sc.slo.error_rate.is_some()),
-        ("availability", sc.slo.availability.is_some()),
-    ] {
-        if on {
-            known.push(name);
-        }
-    }
-    for (name, on) in [
-        ("cost_budget_usd", sc.slo.cost_budget_usd.is_some()),
-        (
-            "model_cache_hit_ratio",
-            sc.slo.model_cache_hit_ratio.is_some(),
-        ),
-        (
-            "model_loading_wait_p99",
-            sc.slo.model_loading_wait_p99.is_some(),
-        ),
-    ] {
-        if on {
-            known.push(name);
-        }
-    }
+    // Training objectives do not move with an endpoint's arrival rate.
+    let known: Vec<&str> = sc
+        .slo
+        .names()
+        .into_iter()
+        .filter(|n| !n.starts_with("training_"))
+        .collect();
     if known.is_empty() {
         anyhow::bail!(InvalidInput(format!(
             "{}: --max-rate looks for the highest rate at which the objectives hold, and [slo] sets none",

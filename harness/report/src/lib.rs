@@ -17,6 +17,7 @@ pub mod artifacts;
 pub mod baseline;
 pub mod burn;
 pub mod charts;
+pub mod features;
 pub mod html;
 pub mod junit;
 pub mod model;

@@ -198,6 +198,9 @@ pub struct EndpointReport {
     pub cost_usd: f64,
     /// Per-variant results.
     pub variants: Vec<VariantReport>,
+    /// Endpoints that look features up: how the features were served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<crate::features::FeaturesReport>,
 }
 
 /// One production variant's results.

@@ -112,6 +112,8 @@ struct EndpointRec {
     queue_wait: Latency,
     waited: u64,
     variants: Vec<VariantRec>,
+    /// Endpoints that look features up.
+    features: Option<crate::features::FeatureRec>,
 }
 
 /// One variant's share of one timeline interval.
@@ -285,10 +287,13 @@ impl Recorder {
     /// result can arrive up to twice that after its send time, so intervals
     /// stay open that long.
     pub fn new(spec: &PlatformSpec, interval_ns: u64, max_timeout_ns: u64) -> Self {
+        let mut features = crate::features::FeatureRec::for_endpoints(spec, u64::MAX);
         let endpoints = spec
             .endpoints
             .iter()
-            .map(|ep| EndpointRec {
+            .enumerate()
+            .map(|(e, ep)| EndpointRec {
+                features: features[e].take(),
                 counts: Counts::default(),
                 latency: Latency::new(),
                 ok_latency: Latency::new(),
@@ -392,7 +397,11 @@ impl Recorder {
 
     /// Records a request's queue wait as the platform measured it.
     pub fn platform_queue_wait(&mut self, r: &RequestResult) {
-        self.endpoints[r.endpoint as usize].queue_wait_of(r);
+        let ep = &mut self.endpoints[r.endpoint as usize];
+        ep.queue_wait_of(r);
+        if let Some(f) = ep.features.as_mut() {
+            f.record(r);
+        }
         self.model_cache_of(r);
     }
 
@@ -458,6 +467,9 @@ impl Recorder {
         let from_platform = self.platform_queue_waits;
         if !from_platform {
             ep.queue_wait_of(r);
+            if let Some(f) = ep.features.as_mut() {
+                f.record(r);
+            }
         }
         let v = &mut ep.variants[r.variant as usize];
         v.counts.add(r.outcome);
@@ -753,6 +765,10 @@ impl Recorder {
                 },
                 mean_in_system: round6(f.mean_in_system.get(e).copied().unwrap_or(0.0)),
                 cost_usd: round6(ep_cost),
+                features: rec
+                    .features
+                    .as_ref()
+                    .map(|fr| fr.report(x.factor(), f.scenario.duration_s)),
                 variants,
             });
         }

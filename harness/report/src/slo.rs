@@ -29,6 +29,12 @@ pub struct SloSpec {
     /// Highest acceptable 99th-percentile wait for a model, per
     /// multi-model endpoint (the largest of its variants' p99s).
     pub model_loading_wait_p99: Option<Duration>,
+    /// Highest acceptable share of an endpoint's looked-up responses
+    /// served with default features.
+    pub degraded_rate: Option<f64>,
+    /// Highest acceptable 99th-percentile age of the features an endpoint
+    /// served.
+    pub feature_age_p99: Option<Duration>,
     /// Stop the run when an objective's error budget burns at least this
     /// fast over both windows of the first alerting rule
     /// ([`crate::burn::RULES`]).
@@ -48,6 +54,27 @@ fn percentile_of(ep: &EndpointReport, p: f64) -> f64 {
 }
 
 impl SloSpec {
+    /// The names of the objectives set, in evaluation order.
+    pub fn names(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.latency.iter().map(|l| l.0.as_str()).collect();
+        for (name, on) in [
+            ("error_rate", self.error_rate.is_some()),
+            ("model_cache_hit_ratio", self.model_cache_hit_ratio.is_some()),
+            ("model_loading_wait_p99", self.model_loading_wait_p99.is_some()),
+            ("degraded_rate", self.degraded_rate.is_some()),
+            ("feature_age_p99", self.feature_age_p99.is_some()),
+            ("availability", self.availability.is_some()),
+            ("training_deadline", self.training_deadline.is_some()),
+            ("training_success_rate", self.training_success_rate.is_some()),
+            ("cost_budget_usd", self.cost_budget_usd.is_some()),
+        ] {
+            if on {
+                out.push(name);
+            }
+        }
+        out
+    }
+
     /// Evaluates every objective. An endpoint that served no requests has no
     /// latency to judge; its latency objectives are reported as met with
     /// actual 0 and its error objectives trivially hold.
@@ -116,6 +143,29 @@ impl SloSpec {
                     objective: format!("<= {} ms", fmt_num(ms)),
                     actual,
                     met: actual <= ms,
+                    detail: None,
+                });
+            }
+            if let (Some(max), Some(f)) = (self.degraded_rate, &ep.features) {
+                out.push(SloResult {
+                    name: "degraded_rate".into(),
+                    endpoint: Some(ep.name.clone()),
+                    job: None,
+                    objective: format!("<= {}", fmt_num(max)),
+                    actual: f.degraded_rate,
+                    met: f.degraded_rate <= max,
+                    detail: None,
+                });
+            }
+            if let (Some(bound), Some(f)) = (self.feature_age_p99, &ep.features) {
+                let ms = bound.as_secs_f64() * 1e3;
+                out.push(SloResult {
+                    name: "feature_age_p99".into(),
+                    endpoint: Some(ep.name.clone()),
+                    job: None,
+                    objective: format!("<= {} ms", fmt_num(ms)),
+                    actual: f.age_ms.p99,
+                    met: f.age_ms.p99 <= ms,
                     detail: None,
                 });
             }
@@ -273,6 +323,7 @@ mod tests {
             mean_in_system: 0.0,
             cost_usd: 0.0,
             variants: vec![],
+            features: None,
         }
     }
 

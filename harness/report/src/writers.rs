@@ -138,6 +138,7 @@ pub fn write_summary<W: Write>(
         write_variants(r, &mut w)?;
         write_scaling(r, &mut w)?;
         write_multi_model(r, &mut w)?;
+        crate::features::write_markdown(r, &mut w)?;
     }
     if !r.training_jobs.is_empty() {
         write_training(r, &mut w)?;

@@ -910,6 +910,15 @@ pub struct RawSlo {
     /// Longest 99th-percentile wait for a model to load, over the requests
     /// of a multi-model endpoint that waited.
     pub model_loading_wait_p99: Option<DurationStr>,
+    /// Highest share, 0 to 1, of an endpoint's looked-up responses served
+    /// with the features' defaults instead of a record (endpoints with
+    /// `[endpoint.features]`; a cached copy counts against
+    /// `feature_age_p99` instead).
+    pub degraded_rate: Option<f64>,
+    /// Longest 99th-percentile age of the features an endpoint served,
+    /// since ingestion last wrote them (endpoints with
+    /// `[endpoint.features]`).
+    pub feature_age_p99: Option<DurationStr>,
     /// Stop the run (either clock) when an endpoint's error budget for a
     /// latency, `error_rate` or `availability` objective burns at least
     /// this fast over both windows of the fast page rule (1 h and 5 m,

@@ -90,6 +90,20 @@ pub(super) fn build_slo(cx: &mut Cx<'_>, slo: Option<&RawSlo>) -> SloSpec {
         );
     }
     out.model_loading_wait_p99 = s.model_loading_wait_p99.map(|d| d.0);
+    if let Some(x) = s.degraded_rate.filter(|x| !(0.0..=1.0).contains(x)) {
+        cx.err(
+            &at.key("degraded_rate"),
+            format!("degraded_rate is a fraction between 0 and 1, got {x}"),
+        );
+    }
+    out.degraded_rate = s.degraded_rate;
+    if s.feature_age_p99.is_some_and(|d| d.0.is_zero()) {
+        cx.err(
+            &at.key("feature_age_p99"),
+            "feature_age_p99 must be longer than zero",
+        );
+    }
+    out.feature_age_p99 = s.feature_age_p99.map(|d| d.0);
     if let Some(x) = s.abort_on_burn {
         if !(x.is_finite() && x > 0.0) {
             cx.err(
