@@ -1,0 +1,172 @@
+//! The feature store end to end on the virtual clock: the shipped
+//! scenarios' verdicts and `features` fields, byte-identical reports for a
+//! seed, and bad input's exit code.
+
+mod common;
+use common::*;
+
+fn failed_slos(r: &serde_json::Value) -> Vec<(String, String)> {
+    r["slos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["met"] == false)
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["endpoint"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn u(v: &serde_json::Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+#[test]
+fn the_same_outage_under_each_fallback_costs_what_it_should() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (o, r) = run(&["scenarios/feature-store-fallbacks.toml"], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_eq!(
+        failed_slos(&r),
+        [
+            ("error_rate".to_string(), "fraud-error".to_string()),
+            ("degraded_rate".to_string(), "fraud-default".to_string()),
+        ]
+    );
+    let f = |e: usize| &r["endpoints"][e]["features"];
+    for e in 0..3 {
+        let x = f(e);
+        // The names scripts read.
+        for k in [
+            "lookups",
+            "served_fresh",
+            "served_cached",
+            "served_default",
+            "failed",
+        ] {
+            assert!(x[k].is_u64(), "endpoint {e}: {k} in {x}");
+        }
+        assert!(x["predictions_changed"].is_null(), "no real model scored");
+        for k in ["p50", "p99", "max"] {
+            assert!(x["age_ms"][k].is_f64(), "{x}");
+        }
+        // Every response looked up exactly once, and took one path.
+        let paths = u(&x["served_fresh"])
+            + u(&x["served_cached"])
+            + u(&x["served_default"])
+            + u(&x["failed"]);
+        assert_eq!(paths, u(&x["lookups"]));
+        assert_eq!(u(&x["lookups"]), u(&r["endpoints"][e]["requests"]));
+        // Every lookup inside the outage failed as unavailable.
+        let w = &x["during_outages"];
+        assert_eq!(w["windows_s"], serde_json::json!([[600.0, 900.0]]));
+        assert_eq!(u(&w["served_fresh"]), 0);
+        assert_eq!(u(&x["lookup_errors"]["unavailable"]), u(&w["requests"]));
+    }
+    // error: the failed lookups are the endpoint's 5xx errors.
+    assert_eq!(
+        u(&f(0)["failed"]),
+        u(&r["endpoints"][0]["errors"]["server_5xx"])
+    );
+    assert_eq!(u(&f(0)["served_default"]), 0);
+    // default: no errors, every outage response scored on defaults.
+    assert_eq!(u(&r["endpoints"][1]["errors"]["server_5xx"]), 0);
+    assert_eq!(
+        u(&f(1)["served_default"]),
+        u(&f(1)["during_outages"]["requests"])
+    );
+    // stale_cache: nearly all from cache, a few uncached records fall back
+    // to defaults, and the copies served are older than fresh ones.
+    let cached = u(&f(2)["served_cached"]);
+    let default = u(&f(2)["served_default"]);
+    assert!(cached > 50 * default, "{cached} cached, {default} default");
+    assert_eq!(u(&f(2)["failed"]), 0);
+    assert!(f(2)["age_ms"]["max"].as_f64() > f(1)["age_ms"]["max"].as_f64());
+    let summary = std::fs::read_to_string(tmp.path().join("summary.md")).unwrap();
+    assert!(summary.contains("## Feature store"), "{summary}");
+    assert!(
+        summary.contains("During the outages of fraud-stale-cache (600–900 s)"),
+        "{summary}"
+    );
+    let events = std::fs::read_to_string(tmp.path().join("events.csv")).unwrap();
+    assert!(events.contains(
+        "600.0,fault_injected,fraud-error,,,feature_store_outage (unavailable) of customer-features began"
+    ));
+
+    // The same seed writes the same bytes.
+    let again = tempfile::tempdir().unwrap();
+    run(&["scenarios/feature-store-fallbacks.toml"], again.path());
+    let bytes = |d: &std::path::Path| std::fs::read(d.join("report.json")).unwrap();
+    assert!(bytes(tmp.path()) == bytes(again.path()), "report.json differs");
+}
+
+#[test]
+fn a_slow_store_breaks_p99_without_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (o, r) = run(&["scenarios/feature-store-slow.toml"], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_eq!(
+        failed_slos(&r),
+        [("latency_p99".to_string(), "fraud-realtime".to_string())]
+    );
+    let ep = &r["endpoints"][0];
+    assert_eq!(u(&ep["ok"]), u(&ep["requests"]));
+    let f = &ep["features"];
+    assert_eq!(u(&f["served_fresh"]), u(&f["lookups"]));
+    // The slow window's lookups took the added 60 ms.
+    let slow = f["during_outages"]["by_path"][0]["latency_p50_ms"]
+        .as_f64()
+        .unwrap();
+    assert!(slow > 60.0, "{slow}");
+}
+
+#[test]
+fn stale_ingestion_is_caught_by_the_age_objective_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (o, r) = run(&["scenarios/feature-store-stale.toml"], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_eq!(
+        failed_slos(&r),
+        [("feature_age_p99".to_string(), "fraud-realtime".to_string())]
+    );
+    let f = &r["endpoints"][0]["features"];
+    // Records are rewritten every 15 minutes, except for 90 minutes: a
+    // record last written up to 15 minutes before the stop is next written
+    // up to 15 minutes after ingestion resumes, so the oldest served is
+    // 90 to 120 minutes old (the histogram keeps 3 significant digits).
+    let max_s = f["age_ms"]["max"].as_f64().unwrap() / 1e3;
+    assert!((5400.0..=7210.0).contains(&max_s), "{max_s}");
+    assert!(f["age_ms"]["p99"].as_f64().unwrap() > 1_800_000.0);
+}
+
+#[test]
+fn an_endpoint_without_features_has_no_features_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (o, r) = run(&["scenarios/quickstart.toml"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(r["endpoints"][0].get("features").is_none());
+}
+
+#[test]
+fn an_unknown_group_exits_2_with_file_line_col() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(root().join("scenarios/feature-store-slow.toml"))
+        .unwrap()
+        .replace(
+            "group = \"customer-features\"\n  timeout",
+            "group = \"customer-feature\"\n  timeout",
+        )
+        .replace("../fixtures/", &format!("{}/fixtures/", root().display()));
+    let file = tmp.path().join("bad.toml");
+    std::fs::write(&file, src).unwrap();
+    let o = gameday(&["validate", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("bad.toml:36:11: endpoint[0].features.group: unknown feature group \"customer-feature\"; did you mean \"customer-features\"?"),
+        "{err}"
+    );
+}
