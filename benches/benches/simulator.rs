@@ -5,7 +5,10 @@
 //! simulated day at 1,000 req/s takes under 30 s, with target tracking
 //! too (`quickstart_target_tracking`: alarms every 10 s, a scale-out).
 //! A multi-model endpoint of 1,000 models with loads and evictions
-//! (`multi_model_1000`): at least 2 million.
+//! (`multi_model_1000`): at least 2 million. The quickstart with a feature
+//! lookup before every inference (`quickstart_features`: 100,000 records,
+//! Zipf popularity, a stale_cache fallback through an outage): at least
+//! 2.5 million.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -46,6 +49,44 @@ fn with_target_tracking(mut sc: gameday_scenario::Scenario) -> gameday_scenario:
     sc
 }
 
+/// The quickstart with its endpoint reading a feature group of 100,000
+/// records before each inference, and a five-minute outage served from
+/// the instances' caches.
+fn with_features(mut sc: gameday_scenario::Scenario) -> gameday_scenario::Scenario {
+    use gameday_core::features::*;
+    use std::time::Duration;
+    sc.platform.feature_store = FeatureStoreSpec {
+        groups: vec![FeatureGroupSpec {
+            name: "customer-features".into(),
+            records: 100_000,
+            zipf: Some(1.0),
+            latency: gameday_core::dist::ServiceDist::lognormal_from_p50_p99(0.004, 0.015)
+                .expect("valid latency"),
+            refresh: Some(Duration::from_secs(900)),
+            features: vec![FeatureDef {
+                name: "purchase_count_30d".into(),
+                default: "0".into(),
+            }],
+        }],
+        uses: vec![FeatureUseSpec {
+            endpoint: 0,
+            groups: vec![0],
+            timeout: Duration::from_millis(50),
+            on_failure: OnFailure::StaleCache,
+            cache_ttl: Duration::from_secs(600),
+            then: OnFailure::Default,
+        }],
+        outages: vec![FeatureOutageSpec {
+            group: 0,
+            mode: OutageMode::Unavailable,
+            at: Duration::from_secs(120),
+            duration: Some(Duration::from_secs(300)),
+        }],
+        quotas: StoreQuotas::default(),
+    };
+    sc
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulator");
     g.sample_size(10);
@@ -54,6 +95,10 @@ fn bench(c: &mut Criterion) {
         (
             "quickstart_target_tracking",
             with_target_tracking(load("quickstart.toml")),
+        ),
+        (
+            "quickstart_features",
+            with_features(load("quickstart.toml")),
         ),
         ("mmc_rho0.8", load("mmc-erlang-check.toml")),
         ("multi_model_1000", load_bench("multi-model-1000.toml")),
@@ -75,6 +120,10 @@ fn bench(c: &mut Criterion) {
         if label == "quickstart_target_tracking" {
             let acts = &report.endpoints[0].variants[0].scaling_activities;
             assert!(!acts.is_empty(), "the benchmark scales out");
+        }
+        if label == "quickstart_features" {
+            let f = report.endpoints[0].features.as_ref().expect("features");
+            assert!(f.served_cached > 10_000, "the benchmark serves from cache");
         }
         if label == "multi_model_1000" {
             let m = report.endpoints[0].variants[0].mme.as_ref().expect("mme");

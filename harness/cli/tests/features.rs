@@ -91,6 +91,13 @@ fn the_same_outage_under_each_fallback_costs_what_it_should() {
         summary.contains("During the outages of fraud-stale-cache (600–900 s)"),
         "{summary}"
     );
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    assert!(html.contains("<h2>Feature store</h2>"));
+    let postmortem = std::fs::read_to_string(tmp.path().join("postmortem.md")).unwrap();
+    assert!(
+        postmortem.contains("[x] Feature pipeline failure (feature store outage, stale features) — 3 feature-store outage event(s) (one per endpoint reading the group), 44718 failed lookups, 15259 responses on default features, 0 feature-age objective(s) missed"),
+        "{postmortem}"
+    );
     let events = std::fs::read_to_string(tmp.path().join("events.csv")).unwrap();
     assert!(events.contains(
         "600.0,fault_injected,fraud-error,,,feature_store_outage (unavailable) of customer-features began"
@@ -100,7 +107,10 @@ fn the_same_outage_under_each_fallback_costs_what_it_should() {
     let again = tempfile::tempdir().unwrap();
     run(&["scenarios/feature-store-fallbacks.toml"], again.path());
     let bytes = |d: &std::path::Path| std::fs::read(d.join("report.json")).unwrap();
-    assert!(bytes(tmp.path()) == bytes(again.path()), "report.json differs");
+    assert!(
+        bytes(tmp.path()) == bytes(again.path()),
+        "report.json differs"
+    );
 }
 
 #[test]

@@ -323,13 +323,17 @@ impl FeatureRec {
     }
 }
 
-/// The feature-store section of `summary.md`.
-pub fn write_markdown<W: Write>(r: &crate::Report, w: &mut W) -> Result<(), WriteError> {
-    let eps: Vec<_> = r
-        .endpoints
+/// The endpoints that look features up, with their results.
+fn with_features(r: &crate::Report) -> Vec<(&crate::model::EndpointReport, &FeaturesReport)> {
+    r.endpoints
         .iter()
         .filter_map(|e| e.features.as_ref().map(|f| (e, f)))
-        .collect();
+        .collect()
+}
+
+/// The feature-store section of `summary.md`.
+pub fn write_markdown<W: Write>(r: &crate::Report, w: &mut W) -> Result<(), WriteError> {
+    let eps = with_features(r);
     if eps.is_empty() {
         return Ok(());
     }
@@ -398,5 +402,35 @@ pub fn write_markdown<W: Write>(r: &crate::Report, w: &mut W) -> Result<(), Writ
             )?;
         }
     }
+    Ok(())
+}
+
+/// The feature-store table of `report.html`.
+pub fn write_html<W: Write>(r: &crate::Report, w: &mut W) -> Result<(), WriteError> {
+    use crate::html::escape;
+    let eps = with_features(r);
+    if eps.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "<h2>Feature store</h2>")?;
+    writeln!(w, "<table>\n<tr><th>endpoint</th><th>on failure</th><th>lookups</th><th>fresh</th><th>cached</th><th>default</th><th>failed</th><th>degraded rate</th><th>lookup p99 ms</th><th>age p99 s</th><th>age max s</th></tr>")?;
+    for (e, f) in eps {
+        writeln!(
+            w,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(&e.name),
+            escape(&f.on_failure),
+            f.lookups,
+            f.served_fresh,
+            f.served_cached,
+            f.served_default,
+            f.failed,
+            fmt_num(f.degraded_rate),
+            fmt_num(f.lookup_latency_ms.p99),
+            fmt_num(round3(f.age_ms.p99 / 1e3)),
+            fmt_num(round3(f.age_ms.max / 1e3)),
+        )?;
+    }
+    writeln!(w, "</table>")?;
     Ok(())
 }

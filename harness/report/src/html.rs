@@ -157,6 +157,7 @@ pub fn write_html<W: Write>(rec: &RunRecord, charts: &[Chart], mut w: W) -> Resu
             )?;
         }
         writeln!(w, "</table>")?;
+        crate::features::write_html(r, &mut w)?;
     }
     if !r.training_jobs.is_empty() {
         writeln!(w, "<h2>Training jobs</h2>")?;

@@ -104,9 +104,30 @@ fn modes(rec: &RunRecord) -> Vec<Mode> {
             )
         }),
     });
+    let feature_faults = faults_of(ev, &["feature_store_outage"]);
+    let (failed_lookups, defaults) =
+        r.endpoints
+            .iter()
+            .filter_map(|e| e.features.as_ref())
+            .fold((0, 0), |(l, d), f| {
+                let x = &f.lookup_errors;
+                (
+                    l + x.unavailable + x.internal_failure + x.throttled + x.timeout,
+                    d + f.served_default,
+                )
+            });
+    let stale = r
+        .slos
+        .iter()
+        .filter(|s| s.name == "feature_age_p99" && !s.met)
+        .count();
     out.push(Mode {
         name: "Feature pipeline failure (feature store outage, stale features)",
-        seen: None,
+        seen: (feature_faults + stale > 0 || failed_lookups > 0).then(|| {
+            format!(
+                "{feature_faults} feature-store outage event(s) (one per endpoint reading the group), {failed_lookups} failed lookups, {defaults} responses on default features, {stale} feature-age objective(s) missed"
+            )
+        }),
     });
     let failed_jobs: Vec<&str> = r
         .training_jobs

@@ -59,13 +59,22 @@ impl SloSpec {
         let mut out: Vec<&str> = self.latency.iter().map(|l| l.0.as_str()).collect();
         for (name, on) in [
             ("error_rate", self.error_rate.is_some()),
-            ("model_cache_hit_ratio", self.model_cache_hit_ratio.is_some()),
-            ("model_loading_wait_p99", self.model_loading_wait_p99.is_some()),
+            (
+                "model_cache_hit_ratio",
+                self.model_cache_hit_ratio.is_some(),
+            ),
+            (
+                "model_loading_wait_p99",
+                self.model_loading_wait_p99.is_some(),
+            ),
             ("degraded_rate", self.degraded_rate.is_some()),
             ("feature_age_p99", self.feature_age_p99.is_some()),
             ("availability", self.availability.is_some()),
             ("training_deadline", self.training_deadline.is_some()),
-            ("training_success_rate", self.training_success_rate.is_some()),
+            (
+                "training_success_rate",
+                self.training_success_rate.is_some(),
+            ),
             ("cost_budget_usd", self.cost_budget_usd.is_some()),
         ] {
             if on {

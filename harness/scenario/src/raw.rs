@@ -376,7 +376,8 @@ pub struct RawFeatureGroup {
 pub struct RawFeature {
     /// `FeatureName`.
     pub name: String,
-    /// What the defaults fallback serves for it (default `""`).
+    /// The value served for it when its lookup falls back (default
+    /// `""`).
     pub default: Option<String>,
 }
 

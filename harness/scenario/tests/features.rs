@@ -97,10 +97,7 @@ fn two_groups_and_each_outage_mode_are_accepted() {
             "group = \"customer-features\"\n  timeout",
             "group = [\"customer-features\", \"merchant-features\"]\n  timeout",
         )
-        .replace(
-            "mode = \"unavailable\"",
-            "mode = \"throttled\"\nquota = 20",
-        )
+        .replace("mode = \"unavailable\"", "mode = \"throttled\"\nquota = 20")
         + "\n[feature_store]\nbatch_get_record_tps = 100\n";
     let s = check(&src).unwrap();
     let fs = &s.platform.feature_store;
@@ -122,7 +119,10 @@ fn two_groups_and_each_outage_mode_are_accepted() {
             "mode = \"unavailable\"",
             &format!("mode = \"{mode}\"\n{extra}"),
         );
-        assert_eq!(check(&src).unwrap().platform.feature_store.outages[0].mode, want);
+        assert_eq!(
+            check(&src).unwrap().platform.feature_store.outages[0].mode,
+            want
+        );
     }
 }
 
@@ -154,7 +154,9 @@ fn cache_ttl_without_stale_cache_is_refused() {
         "{e}"
     );
     assert!(
-        e.contains("endpoint[0].features.then: `then` applies only to on_failure = \"stale_cache\""),
+        e.contains(
+            "endpoint[0].features.then: `then` applies only to on_failure = \"stale_cache\""
+        ),
         "{e}"
     );
     let e = err(&SCENARIO.replace("on_failure = \"stale_cache\"", "on_failure = \"stale\""));
@@ -184,11 +186,11 @@ fn a_data_file_whose_columns_do_not_match_is_refused() {
         "{e}"
     );
     let e = err(&SCENARIO.replace("record_identifier = \"customer_id\"\n", ""));
-    assert!(e.contains("missing record_id; customer_id not a feature"), "{e}");
-    let e = err(&SCENARIO.replace(
-        "refresh = \"15m\"",
-        "refresh = \"15m\"\nrecords = 10",
-    ));
+    assert!(
+        e.contains("missing record_id; customer_id not a feature"),
+        "{e}"
+    );
+    let e = err(&SCENARIO.replace("refresh = \"15m\"", "refresh = \"15m\"\nrecords = 10"));
     assert!(
         e.contains("feature_group[0].records: records = 10, but the data file has 1000 rows"),
         "{e}"
@@ -202,12 +204,18 @@ fn outage_fields_are_checked_against_the_mode() {
         e.contains("fault[0]: mode \"slow\" needs `delay`, like delay = \"80ms\""),
         "{e}"
     );
-    let e = err(&SCENARIO.replace("mode = \"unavailable\"", "mode = \"errors\"\ndelay = \"1s\"\nrate = 2.0"));
+    let e = err(&SCENARIO.replace(
+        "mode = \"unavailable\"",
+        "mode = \"errors\"\ndelay = \"1s\"\nrate = 2.0",
+    ));
     assert!(
         e.contains("fault[0].delay: `delay` does not apply to mode \"errors\" (it takes `rate`)"),
         "{e}"
     );
-    assert!(e.contains("fault[0].rate: rate must be more than 0 and at most 1, got 2"), "{e}");
+    assert!(
+        e.contains("fault[0].rate: rate must be more than 0 and at most 1, got 2"),
+        "{e}"
+    );
     let e = err(&SCENARIO.replace("mode = \"unavailable\"", "mode = \"down\""));
     assert!(e.contains("fault[0].mode: unknown mode \"down\""), "{e}");
     // An outage of a group no endpoint reads would change nothing.
@@ -215,13 +223,19 @@ fn outage_fields_are_checked_against_the_mode() {
         "group = \"customer-features\"\nmode",
         "group = \"merchant-features\"\nmode",
     ));
-    assert!(e.contains("no endpoint reads feature group \"merchant-features\""), "{e}");
+    assert!(
+        e.contains("no endpoint reads feature group \"merchant-features\""),
+        "{e}"
+    );
     // Feature-store fields on another kind of fault.
     let e = err(&SCENARIO.replace(
         "kind = \"feature_store_outage\"",
         "kind = \"latency_injection\"\nendpoint = \"fraud-realtime\"\ndelay = \"1s\"",
     ));
-    assert!(e.contains("fault[0].group: `group` does not apply to fault kind \"latency_injection\""), "{e}");
+    assert!(
+        e.contains("fault[0].group: `group` does not apply to fault kind \"latency_injection\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -230,7 +244,16 @@ fn group_errors_are_listed_together() {
         "records = 500\nfeatures = [ { name = \"chargeback_rate\" } ]",
         "records = 0\nfeatures = []\nrefresh = \"0s\"",
     ));
-    assert!(e.contains("feature_group[1].records: records must be between 1 and 1000000, got 0"), "{e}");
-    assert!(e.contains("feature_group[1].features: a feature group needs at least one feature"), "{e}");
-    assert!(e.contains("feature_group[1].refresh: refresh must be more than 0"), "{e}");
+    assert!(
+        e.contains("feature_group[1].records: records must be between 1 and 1000000, got 0"),
+        "{e}"
+    );
+    assert!(
+        e.contains("feature_group[1].features: a feature group needs at least one feature"),
+        "{e}"
+    );
+    assert!(
+        e.contains("feature_group[1].refresh: refresh must be more than 0"),
+        "{e}"
+    );
 }

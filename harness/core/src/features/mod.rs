@@ -295,10 +295,9 @@ impl FeatureStore {
                 }
             }
             OutageMode::Throttled { .. } => {
-                let still = g
-                    .active
-                    .iter()
-                    .any(|&a| matches!(self.outages[a as usize].mode, OutageMode::Throttled { .. }));
+                let still = g.active.iter().any(|&a| {
+                    matches!(self.outages[a as usize].mode, OutageMode::Throttled { .. })
+                });
                 if !still {
                     g.throttle = None;
                 }

@@ -327,12 +327,18 @@ fn the_platform_adds_the_lookup_to_service_and_fails_with_model_error() {
         }
     }
     assert_eq!(results.len(), 30);
-    let ok: Vec<_> = results.iter().filter(|r| r.outcome == Outcome::Ok).collect();
+    let ok: Vec<_> = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Ok)
+        .collect();
     assert_eq!(ok.len(), 20);
     // 4 ms lookup + 10 ms model.
     assert!(ok.iter().all(|r| r.latency_ns == 14 * MS));
     assert!(ok.iter().all(|r| r.features.path == FeaturePath::Fresh));
-    let failed: Vec<_> = results.iter().filter(|r| r.outcome != Outcome::Ok).collect();
+    let failed: Vec<_> = results
+        .iter()
+        .filter(|r| r.outcome != Outcome::Ok)
+        .collect();
     assert_eq!(failed.len(), 10);
     assert!(failed.iter().all(|r| r.cause == Cause::ModelError(500)
         && r.outcome == Outcome::Server5xx

@@ -50,7 +50,10 @@ impl Hosting {
         } else {
             (
                 EventKind::FaultCleared,
-                format!("feature_store_outage ({}) of {group} ended", o.mode.as_str()),
+                format!(
+                    "feature_store_outage ({}) of {group} ended",
+                    o.mode.as_str()
+                ),
             )
         };
         for e in store.readers(o.group) {

@@ -439,11 +439,8 @@ impl Hosting {
                 Timer::ZoneOutageStart { outage: i as u32 },
             ));
         }
-        let features = crate::features::FeatureStore::new(
-            &spec.feature_store,
-            spec.endpoints.len(),
-            &streams,
-        );
+        let features =
+            crate::features::FeatureStore::new(&spec.feature_store, spec.endpoints.len(), &streams);
         if let Some(store) = &features {
             for (k, o) in store.outages().iter().enumerate() {
                 timers.push_back((

@@ -79,10 +79,12 @@ fn build_fault(
     let training_fields: Vec<(&str, bool)> = f
         .fields_set(&["endpoint", "variant"])
         .into_iter()
-        .filter(|(name, _)| matches!(
+        .filter(|(name, _)| {
+            matches!(
                 *name,
                 "job" | "instance_type" | "zone" | "group" | "mode" | "quota"
-            ))
+            )
+        })
         .collect();
     cx.only(at, "fault kind", kind, &training_fields, def.fields);
     super::faults::starts_in_run(cx, f, at, duration);

@@ -115,7 +115,10 @@ pub(super) fn build(cx: &mut Cx<'_>, raw: &RawScenario) -> FeatureStoreSpec {
         };
         let stale_cache = on_failure == Some(OnFailure::StaleCache);
         if !stale_cache && on_failure.is_some() {
-            for (name, set) in [("cache_ttl", f.cache_ttl.is_some()), ("then", f.then.is_some())] {
+            for (name, set) in [
+                ("cache_ttl", f.cache_ttl.is_some()),
+                ("then", f.then.is_some()),
+            ] {
                 if set {
                     cx.err(
                         &at.key(name),
@@ -488,7 +491,10 @@ pub(super) fn build_outage(
         None => {
             cx.err(
                 at,
-                format!("fault kind \"{kind}\" needs `mode`: one of {}", MODES.join(", ")),
+                format!(
+                    "fault kind \"{kind}\" needs `mode`: one of {}",
+                    MODES.join(", ")
+                ),
             );
             None
         }
