@@ -26,7 +26,7 @@ mod spec;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 pub use spec::{
     FeatureDef, FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec, OnFailure,
@@ -205,7 +205,7 @@ pub(crate) struct FeatureStore {
     batch_get_record: Bucket,
     error_rng: StreamRng,
     /// Per instance id: the records it has fetched, by group and record.
-    caches: Vec<HashMap<u64, CacheEntry>>,
+    caches: Vec<BTreeMap<u64, CacheEntry>>,
     /// Scratch: the records drawn for one lookup.
     drawn: Vec<(u16, u32, LookupError)>,
 }
@@ -309,7 +309,7 @@ impl FeatureStore {
     /// Instance `inst` is gone: its cache goes with it.
     pub fn forget(&mut self, inst: u32) {
         if let Some(c) = self.caches.get_mut(inst as usize) {
-            *c = HashMap::new();
+            *c = BTreeMap::new();
         }
     }
 
@@ -378,7 +378,7 @@ impl FeatureStore {
 
         let inst = inst as usize;
         if self.caches.len() <= inst {
-            self.caches.resize_with(inst + 1, HashMap::new);
+            self.caches.resize_with(inst + 1, BTreeMap::new);
         }
         let mut used = FeatureUse {
             path: FeaturePath::Fresh,
