@@ -22,11 +22,10 @@
 //! - an error fallback fails the request as the container would, with a
 //!   500 (SageMaker's `ModelError`, `OriginalStatusCode` 500).
 
+mod alias;
 mod spec;
 #[cfg(test)]
 mod tests;
-
-use std::collections::BTreeMap;
 
 pub use spec::{
     FeatureDef, FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec, OnFailure,
@@ -37,6 +36,7 @@ use crate::dist::unit;
 use crate::mme::ModelMix;
 use crate::rng::{RngStreams, StreamRng};
 use crate::time::{duration_nanos, secs_to_nanos, SimTime};
+use alias::AliasTable;
 
 /// How a request's features were served, worst group first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -141,7 +141,7 @@ pub(crate) struct Lookup {
 }
 
 /// A record as one instance last saw it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct CacheEntry {
     /// When the instance fetched it.
     fetched_at: SimTime,
@@ -156,6 +156,14 @@ struct Bucket {
     rate: f64,
     tokens: f64,
     last: SimTime,
+}
+
+impl CacheEntry {
+    /// A record the instance never fetched.
+    const EMPTY: CacheEntry = CacheEntry {
+        fetched_at: SimTime::ZERO,
+        written_ns: i64::MIN,
+    };
 }
 
 impl Bucket {
@@ -184,7 +192,7 @@ impl Bucket {
 #[derive(Debug)]
 struct GroupState {
     spec: FeatureGroupSpec,
-    mix: Option<ModelMix>,
+    mix: Option<AliasTable>,
     rng: StreamRng,
     /// Ingestion stopped: `(from, until)`, `until` `None` while it lasts.
     stale: Vec<(SimTime, Option<SimTime>)>,
@@ -204,8 +212,14 @@ pub(crate) struct FeatureStore {
     get_record: Bucket,
     batch_get_record: Bucket,
     error_rng: StreamRng,
-    /// Per instance id: the records it has fetched, by group and record.
-    caches: Vec<BTreeMap<u64, CacheEntry>>,
+    /// Per instance id: the records it has fetched, one slot per record
+    /// of every group (at `offsets[g] + record`), allocated at its first
+    /// lookup and dropped with the instance.
+    caches: Vec<Vec<CacheEntry>>,
+    /// Where each group's records start in a cache.
+    offsets: Vec<usize>,
+    /// Records of all groups.
+    total_records: usize,
     /// Scratch: the records drawn for one lookup.
     drawn: Vec<(u16, u32, LookupError)>,
 }
@@ -227,7 +241,7 @@ impl FeatureStore {
                 .map(|g| GroupState {
                     mix: g
                         .zipf
-                        .map(|a| ModelMix::new(ModelMix::zipf_weights(g.records as usize, a))),
+                        .map(|a| AliasTable::new(&ModelMix::zipf_weights(g.records as usize, a))),
                     rng: streams.stream(&format!("features/{}", g.name)),
                     stale: Vec::new(),
                     active: Vec::new(),
@@ -241,6 +255,16 @@ impl FeatureStore {
             batch_get_record: Bucket::new(spec.quotas.batch_get_record_tps, SimTime::ZERO),
             error_rng: streams.stream("features/errors"),
             caches: Vec::new(),
+            offsets: spec
+                .groups
+                .iter()
+                .scan(0usize, |acc, g| {
+                    let at = *acc;
+                    *acc += g.records as usize;
+                    Some(at)
+                })
+                .collect(),
+            total_records: spec.groups.iter().map(|g| g.records as usize).sum(),
             drawn: Vec::new(),
         })
     }
@@ -309,7 +333,7 @@ impl FeatureStore {
     /// Instance `inst` is gone: its cache goes with it.
     pub fn forget(&mut self, inst: u32) {
         if let Some(c) = self.caches.get_mut(inst as usize) {
-            *c = BTreeMap::new();
+            *c = Vec::new();
         }
     }
 
@@ -376,9 +400,16 @@ impl FeatureStore {
             }
         }
 
+        // Only a stale_cache endpoint's instances keep copies.
         let inst = inst as usize;
-        if self.caches.len() <= inst {
-            self.caches.resize_with(inst + 1, BTreeMap::new);
+        let caching = on_failure == OnFailure::StaleCache;
+        if caching {
+            if self.caches.len() <= inst {
+                self.caches.resize_with(inst + 1, Vec::new);
+            }
+            if self.caches[inst].is_empty() {
+                self.caches[inst] = vec![CacheEntry::EMPTY; self.total_records];
+            }
         }
         let mut used = FeatureUse {
             path: FeaturePath::Fresh,
@@ -388,17 +419,15 @@ impl FeatureStore {
         };
         let mut oldest_ns: Option<u64> = None;
         for &(g, record, error) in &self.drawn {
-            let key = (u64::from(g) << 32) | u64::from(record);
-            let cache = &mut self.caches[inst];
+            let at = self.offsets[g as usize] + record as usize;
             let (path, written_ns) = if error == LookupError::None {
                 let written_ns = self.groups[g as usize].written_ns(record, now);
-                cache.insert(
-                    key,
-                    CacheEntry {
+                if caching {
+                    self.caches[inst][at] = CacheEntry {
                         fetched_at: now,
                         written_ns,
-                    },
-                );
+                    };
+                }
                 (FeaturePath::Fresh, Some(written_ns))
             } else {
                 if used.error == LookupError::None {
@@ -409,8 +438,8 @@ impl FeatureStore {
                     _ => (FeaturePath::Default, None),
                 };
                 match on_failure {
-                    OnFailure::StaleCache => match cache.get(&key) {
-                        Some(c) if now.nanos_since(c.fetched_at) < ttl_ns => {
+                    OnFailure::StaleCache => match self.caches[inst][at] {
+                        c if c != CacheEntry::EMPTY && now.nanos_since(c.fetched_at) < ttl_ns => {
                             (FeaturePath::Cached, Some(c.written_ns))
                         }
                         _ => fallback(then),

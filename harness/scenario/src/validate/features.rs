@@ -18,8 +18,9 @@ use crate::raw::{RawFault, RawFeatureGroup, RawScenario};
 /// The online store's published quotas, with their source.
 pub const FEATURE_STORE: &str = include_str!("../../../../fixtures/feature-store.toml");
 
-/// The most records a group may have (the popularity table holds one
-/// weight per record).
+/// The most records a group, and all groups together, may have (the
+/// popularity table holds one weight per record, and a `stale_cache`
+/// instance's cache one slot).
 pub(super) const MAX_RECORDS: i64 = 1_000_000;
 /// Records of a group without `records` or `data`.
 pub(super) const DEFAULT_RECORDS: u32 = 1000;
@@ -66,6 +67,15 @@ pub(super) fn build(cx: &mut Cx<'_>, raw: &RawScenario) -> FeatureStoreSpec {
         if let Some(spec) = build_group(cx, g, &at) {
             groups.push(spec);
         }
+    }
+    let total: u64 = groups.iter().map(|g| u64::from(g.records)).sum();
+    if total > MAX_RECORDS as u64 {
+        cx.err(
+            &path("feature_group"),
+            format!(
+                "the feature groups hold {total} records together; at most {MAX_RECORDS} are allowed (a stale_cache instance keeps a 16-byte slot per record)"
+            ),
+        );
     }
     let group_names: Vec<&str> = raw.feature_groups.iter().map(|g| g.name.as_str()).collect();
     let mut uses = Vec::new();
