@@ -12,6 +12,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{round3, round6, LatencySummary};
+use crate::recorder::Latency;
 use crate::slo::fmt_num;
 use crate::writers::WriteError;
 
@@ -126,11 +127,6 @@ pub struct FeaturesReport {
     pub during_outages: Option<OutageWindowReport>,
 }
 
-fn ms_histogram() -> Histogram<u64> {
-    // Microseconds up to a day for latencies.
-    Histogram::new_with_bounds(1, 86_400 * 1_000_000, 3).expect("static bounds are valid")
-}
-
 fn age_histogram() -> Histogram<u64> {
     // Milliseconds up to a year for ages.
     Histogram::new_with_bounds(1, 365 * 86_400_000, 3).expect("static bounds are valid")
@@ -140,20 +136,20 @@ fn age_histogram() -> Histogram<u64> {
 #[derive(Debug)]
 struct PathStats {
     counts: [u64; 4],
-    latency: [Histogram<u64>; 4],
+    latency: [Latency; 4],
 }
 
 impl PathStats {
     fn new() -> Self {
         PathStats {
             counts: [0; 4],
-            latency: std::array::from_fn(|_| ms_histogram()),
+            latency: std::array::from_fn(|_| Latency::new()),
         }
     }
 
     fn add(&mut self, k: usize, latency_ns: u64) {
         self.counts[k] += 1;
-        self.latency[k].saturating_record(latency_ns.div_ceil(1_000));
+        self.latency[k].record(latency_ns);
     }
 
     fn costs(&self) -> Vec<PathCost> {
@@ -161,11 +157,14 @@ impl PathStats {
             .iter()
             .zip(self.counts.iter().zip(&self.latency))
             .filter(|(_, (&n, _))| n > 0)
-            .map(|((_, name), (&n, h))| PathCost {
-                path: (*name).into(),
-                requests: n,
-                latency_p50_ms: round3(h.value_at_quantile(0.5) as f64 / 1e3),
-                latency_p99_ms: round3(h.value_at_quantile(0.99) as f64 / 1e3),
+            .map(|((_, name), (&n, l))| {
+                let l = l.summary();
+                PathCost {
+                    path: (*name).into(),
+                    requests: n,
+                    latency_p50_ms: l.p50,
+                    latency_p99_ms: l.p99,
+                }
             })
             .collect()
     }
@@ -178,8 +177,7 @@ pub(crate) struct FeatureRec {
     on_failure: &'static str,
     paths: PathStats,
     errors: [u64; 4],
-    lookup: Histogram<u64>,
-    lookup_sum_ns: u128,
+    lookup: Latency,
     age: Histogram<u64>,
     /// Outage windows of the groups read, nanoseconds `[start, end)`.
     windows: Vec<(u64, u64)>,
@@ -214,8 +212,7 @@ impl FeatureRec {
                     on_failure: u.on_failure.as_str(),
                     paths: PathStats::new(),
                     errors: [0; 4],
-                    lookup: ms_histogram(),
-                    lookup_sum_ns: 0,
+                    lookup: Latency::new(),
                     age: age_histogram(),
                     windows,
                     in_windows: PathStats::new(),
@@ -232,9 +229,7 @@ impl FeatureRec {
         if let Some(c) = LookupError::CLASSES.iter().position(|&c| c == f.error) {
             self.errors[c] += 1;
         }
-        let lookup_ns = u64::from(f.lookup_us) * 1_000;
-        self.lookup.saturating_record(u64::from(f.lookup_us));
-        self.lookup_sum_ns += u128::from(lookup_ns);
+        self.lookup.record(u64::from(f.lookup_us) * 1_000);
         if let Some(age) = f.age_ms() {
             self.age.saturating_record(u64::from(age));
         }
@@ -252,7 +247,6 @@ impl FeatureRec {
         let to_s = |ns: u64| round3((ns as f64 / 1e9 * x).min(duration_s));
         let [fresh, cached, default, failed] = self.paths.counts;
         let lookups = fresh + cached + default + failed;
-        let n = self.lookup.len();
         let q = |h: &Histogram<u64>, q: f64| {
             if h.is_empty() {
                 0.0
@@ -285,20 +279,7 @@ impl FeatureRec {
                     round3(self.age.max() as f64 * x)
                 },
             },
-            lookup_latency_ms: if n == 0 {
-                LatencySummary::default()
-            } else {
-                let ms = |x: f64| round3(x / 1e3);
-                LatencySummary {
-                    mean: round3(self.lookup_sum_ns as f64 / n as f64 / 1e6),
-                    p50: ms(q(&self.lookup, 0.5)),
-                    p90: ms(q(&self.lookup, 0.9)),
-                    p95: ms(q(&self.lookup, 0.95)),
-                    p99: ms(q(&self.lookup, 0.99)),
-                    p999: ms(q(&self.lookup, 0.999)),
-                    max: ms(self.lookup.max() as f64),
-                }
-            },
+            lookup_latency_ms: self.lookup.summary(),
             lookup_errors: LookupErrorCounts {
                 unavailable,
                 internal_failure,

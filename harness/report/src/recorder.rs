@@ -56,13 +56,13 @@ impl Counts {
 
 /// A histogram plus an exact running sum (for an exact mean).
 #[derive(Debug)]
-struct Latency {
+pub(crate) struct Latency {
     hist: Histogram<u64>,
     sum_ns: u128,
 }
 
 impl Latency {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Latency {
             hist: histogram(3),
             sum_ns: 0,
@@ -70,12 +70,12 @@ impl Latency {
     }
 
     #[inline]
-    fn record(&mut self, ns: u64) {
+    pub(crate) fn record(&mut self, ns: u64) {
         self.hist.saturating_record(micros(ns));
         self.sum_ns += u128::from(ns);
     }
 
-    fn summary(&self) -> LatencySummary {
+    pub(crate) fn summary(&self) -> LatencySummary {
         let n = self.hist.len();
         if n == 0 {
             return LatencySummary::default();

@@ -213,7 +213,7 @@ impl Hosting {
         self.dequeue(now, instance);
     }
 
-    pub(super) fn start(&mut self, now: SimTime, inst: u32, slot: u32, q: Queued) {
+    pub(super) fn start(&mut self, now: SimTime, inst: u32, slot: u32, mut q: Queued) {
         let instance = &mut self.instances[inst as usize];
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         let vs = &mut self.endpoints[e].variants[v];
@@ -247,7 +247,6 @@ impl Hosting {
             }
         }
         let mut service_ns = secs_to_nanos(service).saturating_add(q.extra_ns);
-        let mut q = q;
         if let Some(store) = self.features.as_deref_mut().filter(|s| s.used_by(e)) {
             // The container reads the request's features first; a failed
             // lookup with an `error` fallback answers without the model.
