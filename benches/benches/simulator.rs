@@ -57,16 +57,18 @@ fn with_features(mut sc: gameday_scenario::Scenario) -> gameday_scenario::Scenar
     use std::time::Duration;
     sc.platform.feature_store = FeatureStoreSpec {
         groups: vec![FeatureGroupSpec {
-            name: "customer-features".into(),
-            records: 100_000,
             zipf: Some(1.0),
-            latency: gameday_core::dist::ServiceDist::lognormal_from_p50_p99(0.004, 0.015)
-                .expect("valid latency"),
             refresh: Some(Duration::from_secs(900)),
-            features: vec![FeatureDef {
-                name: "purchase_count_30d".into(),
-                default: "0".into(),
-            }],
+            ..FeatureGroupSpec::new(
+                "customer-features",
+                100_000,
+                gameday_core::dist::ServiceDist::lognormal_from_p50_p99(0.004, 0.015)
+                    .expect("valid latency"),
+                vec![FeatureDef {
+                    name: "purchase_count_30d".into(),
+                    default: "0".into(),
+                }],
+            )
         }],
         uses: vec![FeatureUseSpec {
             endpoint: 0,

@@ -188,3 +188,30 @@ fn an_unknown_group_exits_2_with_file_line_col() {
         "{err}"
     );
 }
+
+#[test]
+fn a_users_container_meets_the_store_outage_over_the_runtime_api() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (o, r) = run(&["scenarios/feature-store-container.toml"], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_eq!(
+        failed_slos(&r),
+        [("error_rate".to_string(), "fraud-error".to_string())]
+    );
+    let ep = |e: usize| &r["endpoints"][e];
+    // fraud-error: the container's 500s during the 4 s outage (a third
+    // of the 12 s run at 20 requests a second), and answers around it.
+    let (requests, failed) = (
+        u(&ep(0)["requests"]),
+        u(&ep(0)["errors"]["server_5xx"]),
+    );
+    assert!(requests > 150, "{}", ep(0));
+    let share = failed as f64 / requests as f64;
+    assert!((0.2..0.5).contains(&share), "{failed} of {requests} failed");
+    assert!(u(&ep(0)["ok"]) > 80, "{}", ep(0));
+    // fraud-default: its container served defaults instead.
+    assert_eq!(u(&ep(1)["errors"]["server_5xx"]), 0, "{}", ep(1));
+    assert_eq!(ep(1)["requests"], ep(1)["ok"]);
+    let log = std::fs::read_dir(tmp.path().join("containers")).unwrap().count();
+    assert_eq!(log, 2, "one log per container");
+}

@@ -611,6 +611,12 @@ impl Platform {
         self.autoscaling.reports()
     }
 
+    /// The online feature store, for the Feature Store Runtime API; `None`
+    /// when the run has no feature group.
+    pub fn feature_store(&mut self) -> Option<&mut crate::features::FeatureStore> {
+        self.hosting.feature_store()
+    }
+
     /// Time-average number of requests inside `endpoint` over `[0, until]`.
     pub fn mean_in_system(&self, endpoint: usize, until: SimTime) -> f64 {
         self.hosting.mean_in_system(endpoint, until)

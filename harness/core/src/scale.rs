@@ -126,6 +126,9 @@ impl TimeScale {
                         latency,
                         refresh,
                         features,
+                        record_identifier,
+                        event_time_feature,
+                        data,
                     } = g;
                     FeatureGroupSpec {
                         name: name.clone(),
@@ -134,6 +137,9 @@ impl TimeScale {
                         latency: latency.clone(),
                         refresh: refresh.map(|d| self.compress(d)),
                         features: features.clone(),
+                        record_identifier: record_identifier.clone(),
+                        event_time_feature: event_time_feature.clone(),
+                        data: data.clone(),
                     }
                 })
                 .collect(),

@@ -202,7 +202,13 @@ fn free_port() -> std::io::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-fn spawn(argv: &[String], cwd: Option<&Path>, port: u16, log: &Path) -> std::io::Result<Child> {
+fn spawn(
+    argv: &[String],
+    cwd: Option<&Path>,
+    env: &[(String, String)],
+    port: u16,
+    log: &Path,
+) -> std::io::Result<Child> {
     let out = std::fs::File::create(log)?;
     let err = out.try_clone()?;
     let mut argv = argv.to_vec();
@@ -214,7 +220,8 @@ fn spawn(argv: &[String], cwd: Option<&Path>, port: u16, log: &Path) -> std::io:
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
-    cmd.env("SAGEMAKER_BIND_TO_PORT", port.to_string())
+    cmd.envs(env.iter().map(|(k, v)| (k, v)))
+        .env("SAGEMAKER_BIND_TO_PORT", port.to_string())
         .env("SAGEMAKER_PROGRAM", &argv[0])
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
@@ -250,6 +257,8 @@ struct Keeper {
     rt: tokio::runtime::Handle,
     /// The folder the processes start in.
     cwd: Option<PathBuf>,
+    /// Environment for every process.
+    env: Vec<(String, String)>,
 }
 
 /// What the model-server processes of a platform run, and where.
@@ -264,6 +273,30 @@ pub struct ContainerSetup {
     /// The folder processes start in (the scenario's, so its relative
     /// paths hold); `None`: the harness's own.
     pub cwd: Option<PathBuf>,
+    /// Environment variables every process gets (the embedded platform's
+    /// AWS endpoints).
+    pub env: Vec<(String, String)>,
+}
+
+/// The environment that points a model server's AWS SDK (boto3 or any
+/// other) at the embedded platform at `addr`: the Feature Store Runtime
+/// endpoint, and a region and placeholder credentials where the harness's
+/// own environment names none (the embedded platform does not check
+/// signatures).
+pub fn platform_env(addr: std::net::SocketAddr) -> Vec<(String, String)> {
+    let mut env = vec![(
+        "AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME".to_string(),
+        format!("http://{addr}"),
+    )];
+    let unset = |k: &str| std::env::var_os(k).is_none();
+    if unset("AWS_REGION") && unset("AWS_DEFAULT_REGION") {
+        env.push(("AWS_DEFAULT_REGION".into(), "us-east-1".into()));
+    }
+    if unset("AWS_ACCESS_KEY_ID") && unset("AWS_PROFILE") {
+        env.push(("AWS_ACCESS_KEY_ID".into(), "gameday".into()));
+        env.push(("AWS_SECRET_ACCESS_KEY".into(), "gameday".into()));
+    }
+    env
 }
 
 impl Keeper {
@@ -277,7 +310,8 @@ impl Keeper {
         };
         let log = self.log_dir.join(format!("instance-{instance}.log"));
         let cwd = self.cwd.as_deref();
-        match free_port().and_then(|port| spawn(cmd, cwd, port, &log).map(|c| (port, c))) {
+        let env = &self.env;
+        match free_port().and_then(|port| spawn(cmd, cwd, env, port, &log).map(|c| (port, c))) {
             Ok((port, child)) => {
                 self.children.insert(instance, child);
                 self.starting.insert(instance, port);
@@ -434,6 +468,7 @@ impl ModelServers {
             folders,
             log_dir,
             cwd,
+            env,
         } = setup;
         std::fs::create_dir_all(&log_dir)?;
         let log_dir = std::path::absolute(&log_dir)?;
@@ -451,6 +486,7 @@ impl ModelServers {
             ops: BTreeMap::new(),
             rt: tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?,
             cwd,
+            env,
         };
         let thread = std::thread::Builder::new()
             .name("gameday-model-servers".into())

@@ -15,6 +15,8 @@
 //! - [`ec2_api`]: EC2's `DescribeSpotPriceHistory` from the fixture's
 //!   price history, for `gameday prices`.
 //! - [`engine`]: the platform on its own thread, fed over a channel.
+//! - `feature_store_api`: the Feature Store Runtime API (GetRecord,
+//!   PutRecord, DeleteRecord, BatchGetRecord) on the core's online store.
 //! - [`listener`]: the accept loop: timeouts, the connection cap, the
 //!   open-file limit.
 //! - [`protocol`]: headers, error codes, the outcome → error mapping.
@@ -32,6 +34,7 @@ pub mod control;
 mod control_api;
 pub mod ec2_api;
 pub mod engine;
+mod feature_store_api;
 pub mod listener;
 pub mod metrics;
 pub mod mme_server;

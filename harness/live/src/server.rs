@@ -251,6 +251,7 @@ impl Server {
                 folders: model_folders(spec, &opts)?,
                 log_dir: logs,
                 cwd: opts.container_dir.clone(),
+                env: crate::container::platform_env(addr),
             };
             let servers = match ModelServers::start(setup, rx, engine.handle()) {
                 Ok(s) => s,
@@ -492,6 +493,17 @@ fn router(state: Arc<AppState>) -> Router {
         .route(
             "/endpoints/{name}/invocations",
             post(invoke).fallback(method_not_allowed),
+        )
+        .route(
+            "/FeatureGroup/{name}",
+            get(crate::feature_store_api::get_record)
+                .put(crate::feature_store_api::put_record)
+                .delete(crate::feature_store_api::delete_record)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/BatchGetRecord",
+            post(crate::feature_store_api::batch_get_record).fallback(method_not_allowed),
         )
         .route("/ping", get(ping).fallback(method_not_allowed))
         .route("/metrics", get(metrics).fallback(method_not_allowed))

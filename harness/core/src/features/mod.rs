@@ -23,19 +23,22 @@
 //!   500 (SageMaker's `ModelError`, `OriginalStatusCode` 500).
 
 mod alias;
+mod api;
 mod spec;
 #[cfg(test)]
 mod tests;
 
+pub use api::{
+    event_time_secs, format_event_time, Answer, BatchIdentifier, BatchItem, Record, StoreError,
+};
 pub use spec::{
-    FeatureDef, FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec, OnFailure,
+    FeatureData, FeatureDef, FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec, OnFailure,
     OutageMode, StoreQuotas,
 };
 
-use crate::dist::unit;
 use crate::mme::ModelMix;
 use crate::rng::{RngStreams, StreamRng};
-use crate::time::{duration_nanos, secs_to_nanos, SimTime};
+use crate::time::{duration_nanos, SimTime};
 use alias::AliasTable;
 
 /// How a request's features were served, worst group first.
@@ -88,6 +91,16 @@ impl LookupError {
             LookupError::Internal => "internal_failure",
             LookupError::Throttled => "throttled",
             LookupError::Timeout => "timeout",
+        }
+    }
+}
+
+impl From<&StoreError> for LookupError {
+    fn from(e: &StoreError) -> Self {
+        match e {
+            StoreError::Unavailable => LookupError::Unavailable,
+            StoreError::Throttled => LookupError::Throttled,
+            _ => LookupError::Internal,
         }
     }
 }
@@ -204,13 +217,17 @@ struct GroupState {
 
 /// The online store and every instance's cache.
 #[derive(Debug)]
-pub(crate) struct FeatureStore {
+pub struct FeatureStore {
     groups: Vec<GroupState>,
     /// Per endpoint: its use, if it looks features up.
     uses: Vec<Option<FeatureUseSpec>>,
     outages: Vec<FeatureOutageSpec>,
     get_record: Bucket,
     batch_get_record: Bucket,
+    /// `PutRecord` and `DeleteRecord` calls.
+    write_record: Bucket,
+    /// Records written or deleted through the API.
+    written: api::WrittenRecords,
     error_rng: StreamRng,
     /// Per instance id: the records it has fetched, one slot per record
     /// of every group (at `offsets[g] + record`), allocated at its first
@@ -226,7 +243,7 @@ pub(crate) struct FeatureStore {
 
 impl FeatureStore {
     /// The store at time zero, or `None` when no endpoint uses it.
-    pub fn new(spec: &FeatureStoreSpec, endpoints: usize, streams: &RngStreams) -> Option<Self> {
+    pub(crate) fn new(spec: &FeatureStoreSpec, endpoints: usize, streams: &RngStreams) -> Option<Self> {
         if spec.is_empty() {
             return None;
         }
@@ -253,6 +270,8 @@ impl FeatureStore {
             outages: spec.outages.clone(),
             get_record: Bucket::new(spec.quotas.get_record_tps, SimTime::ZERO),
             batch_get_record: Bucket::new(spec.quotas.batch_get_record_tps, SimTime::ZERO),
+            write_record: Bucket::new(spec.quotas.get_record_tps, SimTime::ZERO),
+            written: Default::default(),
             error_rng: streams.stream("features/errors"),
             caches: Vec::new(),
             offsets: spec
@@ -270,7 +289,7 @@ impl FeatureStore {
     }
 
     /// The scheduled outages, for hosting to time.
-    pub fn outages(&self) -> &[FeatureOutageSpec] {
+    pub(crate) fn outages(&self) -> &[FeatureOutageSpec] {
         &self.outages
     }
 
@@ -280,7 +299,7 @@ impl FeatureStore {
     }
 
     /// The endpoints that read group `g`.
-    pub fn readers(&self, g: u16) -> Vec<usize> {
+    pub(crate) fn readers(&self, g: u16) -> Vec<usize> {
         self.uses
             .iter()
             .enumerate()
@@ -291,12 +310,12 @@ impl FeatureStore {
 
     /// True if endpoint `e` looks features up.
     #[inline]
-    pub fn used_by(&self, e: usize) -> bool {
+    pub(crate) fn used_by(&self, e: usize) -> bool {
         self.uses.get(e).is_some_and(Option::is_some)
     }
 
     /// Outage `k` starts.
-    pub fn outage_start(&mut self, now: SimTime, k: u32) {
+    pub(crate) fn outage_start(&mut self, now: SimTime, k: u32) {
         let o = &self.outages[k as usize];
         let g = &mut self.groups[o.group as usize];
         g.active.push(k);
@@ -308,7 +327,7 @@ impl FeatureStore {
     }
 
     /// Outage `k` ends.
-    pub fn outage_end(&mut self, now: SimTime, k: u32) {
+    pub(crate) fn outage_end(&mut self, now: SimTime, k: u32) {
         let o = &self.outages[k as usize];
         let g = &mut self.groups[o.group as usize];
         g.active.retain(|&a| a != k);
@@ -331,7 +350,7 @@ impl FeatureStore {
     }
 
     /// Instance `inst` is gone: its cache goes with it.
-    pub fn forget(&mut self, inst: u32) {
+    pub(crate) fn forget(&mut self, inst: u32) {
         if let Some(c) = self.caches.get_mut(inst as usize) {
             *c = Vec::new();
         }
@@ -339,7 +358,7 @@ impl FeatureStore {
 
     /// A request of endpoint `e` starts service on instance `inst` at
     /// `now`: its container looks its features up.
-    pub fn lookup(&mut self, now: SimTime, e: usize, inst: u32) -> Lookup {
+    pub(crate) fn lookup(&mut self, now: SimTime, e: usize, inst: u32) -> Lookup {
         let u = self.uses[e].as_ref().expect("endpoint looks features up");
         let (timeout_ns, on_failure, then, ttl_ns) = (
             duration_nanos(u.timeout),
@@ -355,7 +374,8 @@ impl FeatureStore {
         };
         self.drawn.clear();
         let mut latency_ns = 0u64;
-        for &g in &u.groups {
+        for i in 0..u.groups.len() {
+            let g = self.uses[e].as_ref().map_or(0, |u| u.groups[i]);
             let gs = &mut self.groups[g as usize];
             // The record and the latency are drawn whatever happens, so an
             // outage changes no other request's draws.
@@ -363,33 +383,12 @@ impl FeatureStore {
                 Some(mix) => mix.pick(&mut gs.rng),
                 None => crate::hosting::index(&mut gs.rng, gs.spec.records as usize) as u32,
             };
-            let mut l = secs_to_nanos(gs.spec.latency.sample(&mut gs.rng));
-            let mut error = if throttled {
-                LookupError::Throttled
-            } else {
-                LookupError::None
+            let (l, outage) = self.group_call(now, g);
+            let error = match (throttled, outage) {
+                (true, _) => LookupError::Throttled,
+                (false, None) => LookupError::None,
+                (false, Some(e)) => LookupError::from(&e),
             };
-            for &k in &gs.active {
-                match self.outages[k as usize].mode {
-                    OutageMode::Slow { delay } => l = l.saturating_add(duration_nanos(delay)),
-                    OutageMode::Unavailable if error == LookupError::None => {
-                        error = LookupError::Unavailable;
-                    }
-                    OutageMode::Errors { rate }
-                        if error == LookupError::None && unit(&mut self.error_rng) < rate =>
-                    {
-                        error = LookupError::Internal;
-                    }
-                    _ => {}
-                }
-            }
-            if error == LookupError::None {
-                if let Some(b) = gs.throttle.as_mut() {
-                    if !b.take(now) {
-                        error = LookupError::Throttled;
-                    }
-                }
-            }
             latency_ns = latency_ns.max(l);
             self.drawn.push((g, record, error));
         }

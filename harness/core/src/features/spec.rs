@@ -2,12 +2,12 @@
 //! groups, which endpoints look features up and what they do when a
 //! lookup fails, and the scheduled outages.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dist::ServiceDist;
 
-/// The online feature store of a run (empty: no endpoint looks features
-/// up).
+/// The online feature store of a run (empty: no feature groups).
 #[derive(Clone, Debug, Default)]
 pub struct FeatureStoreSpec {
     /// Feature groups, in scenario order.
@@ -21,9 +21,9 @@ pub struct FeatureStoreSpec {
 }
 
 impl FeatureStoreSpec {
-    /// True when no endpoint looks features up.
+    /// True when the run has no feature group.
     pub fn is_empty(&self) -> bool {
-        self.uses.is_empty()
+        self.groups.is_empty()
     }
 }
 
@@ -65,6 +65,50 @@ pub struct FeatureGroupSpec {
     pub refresh: Option<Duration>,
     /// The features and their defaults (what a `default` fallback serves).
     pub features: Vec<FeatureDef>,
+    /// `RecordIdentifierFeatureName`: the feature that names a record.
+    pub record_identifier: String,
+    /// `EventTimeFeatureName`: the feature that says when a record was
+    /// written.
+    pub event_time_feature: String,
+    /// The records' values from the scenario's data file; `None`: values
+    /// are generated from each feature's default ([`FeatureData`]).
+    pub data: Option<Arc<FeatureData>>,
+}
+
+impl FeatureGroupSpec {
+    /// A group named `name` of `records` generated records, uniform
+    /// popularity, records written once, the default identifier and
+    /// event-time names.
+    pub fn new(name: &str, records: u32, latency: ServiceDist, features: Vec<FeatureDef>) -> Self {
+        FeatureGroupSpec {
+            name: name.into(),
+            records,
+            zipf: None,
+            latency,
+            refresh: None,
+            features,
+            record_identifier: "record_id".into(),
+            event_time_feature: "event_time".into(),
+            data: None,
+        }
+    }
+}
+
+/// Records read from a data file: identifiers and values, in file order
+/// (a lookup's record `i` is row `i`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FeatureData {
+    /// Each row's record identifier.
+    pub ids: Vec<String>,
+    /// Row-major values, one per feature of the group, in feature order.
+    pub values: Vec<String>,
+}
+
+impl FeatureData {
+    /// Row `i`'s values, in feature order.
+    pub fn row(&self, i: usize, features: usize) -> &[String] {
+        &self.values[i * features..(i + 1) * features]
+    }
 }
 
 /// One feature of a group.

@@ -11,15 +11,16 @@ const S: u64 = 1_000_000_000;
 
 fn group(name: &str, latency_ms: f64, refresh_s: Option<u64>) -> FeatureGroupSpec {
     FeatureGroupSpec {
-        name: name.into(),
-        records: 1,
-        zipf: None,
-        latency: ServiceDist::constant(latency_ms / 1e3).unwrap(),
         refresh: refresh_s.map(Duration::from_secs),
-        features: vec![FeatureDef {
-            name: "purchase_count_30d".into(),
-            default: "0".into(),
-        }],
+        ..FeatureGroupSpec::new(
+            name,
+            1,
+            ServiceDist::constant(latency_ms / 1e3).unwrap(),
+            vec![FeatureDef {
+                name: "purchase_count_30d".into(),
+                default: "0".into(),
+            }],
+        )
     }
 }
 

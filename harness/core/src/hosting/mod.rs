@@ -367,6 +367,11 @@ pub(crate) fn index<R: Rng + ?Sized>(rng: &mut R, len: usize) -> usize {
 }
 
 impl Hosting {
+    /// The online feature store, if the run has one.
+    pub(crate) fn feature_store(&mut self) -> Option<&mut crate::features::FeatureStore> {
+        self.features.as_deref_mut()
+    }
+
     /// Builds the platform at time zero, every initial instance in service.
     /// Call [`Hosting::poll_timer`] right away: the scheduled faults are
     /// already waiting there.

@@ -2,11 +2,12 @@
 //! `feature_store_outage` faults: the online feature store.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use gameday_core::dist::ServiceDist;
 use gameday_core::features::{
-    FeatureDef, FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec, OnFailure,
+    FeatureData, FeatureDef, FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec, OnFailure,
     OutageMode, StoreQuotas,
 };
 use serde::Deserialize;
@@ -294,6 +295,8 @@ fn build_group(cx: &mut Cx<'_>, g: &RawFeatureGroup, at: &FieldPath) -> Option<F
         None => None,
         Some(file) => data_rows(cx, &at.key("data"), file, g, record_identifier, event_time),
     };
+    let data = rows.map(Arc::new);
+    let rows = data.as_ref().map(|d| d.ids.len());
     let records = match (g.records, rows) {
         (Some(n), _) if !(1..=MAX_RECORDS).contains(&n) => {
             cx.err(
@@ -360,11 +363,14 @@ fn build_group(cx: &mut Cx<'_>, g: &RawFeatureGroup, at: &FieldPath) -> Option<F
                 default: f.default.clone().unwrap_or_default(),
             })
             .collect(),
+        record_identifier: record_identifier.to_string(),
+        event_time_feature: event_time.to_string(),
+        data: data.filter(|d| !d.ids.is_empty()),
     })
 }
 
 /// Checks a group's data file: its header must be the record identifier,
-/// each feature, and optionally the event time. Returns its row count.
+/// each feature, and optionally the event time. Returns its records.
 fn data_rows(
     cx: &mut Cx<'_>,
     at: &FieldPath,
@@ -372,7 +378,7 @@ fn data_rows(
     g: &RawFeatureGroup,
     record_identifier: &str,
     event_time: &str,
-) -> Option<usize> {
+) -> Option<FeatureData> {
     let src = cx.read(at, file)?;
     let mut rdr = csv::Reader::from_reader(src.as_bytes());
     let header: Vec<String> = match rdr.headers() {
@@ -417,18 +423,36 @@ fn data_rows(
         cx.err(at, msg);
         return None;
     }
-    let mut rows = 0;
+    // Column of the identifier and of each feature, in feature order.
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap_or(0);
+    let id_col = column(record_identifier);
+    let cols: Vec<usize> = g.features.iter().map(|f| column(&f.name)).collect();
+    let mut data = FeatureData::default();
     for rec in rdr.records() {
-        if let Err(e) = rec {
-            cx.err(at, format!("{file}: {e}"));
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                cx.err(at, format!("{file}: {e}"));
+                return None;
+            }
+        };
+        if data.ids.len() as i64 >= MAX_RECORDS {
+            cx.err(
+                at,
+                format!("{file}: the file has more than {MAX_RECORDS} rows; at most {MAX_RECORDS} are allowed"),
+            );
             return None;
         }
-        rows += 1;
+        data.ids.push(rec.get(id_col).unwrap_or("").trim().to_string());
+        data.values.extend(
+            cols.iter()
+                .map(|&c| rec.get(c).unwrap_or("").trim().to_string()),
+        );
     }
-    if rows == 0 {
+    if data.ids.is_empty() {
         cx.err(at, format!("{file}: the file has a header but no records"));
     }
-    Some(rows)
+    Some(data)
 }
 
 /// Checks and builds a `feature_store_outage`.
