@@ -206,12 +206,14 @@ async fn put_overwrites_only_with_a_newer_event_time_and_delete_removes() {
     let server = platform("").await;
     let c = client(&server);
     let put = |id: &str, count: &str, at: &str| {
-        c.put_record().feature_group_name(CUSTOMERS).set_record(Some(vec![
-            feature("customer_id", id),
-            feature("purchase_count_30d", count),
-            feature("avg_basket_usd", "10.5"),
-            feature("event_time", at),
-        ]))
+        c.put_record()
+            .feature_group_name(CUSTOMERS)
+            .set_record(Some(vec![
+                feature("customer_id", id),
+                feature("purchase_count_30d", count),
+                feature("avg_basket_usd", "10.5"),
+                feature("event_time", at),
+            ]))
     };
     // A new record, then a newer write, then an older one (ignored by the
     // online store).

@@ -201,10 +201,7 @@ fn a_users_container_meets_the_store_outage_over_the_runtime_api() {
     let ep = |e: usize| &r["endpoints"][e];
     // fraud-error: the container's 500s during the 4 s outage (a third
     // of the 12 s run at 20 requests a second), and answers around it.
-    let (requests, failed) = (
-        u(&ep(0)["requests"]),
-        u(&ep(0)["errors"]["server_5xx"]),
-    );
+    let (requests, failed) = (u(&ep(0)["requests"]), u(&ep(0)["errors"]["server_5xx"]));
     assert!(requests > 150, "{}", ep(0));
     let share = failed as f64 / requests as f64;
     assert!((0.2..0.5).contains(&share), "{failed} of {requests} failed");
@@ -212,6 +209,8 @@ fn a_users_container_meets_the_store_outage_over_the_runtime_api() {
     // fraud-default: its container served defaults instead.
     assert_eq!(u(&ep(1)["errors"]["server_5xx"]), 0, "{}", ep(1));
     assert_eq!(ep(1)["requests"], ep(1)["ok"]);
-    let log = std::fs::read_dir(tmp.path().join("containers")).unwrap().count();
+    let log = std::fs::read_dir(tmp.path().join("containers"))
+        .unwrap()
+        .count();
     assert_eq!(log, 2, "one log per container");
 }

@@ -97,11 +97,11 @@ fn first(pairs: &[(String, String)], key: &str) -> Option<String> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }
 
-fn group_name(name: Result<Path<String>, PathRejection>) -> Result<String, Response> {
+fn group_name(name: Result<Path<String>, PathRejection>) -> Result<String, StoreError> {
     match name {
         Ok(Path(n)) if !n.is_empty() && n.len() <= 2048 => Ok(n),
-        _ => Err(invalid(
-            "FeatureGroupName must be a feature group's name or ARN.",
+        _ => Err(StoreError::Validation(
+            "FeatureGroupName must be a feature group's name or ARN.".into(),
         )),
     }
 }
@@ -122,7 +122,7 @@ pub(crate) async fn get_record(
 ) -> Response {
     let group = match group_name(name) {
         Ok(g) => g,
-        Err(r) => return r,
+        Err(e) => return error(&e),
     };
     let q = pairs(&q);
     let Some(id) = first(&q, "RecordIdentifierValueAsString") else {
@@ -160,13 +160,14 @@ struct PutBody {
 }
 
 /// Parses a JSON body of at most [`MAX_BODY`] bytes.
-async fn body<T: serde::de::DeserializeOwned>(s: &AppState, body: Body) -> Result<T, Response> {
+async fn body<T: serde::de::DeserializeOwned>(s: &AppState, body: Body) -> Result<T, StoreError> {
     let Some(bytes) = crate::server::read_limited(s, body, MAX_BODY).await else {
-        return Err(invalid(format!(
+        return Err(StoreError::Validation(format!(
             "The request body must arrive in time and be at most {MAX_BODY} bytes."
         )));
     };
-    serde_json::from_slice(&bytes).map_err(|e| invalid(format!("The request body is invalid: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| StoreError::Validation(format!("The request body is invalid: {e}")))
 }
 
 /// `PUT /FeatureGroup/{name}`: PutRecord.
@@ -177,11 +178,11 @@ pub(crate) async fn put_record(
 ) -> Response {
     let group = match group_name(name) {
         Ok(g) => g,
-        Err(r) => return r,
+        Err(e) => return error(&e),
     };
     let put: PutBody = match body(&s, b).await {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return error(&e),
     };
     if put.record.is_empty() {
         return invalid("Record must have at least one feature.");
@@ -232,7 +233,7 @@ pub(crate) async fn delete_record(
 ) -> Response {
     let group = match group_name(name) {
         Ok(g) => g,
-        Err(r) => return r,
+        Err(e) => return error(&e),
     };
     let q = pairs(&q);
     let Some(id) = first(&q, "RecordIdentifierValueAsString") else {
@@ -278,7 +279,7 @@ struct BatchIdentifierBody {
 pub(crate) async fn batch_get_record(State(s): State<Arc<AppState>>, b: Body) -> Response {
     let req: BatchBody = match body(&s, b).await {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return error(&e),
     };
     let ids: Vec<BatchIdentifier> = req
         .identifiers

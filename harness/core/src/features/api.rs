@@ -468,7 +468,10 @@ impl GroupState {
         match &self.spec.data {
             Some(d) => {
                 // Identifiers are often the row numbers: try that first.
-                let at = id.parse::<usize>().ok().filter(|&i| d.ids.get(i).is_some_and(|x| x == id));
+                let at = id
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&i| d.ids.get(i).is_some_and(|x| x == id));
                 at.or_else(|| d.ids.iter().position(|x| x == id))
                     .map(|i| i as u32)
             }

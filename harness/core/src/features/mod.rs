@@ -32,8 +32,8 @@ pub use api::{
     event_time_secs, format_event_time, Answer, BatchIdentifier, BatchItem, Record, StoreError,
 };
 pub use spec::{
-    FeatureData, FeatureDef, FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec, OnFailure,
-    OutageMode, StoreQuotas,
+    FeatureData, FeatureDef, FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec,
+    OnFailure, OutageMode, StoreQuotas,
 };
 
 use crate::mme::ModelMix;
@@ -243,7 +243,11 @@ pub struct FeatureStore {
 
 impl FeatureStore {
     /// The store at time zero, or `None` when no endpoint uses it.
-    pub(crate) fn new(spec: &FeatureStoreSpec, endpoints: usize, streams: &RngStreams) -> Option<Self> {
+    pub(crate) fn new(
+        spec: &FeatureStoreSpec,
+        endpoints: usize,
+        streams: &RngStreams,
+    ) -> Option<Self> {
         if spec.is_empty() {
             return None;
         }

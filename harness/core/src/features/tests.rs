@@ -354,3 +354,172 @@ fn the_platform_adds_the_lookup_to_service_and_fails_with_model_error() {
         ]
     );
 }
+
+/// The runtime API's rules, on a two-record generated group whose
+/// records were written once (event time: the run's start).
+mod api {
+    use super::*;
+
+    const EPOCH: f64 = 1_796_083_200.0; // 2026-12-01T00:00:00Z
+
+    fn api_store(outages: Vec<FeatureOutageSpec>) -> FeatureStore {
+        let mut g = group("customers", 4.0, None);
+        g.records = 2;
+        g.features.push(FeatureDef {
+            name: "avg_basket_usd".into(),
+            default: "42.0".into(),
+        });
+        store(FeatureStoreSpec {
+            groups: vec![g],
+            uses: vec![uses(vec![0], OnFailure::Default, 0, OnFailure::Error)],
+            outages,
+            quotas: StoreQuotas::default(),
+        })
+    }
+
+    fn rec(pairs: &[(&str, &str)]) -> Record {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn event_times_parse_and_format_both_ways() {
+        assert_eq!(event_time_secs("2026-12-01T00:00:00Z"), Some(EPOCH));
+        assert_eq!(
+            event_time_secs("2024-02-29T12:30:15.250Z"),
+            Some(1_709_209_815.25)
+        );
+        assert_eq!(event_time_secs("1709209815.5"), Some(1_709_209_815.5));
+        for bad in ["", "2026-13-01T00:00:00Z", "2026-12-01 00:00:00", "soon"] {
+            assert_eq!(event_time_secs(bad), None, "{bad:?}");
+        }
+        assert_eq!(format_event_time(EPOCH, 0), "2026-12-01T00:00:00.000Z");
+        assert_eq!(
+            format_event_time(EPOCH, -1_500 * MS as i64),
+            "2026-11-30T23:59:58.500Z"
+        );
+    }
+
+    #[test]
+    fn a_generated_record_is_the_same_on_every_read_and_a_missing_one_is_none() {
+        let mut s = api_store(vec![]);
+        let a = s.get_record(at(S), EPOCH, "customers", "1", &[]);
+        assert_eq!(a.latency, Duration::from_millis(4));
+        let r = a.result.unwrap().expect("record 1 exists");
+        let names: Vec<&str> = r.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "record_id",
+                "purchase_count_30d",
+                "avg_basket_usd",
+                "event_time"
+            ]
+        );
+        assert_eq!(r[0].1, "1");
+        let count: u64 = r[1].1.parse().unwrap();
+        assert!(count < 20, "an integer default 0 gives 0..20: {count}");
+        let basket: f64 = r[2].1.parse().unwrap();
+        assert!((0.0..84.0).contains(&basket), "{basket}");
+        assert_eq!(r[3].1, "2026-12-01T00:00:00.000Z");
+        let again = s.get_record(at(2 * S), EPOCH, "customers", "1", &[]);
+        assert_eq!(again.result.unwrap(), Some(r));
+        // "01" and "2" name no record of "0" … "1".
+        for id in ["01", "2"] {
+            let a = s.get_record(at(S), EPOCH, "customers", id, &[]);
+            assert_eq!(a.result, Ok(None), "{id}");
+        }
+        let a = s.get_record(at(S), EPOCH, "nope", "1", &[]);
+        assert_eq!(a.result, Err(StoreError::NotFound("nope".into())));
+    }
+
+    #[test]
+    fn put_needs_a_newer_event_time_and_delete_needs_one_too() {
+        let mut s = api_store(vec![]);
+        let put = |s: &mut FeatureStore, count: &str, t: &str| {
+            s.put_record(
+                at(S),
+                EPOCH,
+                "customers",
+                rec(&[
+                    ("record_id", "1"),
+                    ("purchase_count_30d", count),
+                    ("event_time", t),
+                ]),
+            )
+            .result
+        };
+        let count = |s: &mut FeatureStore| {
+            let r = s.get_record(
+                at(S),
+                EPOCH,
+                "customers",
+                "1",
+                &["purchase_count_30d".into()],
+            );
+            r.result.unwrap().map(|r| r[0].1.clone())
+        };
+        // Older than ingestion's write at the start: ignored.
+        assert_eq!(put(&mut s, "77", "2026-11-30T00:00:00Z"), Ok(()));
+        assert_ne!(count(&mut s).as_deref(), Some("77"));
+        assert_eq!(put(&mut s, "77", "2026-12-02T00:00:00Z"), Ok(()));
+        assert_eq!(count(&mut s).as_deref(), Some("77"));
+        assert!(matches!(
+            put(&mut s, "1", "tomorrow"),
+            Err(StoreError::Validation(_))
+        ));
+        // A hard delete no newer than the record is refused; a soft one
+        // does nothing; a newer one deletes.
+        let del = |s: &mut FeatureStore, t: &str, hard: bool| {
+            s.delete_record(at(S), EPOCH, "customers", "1", t, hard)
+                .result
+        };
+        assert!(matches!(
+            del(&mut s, "2026-12-01T00:00:00Z", true),
+            Err(StoreError::Validation(_))
+        ));
+        assert_eq!(del(&mut s, "2026-12-01T00:00:00Z", false), Ok(()));
+        assert_eq!(count(&mut s).as_deref(), Some("77"));
+        assert_eq!(del(&mut s, "2026-12-03T00:00:00Z", false), Ok(()));
+        assert_eq!(count(&mut s), None);
+    }
+
+    #[test]
+    fn outages_answer_the_services_errors_after_the_store_latency() {
+        let mut s = api_store(vec![
+            outage(0, OutageMode::Unavailable, 10, 10),
+            outage(
+                0,
+                OutageMode::Slow {
+                    delay: Duration::from_millis(100),
+                },
+                30,
+                10,
+            ),
+        ]);
+        s.outage_start(at(10 * S), 0);
+        let a = s.get_record(at(11 * S), EPOCH, "customers", "1", &[]);
+        assert_eq!(a.result, Err(StoreError::Unavailable));
+        assert_eq!(a.latency, Duration::from_millis(4));
+        let b = s.batch_get_record(
+            at(11 * S),
+            EPOCH,
+            &[BatchIdentifier {
+                group: "customers".into(),
+                ids: vec!["0".into(), "1".into()],
+                names: vec![],
+            }],
+        );
+        let items = b.result.expect("a batch answers 200");
+        assert!(items
+            .iter()
+            .all(|i| i.result == Err(StoreError::Unavailable)));
+        s.outage_end(at(20 * S), 0);
+        s.outage_start(at(30 * S), 1);
+        let a = s.get_record(at(31 * S), EPOCH, "customers", "1", &[]);
+        assert!(a.result.is_ok());
+        assert_eq!(a.latency, Duration::from_millis(104));
+    }
+}

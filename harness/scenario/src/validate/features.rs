@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use gameday_core::dist::ServiceDist;
 use gameday_core::features::{
-    FeatureData, FeatureDef, FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec, OnFailure,
-    OutageMode, StoreQuotas,
+    FeatureData, FeatureDef, FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec,
+    OnFailure, OutageMode, StoreQuotas,
 };
 use serde::Deserialize;
 
@@ -443,7 +443,8 @@ fn data_rows(
             );
             return None;
         }
-        data.ids.push(rec.get(id_col).unwrap_or("").trim().to_string());
+        data.ids
+            .push(rec.get(id_col).unwrap_or("").trim().to_string());
         data.values.extend(
             cols.iter()
                 .map(|&c| rec.get(c).unwrap_or("").trim().to_string()),
