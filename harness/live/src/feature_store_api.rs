@@ -106,6 +106,20 @@ fn group_name(name: Result<Path<String>, PathRejection>) -> Result<String, Store
     }
 }
 
+/// A call on one record (GetRecord, DeleteRecord): its group, its
+/// `RecordIdentifierValueAsString`, and the query's pairs.
+fn record_call(
+    name: Result<Path<String>, PathRejection>,
+    q: &Option<String>,
+) -> Result<(String, String, Vec<(String, String)>), StoreError> {
+    let group = group_name(name)?;
+    let q = pairs(q);
+    let id = first(&q, "RecordIdentifierValueAsString").ok_or_else(|| {
+        StoreError::Validation("RecordIdentifierValueAsString is required.".into())
+    })?;
+    Ok((group, id, q))
+}
+
 fn record_json(r: &Record) -> Value {
     Value::Array(
         r.iter()
@@ -120,13 +134,9 @@ pub(crate) async fn get_record(
     name: Result<Path<String>, PathRejection>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let group = match group_name(name) {
-        Ok(g) => g,
+    let (group, id, q) = match record_call(name, &q) {
+        Ok(x) => x,
         Err(e) => return error(&e),
-    };
-    let q = pairs(&q);
-    let Some(id) = first(&q, "RecordIdentifierValueAsString") else {
-        return invalid("RecordIdentifierValueAsString is required.");
     };
     let names: Vec<String> = q
         .iter()
@@ -231,13 +241,9 @@ pub(crate) async fn delete_record(
     name: Result<Path<String>, PathRejection>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let group = match group_name(name) {
-        Ok(g) => g,
+    let (group, id, q) = match record_call(name, &q) {
+        Ok(x) => x,
         Err(e) => return error(&e),
-    };
-    let q = pairs(&q);
-    let Some(id) = first(&q, "RecordIdentifierValueAsString") else {
-        return invalid("RecordIdentifierValueAsString is required.");
     };
     let Some(event_time) = first(&q, "EventTime") else {
         return invalid("EventTime is required.");
