@@ -214,3 +214,44 @@ fn a_users_container_meets_the_store_outage_over_the_runtime_api() {
         .count();
     assert_eq!(log, 2, "one log per container");
 }
+
+#[test]
+fn the_built_in_model_counts_the_predictions_a_fallback_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (o, r) = run(&["scenarios/feature-store-predictions.toml"], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_eq!(
+        failed_slos(&r),
+        [("degraded_rate".to_string(), "fraud-default".to_string())]
+    );
+    let f = |e: usize| &r["endpoints"][e]["features"];
+    for e in 0..2 {
+        let x = f(e);
+        // Every response was scored; only a fallback can change a label
+        // (a cached copy is the record itself).
+        let changed = u(&x["predictions_changed"]);
+        assert!(changed <= u(&x["served_default"]), "{x}");
+        assert!(changed > 0, "{x}");
+        assert_eq!(u(&x["lookups"]), u(&r["endpoints"][e]["requests"]));
+    }
+    assert!(u(&f(1)["served_default"]) < u(&f(0)["served_default"]));
+    let summary = std::fs::read_to_string(tmp.path().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("got a different prediction than the true record gives"),
+        "{summary}"
+    );
+
+    // The same file on the virtual clock models the model: nothing is
+    // scored, so nothing is counted.
+    let virt = tmp.path().join("virtual");
+    let (o, r) = run(
+        &[
+            "scenarios/feature-store-predictions.toml",
+            "--clock",
+            "virtual",
+        ],
+        &virt,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(r["endpoints"][0]["features"]["predictions_changed"].is_null());
+}

@@ -50,6 +50,30 @@ pub struct LogisticRegression {
     /// Score at or above which the label is 1.
     #[serde(default = "half")]
     pub threshold: f64,
+    /// Features the model reads from the online feature store, after the
+    /// request's own: on an endpoint with `[endpoint.features]`, each
+    /// adds `weight × value` of the feature of that name.
+    #[serde(default)]
+    pub store_features: Vec<StoreFeature>,
+}
+
+/// One feature-store feature a model weighs.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct StoreFeature {
+    /// The feature's name in its feature group.
+    pub name: String,
+    /// Its weight.
+    pub weight: f64,
+}
+
+/// Scores with the features served and with the true record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scored {
+    /// The answer, scored with the features served.
+    pub body: Vec<u8>,
+    /// True if some row's label differs from the one the true record
+    /// gives.
+    pub changed: bool,
 }
 
 fn half() -> f64 {
@@ -87,36 +111,85 @@ impl LogisticRegression {
 
     /// Scores every row of `body` (`content_type` picks CSV or JSON).
     pub fn predict(&self, content_type: &str, body: &[u8]) -> Result<Vec<u8>, BadInput> {
+        let rows = self.rows(content_type, body)?;
+        Ok(self.answer(&rows, 0.0).0)
+    }
+
+    /// Scores every row of `body` with the store features `served` (name,
+    /// value pairs), and again with `truth`, the record's true values.
+    /// A value that is missing or not a number counts as 0.
+    pub fn predict_with_features(
+        &self,
+        content_type: &str,
+        body: &[u8],
+        served: &[(&str, &str)],
+        truth: &[(&str, &str)],
+    ) -> Result<Scored, BadInput> {
+        let rows = self.rows(content_type, body)?;
+        let (body, labels) = self.answer(&rows, self.store_term(served));
+        let (_, true_labels) = self.answer(&rows, self.store_term(truth));
+        Ok(Scored {
+            body,
+            changed: labels != true_labels,
+        })
+    }
+
+    /// The store features' part of the linear term.
+    fn store_term(&self, values: &[(&str, &str)]) -> f64 {
+        self.store_features
+            .iter()
+            .map(|f| {
+                let x = values
+                    .iter()
+                    .find(|(n, _)| *n == f.name)
+                    .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+                    .filter(|x| x.is_finite())
+                    .unwrap_or(0.0);
+                f.weight * x
+            })
+            .sum()
+    }
+
+    fn rows(&self, content_type: &str, body: &[u8]) -> Result<Vec<Vec<f64>>, BadInput> {
         let text = std::str::from_utf8(body)
             .map_err(|_| BadInput("request body is not UTF-8 text".into()))?;
-        let rows = if content_type.starts_with("application/json") {
-            self.rows_from_json(text)?
+        if content_type.starts_with("application/json") {
+            self.rows_from_json(text)
         } else if content_type.is_empty() || content_type.starts_with("text/csv") {
-            self.rows_from_csv(text)?
+            self.rows_from_csv(text)
         } else {
-            return Err(BadInput(format!(
+            Err(BadInput(format!(
                 "content type {content_type} is not supported; use text/csv or application/json"
-            )));
-        };
+            )))
+        }
+    }
+
+    /// The JSON answer for `rows`, each with `extra` added to its linear
+    /// term, and the labels.
+    fn answer(&self, rows: &[Vec<f64>], extra: f64) -> (Vec<u8>, Vec<bool>) {
         let mut out = String::from("{\"predictions\":[");
+        let mut labels = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             let z = self.bias
+                + extra
                 + row
                     .iter()
                     .zip(&self.weights)
                     .map(|(x, w)| x * w)
                     .sum::<f64>();
             let p = 1.0 / (1.0 + (-z).exp());
+            let label = p >= self.threshold;
+            labels.push(label);
             if i > 0 {
                 out.push(',');
             }
             out.push_str(&format!(
                 "{{\"score\":{p:.6},\"label\":{}}}",
-                u8::from(p >= self.threshold)
+                u8::from(label)
             ));
         }
         out.push_str("]}");
-        Ok(out.into_bytes())
+        (out.into_bytes(), labels)
     }
 
     fn check(&self, row: Vec<f64>, n: usize) -> Result<Vec<f64>, BadInput> {
@@ -264,5 +337,48 @@ mod tests {
         let err = LogisticRegression::load(&p).unwrap_err().to_string();
         assert!(err.contains("1 weights for 2 features"), "{err}");
         assert!(LogisticRegression::load(&dir.join("missing.json")).is_err());
+    }
+
+    #[test]
+    fn store_features_move_the_label_and_changes_are_counted() {
+        let mut m = model();
+        m.store_features = vec![
+            StoreFeature {
+                name: "purchase_count_30d".into(),
+                weight: 0.15,
+            },
+            StoreFeature {
+                name: "avg_basket_usd".into(),
+                weight: -0.04,
+            },
+        ];
+        let row = b"3.2,0.5,-0.1,0.9,4.0,2,1,0";
+        let truth = [("purchase_count_30d", "15"), ("avg_basket_usd", "18.74")];
+        let defaults = [("purchase_count_30d", "0"), ("avg_basket_usd", "42.0")];
+        let fresh = m
+            .predict_with_features("text/csv", row, &truth, &truth)
+            .unwrap();
+        assert!(!fresh.changed);
+        assert!(String::from_utf8(fresh.body)
+            .unwrap()
+            .contains("\"label\":1"));
+        let fallback = m
+            .predict_with_features("text/csv", row, &defaults, &truth)
+            .unwrap();
+        assert!(fallback.changed, "the defaults miss the flag");
+        assert!(String::from_utf8(fallback.body)
+            .unwrap()
+            .contains("\"label\":0"));
+        // A value that is not a number counts as 0, like a missing one.
+        let odd = [("purchase_count_30d", "n/a")];
+        let a = m.predict_with_features("text/csv", row, &odd, &[]).unwrap();
+        assert!(!a.changed);
+        // Without store features, predict_with_features is predict.
+        let plain = model();
+        let p = plain
+            .predict_with_features("text/csv", row, &truth, &defaults)
+            .unwrap();
+        assert_eq!(p.body, plain.predict("text/csv", row).unwrap());
+        assert!(!p.changed);
     }
 }

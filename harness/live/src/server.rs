@@ -15,6 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
+use gameday_core::features::{FeaturePath, Prediction};
 use gameday_core::spec::PlatformSpec;
 use gameday_core::{Cause, Outcome, Request, RequestResult, ServiceStart};
 use http_body_util::BodyExt;
@@ -746,6 +747,38 @@ async fn invoke(
         tokio::time::sleep_until(s.clock.instant(due).into()).await;
     }
     let variant = &ep.variants[result.variant as usize];
+    // A built-in model that weighs store features scores with what the
+    // lookup served and with the true record.
+    let mut result = result;
+    let mut scored = None;
+    if let (None, Some(model), Cause::Served) = (&container, &variant.real, result.cause) {
+        if !model.store_features.is_empty() && result.features.path != FeaturePath::NotLooked {
+            let (e, used) = (ep.index as usize, result.features);
+            let served = s
+                .engine
+                .with_platform(move |p, _| p.feature_store().and_then(|st| st.served(e, &used)))
+                .await
+                .ok()
+                .flatten();
+            if let Some(f) = served {
+                let sc = model.predict_with_features(
+                    &content_type,
+                    &body,
+                    &named(&f.names, &f.served),
+                    &named(&f.names, &f.truth),
+                );
+                if let Ok(sc) = &sc {
+                    result.features.prediction = if sc.changed {
+                        Prediction::Changed
+                    } else {
+                        Prediction::Same
+                    };
+                }
+                scored = Some(sc);
+            }
+        }
+    }
+    let result = result;
     // The core's metrics counted the result as the platform decided it;
     // this logs it as the client saw it, for the report.
     let record = |outcome: Outcome| {
@@ -773,7 +806,10 @@ async fn invoke(
     debug_assert_eq!(result.outcome, Outcome::Ok);
     let (content_type, answer) = match (&container, &variant.real) {
         (Some(a), _) => (a.content_type.as_str(), a.body.to_vec()),
-        (None, Some(model)) => match model.predict(&content_type, &body) {
+        (None, Some(model)) => match scored.map_or_else(
+            || model.predict(&content_type, &body),
+            |sc| sc.map(|sc| sc.body),
+        ) {
             Ok(bytes) => ("application/json", bytes),
             Err(bad) => {
                 let _ = s.engine.model_refused(result);
@@ -806,6 +842,15 @@ async fn invoke(
         headers.insert(REQUEST_ID, v);
     }
     (StatusCode::OK, headers, answer).into_response()
+}
+
+/// `(name, value)` pairs of a feature group's names and values.
+fn named<'a>(names: &'a [String], values: &'a [String]) -> Vec<(&'a str, &'a str)> {
+    names
+        .iter()
+        .zip(values)
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
 }
 
 /// What a model-server process answered.

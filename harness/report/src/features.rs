@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use gameday_core::features::{FeaturePath, FeatureStoreSpec, FeatureUse, LookupError};
+use gameday_core::features::{FeaturePath, FeatureStoreSpec, FeatureUse, LookupError, Prediction};
 use gameday_core::spec::PlatformSpec;
 use gameday_core::RequestResult;
 use hdrhistogram::Histogram;
@@ -182,6 +182,10 @@ pub(crate) struct FeatureRec {
     /// Outage windows of the groups read, nanoseconds `[start, end)`.
     windows: Vec<(u64, u64)>,
     in_windows: PathStats,
+    /// Responses a real model scored with its features, and those whose
+    /// prediction the features served changed.
+    scored: u64,
+    changed: u64,
 }
 
 impl FeatureRec {
@@ -216,6 +220,8 @@ impl FeatureRec {
                     age: age_histogram(),
                     windows,
                     in_windows: PathStats::new(),
+                    scored: 0,
+                    changed: 0,
                 })
             })
             .collect()
@@ -226,6 +232,14 @@ impl FeatureRec {
         let f: FeatureUse = r.features;
         let Some(k) = slot(f.path) else { return };
         self.paths.add(k, r.latency_ns);
+        match f.prediction {
+            Prediction::NotScored => {}
+            Prediction::Same => self.scored += 1,
+            Prediction::Changed => {
+                self.scored += 1;
+                self.changed += 1;
+            }
+        }
         if let Some(c) = LookupError::CLASSES.iter().position(|&c| c == f.error) {
             self.errors[c] += 1;
         }
@@ -264,7 +278,7 @@ impl FeatureRec {
             served_cached: cached,
             served_default: default,
             failed,
-            predictions_changed: None,
+            predictions_changed: (self.scored > 0).then_some(self.changed),
             degraded_rate: if lookups == 0 {
                 0.0
             } else {
@@ -348,6 +362,17 @@ pub fn write_markdown<W: Write>(r: &crate::Report, w: &mut W) -> Result<(), Writ
             x.throttled,
             x.timeout
         )?;
+    }
+    for (e, f) in &eps {
+        if let Some(n) = f.predictions_changed {
+            writeln!(w)?;
+            writeln!(
+                w,
+                "{}: {n} of {} responses served with fallback features got a different prediction than the true record gives.",
+                e.name,
+                f.served_default + f.served_cached,
+            )?;
+        }
     }
     for (e, f) in &eps {
         let Some(o) = &f.during_outages else { continue };

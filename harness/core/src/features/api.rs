@@ -340,6 +340,36 @@ impl FeatureStore {
         answer(latency_ns, Ok(items))
     }
 
+    /// What a real model of endpoint `e` scores a request with, given the
+    /// lookup it made; `None` if the endpoint reads no features or the
+    /// lookup served none.
+    pub fn served(&self, e: usize, used: &super::FeatureUse) -> Option<super::ServedFeatures> {
+        use super::FeaturePath;
+        let g = *self.uses.get(e)?.as_ref()?.groups.first()?;
+        let names: Vec<String> = self.groups[g as usize]
+            .spec
+            .features
+            .iter()
+            .map(|f| f.name.clone())
+            .collect();
+        let truth = self.values(g, used.record);
+        let served = match used.path {
+            FeaturePath::NotLooked | FeaturePath::Failed => return None,
+            FeaturePath::Default => self.groups[g as usize]
+                .spec
+                .features
+                .iter()
+                .map(|f| f.default.clone())
+                .collect(),
+            FeaturePath::Fresh | FeaturePath::Cached => truth.clone(),
+        };
+        Some(super::ServedFeatures {
+            names,
+            served,
+            truth,
+        })
+    }
+
     /// The features of record `record` of group `g` as ingestion wrote
     /// them, in feature order (the values a lookup of it serves).
     pub fn values(&self, g: u16, record: u32) -> Vec<String> {

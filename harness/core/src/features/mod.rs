@@ -117,6 +117,38 @@ pub struct FeatureUse {
     pub age_ms: u32,
     /// How long the lookup took, microseconds.
     pub lookup_us: u32,
+    /// The record looked up in the endpoint's first group.
+    pub record: u32,
+    /// Whether a real model's prediction changed because of the features
+    /// served (set by the wall clock's built-in model).
+    pub prediction: Prediction,
+}
+
+/// What the features served did to a real model's prediction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Prediction {
+    /// No real model scored the request with its features.
+    #[default]
+    NotScored,
+    /// The model's labels with the features served and with the true
+    /// record agree.
+    Same,
+    /// They differ: the fallback changed the prediction.
+    Changed,
+}
+
+/// What a real model needs to score a request with its features: the
+/// names of the endpoint's first group's features, the values a lookup
+/// served, and the record's true values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServedFeatures {
+    /// Feature names, in group order.
+    pub names: Vec<String>,
+    /// The values the request was scored with (the defaults on a
+    /// `default` path, the record otherwise).
+    pub served: Vec<String>,
+    /// The record's values as ingestion wrote them.
+    pub truth: Vec<String>,
 }
 
 impl Default for FeatureUse {
@@ -135,6 +167,8 @@ impl FeatureUse {
         error: LookupError::None,
         age_ms: FeatureUse::NO_AGE,
         lookup_us: 0,
+        record: 0,
+        prediction: Prediction::NotScored,
     };
 
     /// The age of the oldest record served, if one was.
@@ -419,6 +453,8 @@ impl FeatureStore {
             error: LookupError::None,
             age_ms: FeatureUse::NO_AGE,
             lookup_us: (latency_ns / 1_000).min(u64::from(u32::MAX)) as u32,
+            record: self.drawn.first().map_or(0, |d| d.1),
+            prediction: Prediction::NotScored,
         };
         let mut oldest_ns: Option<u64> = None;
         for &(g, record, error) in &self.drawn {
