@@ -86,8 +86,11 @@ async fn with_store<T: Send + 'static>(
     }
 }
 
-/// The query's pairs, percent-decoded (keys may repeat).
-fn pairs(q: &Option<String>) -> Vec<(String, String)> {
+/// A query's pairs, percent-decoded (keys may repeat).
+type Query = Vec<(String, String)>;
+
+/// The query's pairs.
+fn pairs(q: &Option<String>) -> Query {
     form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
@@ -111,7 +114,7 @@ fn group_name(name: Result<Path<String>, PathRejection>) -> Result<String, Store
 fn record_call(
     name: Result<Path<String>, PathRejection>,
     q: &Option<String>,
-) -> Result<(String, String, Vec<(String, String)>), StoreError> {
+) -> Result<(String, String, Query), StoreError> {
     let group = group_name(name)?;
     let q = pairs(q);
     let id = first(&q, "RecordIdentifierValueAsString").ok_or_else(|| {
