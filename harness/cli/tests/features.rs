@@ -255,3 +255,52 @@ fn the_built_in_model_counts_the_predictions_a_fallback_changed() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(r["endpoints"][0]["features"]["predictions_changed"].is_null());
 }
+
+#[test]
+fn the_timeline_shows_the_outage_interval_by_interval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (o, r) = run(&["scenarios/feature-store-fallbacks.toml"], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let timeline = std::fs::read_to_string(tmp.path().join("timeline.csv")).unwrap();
+    let mut lines = timeline.lines();
+    let h: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| h.iter().position(|c| *c == n).unwrap();
+    let (t, ep, lookups, cached, default, failed, errors) = (
+        col("time_s"),
+        col("endpoint"),
+        col("feature_lookups"),
+        col("features_cached"),
+        col("features_default"),
+        col("features_failed"),
+        col("feature_lookup_errors"),
+    );
+    let num = |s: &str| s.parse::<u64>().unwrap();
+    let (mut sums, mut in_outage_ok) = ([[0u64; 4]; 3], true);
+    for line in lines {
+        let row: Vec<&str> = line.split(',').collect();
+        let e = ["fraud-error", "fraud-default", "fraud-stale-cache"]
+            .iter()
+            .position(|n| *n == row[ep])
+            .unwrap();
+        let time: f64 = row[t].parse().unwrap();
+        sums[e][0] += num(row[lookups]);
+        sums[e][1] += num(row[cached]);
+        sums[e][2] += num(row[default]);
+        sums[e][3] += num(row[failed]);
+        // Inside the outage (10–15 min) every lookup fails; outside none.
+        let inside = (600.0..890.0).contains(&time);
+        let all_failed = num(row[errors]) == num(row[lookups]);
+        if inside != all_failed && !(590.0..=900.0).contains(&time) {
+            in_outage_ok = false;
+        }
+    }
+    assert!(in_outage_ok, "lookup errors outside the outage window");
+    // The intervals add up to the run's totals.
+    for (e, s) in sums.iter().enumerate() {
+        let f = &r["endpoints"][e]["features"];
+        assert_eq!(s[0], u(&f["lookups"]), "{e}");
+        assert_eq!(s[1], u(&f["served_cached"]), "{e}");
+        assert_eq!(s[2], u(&f["served_default"]), "{e}");
+        assert_eq!(s[3], u(&f["failed"]), "{e}");
+    }
+}

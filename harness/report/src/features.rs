@@ -132,6 +132,85 @@ fn age_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 365 * 86_400_000, 3).expect("static bounds are valid")
 }
 
+/// One variant's feature lookups in one timeline interval.
+#[derive(Debug)]
+pub(crate) struct FeatureInterval {
+    /// Responses per path: fresh, cached, default, failed.
+    counts: [u64; 4],
+    /// Lookups that failed (any class).
+    errors: u64,
+    /// Lookup latency, microseconds.
+    lookup_us: Histogram<u64>,
+    /// Age of the features served, milliseconds.
+    age_ms: Histogram<u64>,
+}
+
+/// The `timeline.csv` columns of one interval's feature lookups.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct FeatureColumns {
+    pub lookups: u64,
+    pub fresh: u64,
+    pub cached: u64,
+    pub default: u64,
+    pub failed: u64,
+    pub errors: u64,
+    pub lookup_p99_ms: f64,
+    pub age_p50_ms: f64,
+    pub age_p99_ms: f64,
+    pub age_max_ms: f64,
+}
+
+impl FeatureInterval {
+    pub(crate) fn new() -> Self {
+        FeatureInterval {
+            counts: [0; 4],
+            errors: 0,
+            lookup_us: Histogram::new_with_bounds(1, 3_600_000_000, 2)
+                .expect("static bounds are valid"),
+            age_ms: age_histogram(),
+        }
+    }
+
+    /// Records one response's feature use; false if it made no lookup.
+    pub(crate) fn record(&mut self, f: &FeatureUse) -> bool {
+        let Some(k) = slot(f.path) else {
+            return false;
+        };
+        self.counts[k] += 1;
+        self.errors += u64::from(f.error != LookupError::None);
+        self.lookup_us
+            .saturating_record(u64::from(f.lookup_us).max(1));
+        if let Some(age) = f.age_ms() {
+            self.age_ms.saturating_record(u64::from(age));
+        }
+        true
+    }
+
+    /// The columns, ages in scenario time (`x`: the run's compression).
+    pub(crate) fn columns(&self, x: f64) -> FeatureColumns {
+        let [fresh, cached, default, failed] = self.counts;
+        let q = |h: &Histogram<u64>, q: f64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                h.value_at_quantile(q) as f64
+            }
+        };
+        FeatureColumns {
+            lookups: fresh + cached + default + failed,
+            fresh,
+            cached,
+            default,
+            failed,
+            errors: self.errors,
+            lookup_p99_ms: round3(q(&self.lookup_us, 0.99) / 1e3),
+            age_p50_ms: round3(q(&self.age_ms, 0.5) * x),
+            age_p99_ms: round3(q(&self.age_ms, 0.99) * x),
+            age_max_ms: round3(self.age_ms.max() as f64 * x),
+        }
+    }
+}
+
 /// Counts and latencies per path.
 #[derive(Debug)]
 struct PathStats {

@@ -126,6 +126,8 @@ struct IntervalCell {
     hits: u64,
     /// Requests slower than each error-budget latency bound.
     slow: [u64; MAX_LATENCY_BOUNDS],
+    /// Feature lookups, once the interval has one.
+    features: Option<Box<crate::features::FeatureInterval>>,
 }
 
 /// A row of `timeline.csv`: one interval of one variant. Requests are
@@ -179,6 +181,27 @@ pub struct TimelineRow {
     /// Multi-model: models loaded at the interval's end, summed over
     /// instances.
     pub loaded_models: Option<u32>,
+    /// Endpoints with features: responses whose lookup was made in the
+    /// interval (by send time).
+    pub feature_lookups: Option<u64>,
+    /// Of which served with every record fresh.
+    pub features_fresh: Option<u64>,
+    /// Of which served from the instance's cache.
+    pub features_cached: Option<u64>,
+    /// Of which served with defaults.
+    pub features_default: Option<u64>,
+    /// Of which failed with their lookup.
+    pub features_failed: Option<u64>,
+    /// Lookups that failed, any class.
+    pub feature_lookup_errors: Option<u64>,
+    /// 99th-percentile lookup latency, ms.
+    pub feature_lookup_p99_ms: Option<f64>,
+    /// Median age of the features served, ms.
+    pub feature_age_p50_ms: Option<f64>,
+    /// 99th-percentile age of the features served, ms.
+    pub feature_age_p99_ms: Option<f64>,
+    /// Oldest features served, ms.
+    pub feature_age_max_ms: Option<f64>,
 }
 
 /// A row of `events.csv`.
@@ -401,8 +424,24 @@ impl Recorder {
         ep.queue_wait_of(r);
         if let Some(f) = ep.features.as_mut() {
             f.record(r);
+            self.feature_interval_of(r);
         }
         self.model_cache_of(r);
+    }
+
+    /// Counts a request's feature lookup in its interval.
+    fn feature_interval_of(&mut self, r: &RequestResult) {
+        if r.features.path == gameday_core::features::FeaturePath::NotLooked {
+            return;
+        }
+        let idx = r.sent_at.as_nanos() / self.interval_ns;
+        let cell = self.cell_index(r.endpoint, r.variant);
+        if let Some(cells) = self.interval(idx) {
+            cells[cell]
+                .features
+                .get_or_insert_with(|| Box::new(crate::features::FeatureInterval::new()))
+                .record(&r.features);
+        }
     }
 
     /// Counts a multi-model request's lookup, as the platform saw it.
@@ -448,6 +487,7 @@ impl Recorder {
                     lookups: 0,
                     hits: 0,
                     slow: [0; MAX_LATENCY_BOUNDS],
+                    features: None,
                 })
                 .collect();
             self.open.push_back(cells);
@@ -476,6 +516,9 @@ impl Recorder {
         v.latency.record(r.latency_ns);
         if !from_platform && r.cache != CacheUse::NotMultiModel {
             self.model_cache_of(r);
+        }
+        if !from_platform && r.features.path != gameday_core::features::FeaturePath::NotLooked {
+            self.feature_interval_of(r);
         }
 
         let idx = r.sent_at.as_nanos() / self.interval_ns;
@@ -580,6 +623,7 @@ impl Recorder {
                     round3(h.value_at_quantile(q) as f64 / 1e3)
                 }
             };
+            let fc = c.features.as_ref().map(|f| f.columns(self.scale.factor()));
             self.rows.push(TimelineRow {
                 time_s,
                 endpoint,
@@ -603,6 +647,16 @@ impl Recorder {
                 model_cache_hit_ratio: (c.lookups > 0)
                     .then(|| round6(c.hits as f64 / c.lookups as f64)),
                 loaded_models: c.gauge.and_then(|g| g.loaded_models),
+                feature_lookups: fc.map(|f| f.lookups),
+                features_fresh: fc.map(|f| f.fresh),
+                features_cached: fc.map(|f| f.cached),
+                features_default: fc.map(|f| f.default),
+                features_failed: fc.map(|f| f.failed),
+                feature_lookup_errors: fc.map(|f| f.errors),
+                feature_lookup_p99_ms: fc.map(|f| f.lookup_p99_ms),
+                feature_age_p50_ms: fc.map(|f| f.age_p50_ms),
+                feature_age_p99_ms: fc.map(|f| f.age_p99_ms),
+                feature_age_max_ms: fc.map(|f| f.age_max_ms),
             });
             c.hist.reset();
             self.pool.push(c.hist);
