@@ -22,11 +22,14 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gameday_core::features::{Answer, BatchIdentifier, BatchItem, Record, StoreError};
-use gameday_core::{Platform, SimTime};
+use gameday_core::features::{
+    Answer, BatchIdentifier, BatchItem, FeaturePath, Prediction, Record, StoreError,
+};
+use gameday_core::{Cause, Platform, RequestResult, SimTime};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::model::{BadInput, LogisticRegression, Scored};
 use crate::server::AppState;
 
 /// Largest request body: a record may be 350 KB; a little more for JSON.
@@ -332,4 +335,55 @@ fn batch_json(items: &[BatchItem]) -> Value {
         }
     }
     json!({ "Records": records, "Errors": errors, "UnprocessedIdentifiers": [] })
+}
+
+/// Scores a served request of endpoint `endpoint` on a built-in `model`
+/// that weighs store features: with the features its lookup served (the
+/// answer) and with the true record, marking `result` `Changed` where the
+/// labels differ. `None` when the model weighs no store feature or the
+/// request made no lookup: the caller scores it plainly.
+pub(crate) async fn score(
+    s: &AppState,
+    endpoint: u16,
+    model: &LogisticRegression,
+    result: &mut RequestResult,
+    content_type: &str,
+    body: &[u8],
+) -> Option<Result<Vec<u8>, BadInput>> {
+    if model.store_features.is_empty()
+        || result.cause != Cause::Served
+        || result.features.path == FeaturePath::NotLooked
+    {
+        return None;
+    }
+    let (e, used) = (endpoint as usize, result.features);
+    let f = s
+        .engine
+        .with_platform(move |p, _| p.feature_store().and_then(|st| st.served(e, &used)))
+        .await
+        .ok()
+        .flatten()?;
+    let scored = model.predict_with_features(
+        content_type,
+        body,
+        &named(&f.names, &f.served),
+        &named(&f.names, &f.truth),
+    );
+    Some(scored.map(|Scored { body, changed }| {
+        result.features.prediction = if changed {
+            Prediction::Changed
+        } else {
+            Prediction::Same
+        };
+        body
+    }))
+}
+
+/// `(name, value)` pairs of a feature group's names and values.
+fn named<'a>(names: &'a [String], values: &'a [String]) -> Vec<(&'a str, &'a str)> {
+    names
+        .iter()
+        .zip(values)
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
 }

@@ -15,7 +15,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
-use gameday_core::features::{FeaturePath, Prediction};
 use gameday_core::spec::PlatformSpec;
 use gameday_core::{Cause, Outcome, Request, RequestResult, ServiceStart};
 use http_body_util::BodyExt;
@@ -750,34 +749,13 @@ async fn invoke(
     // A built-in model that weighs store features scores with what the
     // lookup served and with the true record.
     let mut result = result;
-    let mut scored = None;
-    if let (None, Some(model), Cause::Served) = (&container, &variant.real, result.cause) {
-        if !model.store_features.is_empty() && result.features.path != FeaturePath::NotLooked {
-            let (e, used) = (ep.index as usize, result.features);
-            let served = s
-                .engine
-                .with_platform(move |p, _| p.feature_store().and_then(|st| st.served(e, &used)))
+    let scored = match (&container, &variant.real) {
+        (None, Some(model)) => {
+            crate::feature_store_api::score(&s, ep.index, model, &mut result, &content_type, &body)
                 .await
-                .ok()
-                .flatten();
-            if let Some(f) = served {
-                let sc = model.predict_with_features(
-                    &content_type,
-                    &body,
-                    &named(&f.names, &f.served),
-                    &named(&f.names, &f.truth),
-                );
-                if let Ok(sc) = &sc {
-                    result.features.prediction = if sc.changed {
-                        Prediction::Changed
-                    } else {
-                        Prediction::Same
-                    };
-                }
-                scored = Some(sc);
-            }
         }
-    }
+        _ => None,
+    };
     let result = result;
     // The core's metrics counted the result as the platform decided it;
     // this logs it as the client saw it, for the report.
@@ -806,17 +784,17 @@ async fn invoke(
     debug_assert_eq!(result.outcome, Outcome::Ok);
     let (content_type, answer) = match (&container, &variant.real) {
         (Some(a), _) => (a.content_type.as_str(), a.body.to_vec()),
-        (None, Some(model)) => match scored.map_or_else(
-            || model.predict(&content_type, &body),
-            |sc| sc.map(|sc| sc.body),
-        ) {
-            Ok(bytes) => ("application/json", bytes),
-            Err(bad) => {
-                let _ = s.engine.model_refused(result);
-                record(Outcome::Client4xx);
-                return SageMakerError::model(400, bad.0, &variant.name).into_response_with(&rid);
+        (None, Some(model)) => {
+            match scored.unwrap_or_else(|| model.predict(&content_type, &body)) {
+                Ok(bytes) => ("application/json", bytes),
+                Err(bad) => {
+                    let _ = s.engine.model_refused(result);
+                    record(Outcome::Client4xx);
+                    return SageMakerError::model(400, bad.0, &variant.name)
+                        .into_response_with(&rid);
+                }
             }
-        },
+        }
         (None, None) => (
             "application/json",
             format!(
@@ -842,15 +820,6 @@ async fn invoke(
         headers.insert(REQUEST_ID, v);
     }
     (StatusCode::OK, headers, answer).into_response()
-}
-
-/// `(name, value)` pairs of a feature group's names and values.
-fn named<'a>(names: &'a [String], values: &'a [String]) -> Vec<(&'a str, &'a str)> {
-    names
-        .iter()
-        .zip(values)
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect()
 }
 
 /// What a model-server process answered.

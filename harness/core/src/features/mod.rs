@@ -24,13 +24,13 @@
 
 mod alias;
 mod api;
+mod event_time;
 mod spec;
 #[cfg(test)]
 mod tests;
 
-pub use api::{
-    event_time_secs, format_event_time, Answer, BatchIdentifier, BatchItem, Record, StoreError,
-};
+pub use api::{Answer, BatchIdentifier, BatchItem, Record, StoreError};
+pub use event_time::{event_time_secs, format_event_time};
 pub use spec::{
     FeatureData, FeatureDef, FeatureGroupSpec, FeatureOutageSpec, FeatureStoreSpec, FeatureUseSpec,
     OnFailure, OutageMode, StoreQuotas,
