@@ -53,6 +53,13 @@ fn the_same_outage_under_each_fallback_costs_what_it_should() {
         for k in ["p50", "p99", "max"] {
             assert!(x["age_ms"][k].is_f64(), "{x}");
         }
+        if e < 2 {
+            // Served fresh or not at all: never older than the 15-minute
+            // refresh. (The max was once the top of a histogram bucket,
+            // 900,095 ms.)
+            let max = x["age_ms"]["max"].as_f64().unwrap();
+            assert!(max < 900_000.0, "endpoint {e}: max age {max} ms");
+        }
         // Every response looked up exactly once, and took one path.
         let paths = u(&x["served_fresh"])
             + u(&x["served_cached"])
@@ -274,6 +281,7 @@ fn the_timeline_shows_the_outage_interval_by_interval() {
         col("features_failed"),
         col("feature_lookup_errors"),
     );
+    let age_max = col("feature_age_max_ms");
     let num = |s: &str| s.parse::<u64>().unwrap();
     let (mut sums, mut in_outage_ok) = ([[0u64; 4]; 3], true);
     for line in lines {
@@ -287,6 +295,11 @@ fn the_timeline_shows_the_outage_interval_by_interval() {
         sums[e][1] += num(row[cached]);
         sums[e][2] += num(row[default]);
         sums[e][3] += num(row[failed]);
+        if e < 2 && !row[age_max].is_empty() {
+            // No cache: nothing older than the 15-minute refresh.
+            let max: f64 = row[age_max].parse().unwrap();
+            assert!(max < 900_000.0, "{line}");
+        }
         // Inside the outage (10–15 min) every lookup fails; outside none.
         let inside = (600.0..890.0).contains(&time);
         let all_failed = num(row[errors]) == num(row[lookups]);

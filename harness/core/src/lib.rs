@@ -104,6 +104,7 @@
 //!             model_load: std::time::Duration::ZERO,
 //!             autoscaling: None,
 //!             multi_model: None,
+//!             error_rate: 0.0,
 //!         }],
 //!     }],
 //!     faults: vec![],
@@ -133,6 +134,7 @@ pub mod metrics;
 pub mod mme;
 pub mod outcome;
 pub mod platform;
+mod prefetch;
 pub mod rng;
 pub mod scale;
 pub mod spec;

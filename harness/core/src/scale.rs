@@ -226,6 +226,7 @@ impl TimeScale {
             model_load,
             autoscaling,
             multi_model,
+            error_rate,
         } = v;
         VariantSpec {
             name: name.clone(),
@@ -242,6 +243,8 @@ impl TimeScale {
             // Downloads, loads and the 60 s wait are part of a request's
             // latency, which stays real, like its service time.
             multi_model: multi_model.clone(),
+            // A share of requests: no time in it.
+            error_rate: *error_rate,
         }
     }
 
@@ -566,6 +569,7 @@ mod tests {
                     model_load: Duration::ZERO,
                     autoscaling: None,
                     multi_model: None,
+                    error_rate: 0.0,
                 }],
             }],
             faults: vec![FaultSpec {

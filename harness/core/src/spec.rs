@@ -110,6 +110,10 @@ pub struct VariantSpec {
     /// A multi-model variant: the models it serves and each instance's
     /// room for them. Requests then name their target model.
     pub multi_model: Option<Box<crate::mme::MultiModelSpec>>,
+    /// Share of requests the model itself fails (0 to 1), after its
+    /// normal service time, as a container answering 500 would: a bad
+    /// model version is expressible without a fault.
+    pub error_rate: f64,
 }
 
 /// What the core needs to know about an instance type.

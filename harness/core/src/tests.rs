@@ -32,6 +32,7 @@ pub(crate) fn variant(
         model_load: std::time::Duration::ZERO,
         autoscaling: None,
         multi_model: None,
+        error_rate: 0.0,
     }
 }
 
@@ -757,4 +758,71 @@ fn an_operator_ends_an_active_fault_early_and_cancels_a_scheduled_one() {
             (EventKind::FaultCleared, t(20))
         ]
     );
+}
+
+#[test]
+fn a_models_error_rate_fails_that_share_after_its_service_time() {
+    // Two variants by TargetVariant: "bad" fails a quarter of its
+    // requests, "good" none; both take 10 ms.
+    let mut bad = variant("bad", 1, 1, constant(10));
+    bad.error_rate = 0.25;
+    let spec = one_endpoint(
+        vec![variant("good", 1, 1, constant(10)), bad],
+        Routing::Random,
+        vec![],
+    );
+    let mut h = Harness::new(&spec);
+    let n = 4_000u64;
+    for k in 0..n {
+        h.send(k * 20, 1_000, Some((k % 2) as u16));
+    }
+    h.run_until(SimTime::from_nanos(n * 20_000_000 + 1_000_000_000));
+    assert_eq!(h.results.len(), n as usize);
+    for r in &h.results {
+        // A failed request still took its service time.
+        assert_eq!(r.latency_ns, 10_000_000, "{r:?}");
+        match r.variant {
+            0 => assert_eq!(r.outcome, Outcome::Ok),
+            _ => assert!(
+                r.outcome == Outcome::Ok
+                    || (r.outcome == Outcome::Server5xx && r.cause == Cause::ModelError(500)),
+                "{r:?}"
+            ),
+        }
+    }
+    let failed = h
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Server5xx)
+        .count() as f64;
+    // Binomial(2000, 0.25): mean 500, sd 19.4; five sd either way.
+    assert!((failed - 500.0).abs() < 5.0 * 19.4, "{failed} of 2000 failed");
+
+    // The error draws have a stream of their own: service and routing
+    // draws are the same with or without a bad model, so the latencies
+    // (drawn, not constant here) match request for request.
+    let run = |rate: f64| {
+        let d = ServiceDist::lognormal_from_p50_p99(0.008, 0.030).unwrap();
+        let mut b = variant("bad", 2, 1, d.clone());
+        b.error_rate = rate;
+        let spec = one_endpoint(
+            vec![variant("good", 2, 1, d), b],
+            Routing::Random,
+            vec![],
+        );
+        let mut h = Harness::new(&spec);
+        for k in 0..n {
+            h.send(k * 20, 1_000, None);
+        }
+        h.run_until(SimTime::from_nanos(n * 20_000_000 + 1_000_000_000));
+        h.results
+    };
+    let (with_errors, without) = (run(0.25), run(0.0));
+    let key = |r: &RequestResult| (r.sent_at, r.variant, r.latency_ns);
+    assert_eq!(
+        with_errors.iter().map(key).collect::<Vec<_>>(),
+        without.iter().map(key).collect::<Vec<_>>()
+    );
+    assert!(with_errors.iter().any(|r| r.outcome == Outcome::Server5xx));
+    assert!(without.iter().all(|r| r.outcome == Outcome::Ok));
 }

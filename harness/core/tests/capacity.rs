@@ -76,6 +76,7 @@ fn platform() -> Platform {
                 model_load: std::time::Duration::ZERO,
                 autoscaling: None,
                 multi_model: None,
+                error_rate: 0.0,
             }],
         }],
         faults: vec![FaultSpec {

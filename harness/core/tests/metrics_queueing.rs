@@ -54,6 +54,7 @@ fn datapoints_average_to_erlang_c_figures() {
                 model_load: std::time::Duration::ZERO,
                 autoscaling: None,
                 multi_model: None,
+                error_rate: 0.0,
             }],
         }],
         faults: vec![],

@@ -302,6 +302,7 @@ mod tests {
             model_load: std::time::Duration::ZERO,
             autoscaling: None,
             multi_model: None,
+            error_rate: 0.0,
         }
     }
 

@@ -36,6 +36,7 @@ fn spec() -> PlatformSpec {
                 model_load: std::time::Duration::ZERO,
                 autoscaling: None,
                 multi_model: None,
+                error_rate: 0.0,
             }],
         }],
         faults: vec![],

@@ -30,6 +30,7 @@ fn spec() -> PlatformSpec {
         model_load: std::time::Duration::ZERO,
         autoscaling: None,
         multi_model: None,
+        error_rate: 0.0,
     };
     PlatformSpec {
         endpoints: vec![EndpointSpec {
@@ -336,4 +337,25 @@ async fn live_faults_are_compressed_like_scheduled_ones_and_listed_in_scenario_t
     let (_, _, listed) = call(&c, "GET", format!("{base}/_gameday/faults"), "", None).await;
     assert!(listed.contains(r#""state":"ended""#), "{listed}");
     server.shutdown(Duration::from_millis(100)).await;
+}
+
+/// A model with `error_rate` 1 fails every request as a container that
+/// answered 500 would: SageMaker's ModelError (424) with the original
+/// status, while the variant beside it answers 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_models_errors_reach_the_client_as_model_errors() {
+    let mut spec = spec();
+    spec.endpoints[0].variants[1].error_rate = 1.0;
+    let server = Server::start(&spec, options()).await.unwrap();
+    let base = server.url();
+    let c: Http = Client::builder(TokioExecutor::new()).build_http();
+    let invoke = format!("{base}/endpoints/ep/invocations");
+    for _ in 0..3 {
+        let (s, code, body) = call(&c, "POST", invoke.clone(), "{}", Some("B")).await;
+        assert_eq!((s, code.as_str()), (424, "ModelError"), "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["OriginalStatusCode"], 500, "{body}");
+        let (s, _, _) = call(&c, "POST", invoke.clone(), "{}", Some("A")).await;
+        assert_eq!(s, 200);
+    }
 }

@@ -128,8 +128,12 @@ pub struct FeaturesReport {
 }
 
 fn age_histogram() -> Histogram<u64> {
-    // Milliseconds up to a year for ages.
-    Histogram::new_with_bounds(1, 365 * 86_400_000, 3).expect("static bounds are valid")
+    age_histogram_of(3)
+}
+
+/// Milliseconds up to a year, for ages, at `sigfig` significant digits.
+fn age_histogram_of(sigfig: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 365 * 86_400_000, sigfig).expect("static bounds are valid")
 }
 
 /// One variant's feature lookups in one timeline interval.
@@ -141,8 +145,13 @@ pub(crate) struct FeatureInterval {
     errors: u64,
     /// Lookup latency, microseconds.
     lookup_us: Histogram<u64>,
-    /// Age of the features served, milliseconds.
+    /// Age of the features served, milliseconds, at two significant
+    /// digits like the interval's latencies: ages spread over the whole
+    /// refresh period, and a three-digit histogram per interval (200 KB)
+    /// would be most of the recorder's memory traffic.
     age_ms: Histogram<u64>,
+    /// The oldest age served, exactly.
+    age_max_ms: u64,
 }
 
 /// The `timeline.csv` columns of one interval's feature lookups.
@@ -167,7 +176,8 @@ impl FeatureInterval {
             errors: 0,
             lookup_us: Histogram::new_with_bounds(1, 3_600_000_000, 2)
                 .expect("static bounds are valid"),
-            age_ms: age_histogram(),
+            age_ms: age_histogram_of(2),
+            age_max_ms: 0,
         }
     }
 
@@ -182,6 +192,7 @@ impl FeatureInterval {
             .saturating_record(u64::from(f.lookup_us).max(1));
         if let Some(age) = f.age_ms() {
             self.age_ms.saturating_record(u64::from(age));
+            self.age_max_ms = self.age_max_ms.max(u64::from(age));
         }
         true
     }
@@ -206,7 +217,7 @@ impl FeatureInterval {
             lookup_p99_ms: round3(q(&self.lookup_us, 0.99) / 1e3),
             age_p50_ms: round3(q(&self.age_ms, 0.5) * x),
             age_p99_ms: round3(q(&self.age_ms, 0.99) * x),
-            age_max_ms: round3(self.age_ms.max() as f64 * x),
+            age_max_ms: round3(self.age_max_ms as f64 * x),
         }
     }
 }
@@ -258,6 +269,9 @@ pub(crate) struct FeatureRec {
     errors: [u64; 4],
     lookup: Latency,
     age: Histogram<u64>,
+    /// The oldest age served, exactly (a histogram's max is the top of its
+    /// bucket, which can lie past the refresh period).
+    age_max: u64,
     /// Outage windows of the groups read, nanoseconds `[start, end)`.
     windows: Vec<(u64, u64)>,
     in_windows: PathStats,
@@ -297,6 +311,7 @@ impl FeatureRec {
                     errors: [0; 4],
                     lookup: Latency::new(),
                     age: age_histogram(),
+                    age_max: 0,
                     windows,
                     in_windows: PathStats::new(),
                     scored: 0,
@@ -325,6 +340,7 @@ impl FeatureRec {
         self.lookup.record(u64::from(f.lookup_us) * 1_000);
         if let Some(age) = f.age_ms() {
             self.age.saturating_record(u64::from(age));
+            self.age_max = self.age_max.max(u64::from(age));
         }
         let sent = r.sent_at.as_nanos();
         if self.windows.iter().any(|&(a, b)| a <= sent && sent < b) {
@@ -366,11 +382,7 @@ impl FeatureRec {
             age_ms: AgeSummary {
                 p50: round3(q(&self.age, 0.5) * x),
                 p99: round3(q(&self.age, 0.99) * x),
-                max: if self.age.is_empty() {
-                    0.0
-                } else {
-                    round3(self.age.max() as f64 * x)
-                },
+                max: round3(self.age_max as f64 * x),
             },
             lookup_latency_ms: self.lookup.summary(),
             lookup_errors: LookupErrorCounts {

@@ -235,6 +235,12 @@ pub struct RawModel {
     /// as given instead of scaling `latency` by the type's speed.
     #[serde(default)]
     pub latency_on: BTreeMap<String, RawLatency>,
+    /// Share of requests this model fails, 0 to 1 (default 0): each
+    /// takes its normal service time, then the client gets SageMaker's
+    /// `ModelError` with `OriginalStatusCode` 500, as from a container
+    /// that answered 500. A bad model version is then a `[[model]]` of
+    /// its own. Not for a `command` model server, which fails on its own.
+    pub error_rate: Option<f64>,
 }
 
 /// A service-time distribution.

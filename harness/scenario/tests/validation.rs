@@ -216,6 +216,16 @@ const CASES: &[(&str, &str, &[&str])] = &[
         &["t.toml:9:32: model[0].latency_on.ml.g5.xlarg: unknown instance type \"ml.g5.xlarg\"; did you mean \"ml.g5.xlarge\"?"],
     ),
     (
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }",
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }\nerror_rate = 5",
+        &["t.toml:9:14: model[0].error_rate: error_rate is a fraction between 0 and 1, got 5 (0.05 fails one request in 20)"],
+    ),
+    (
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }",
+        "latency = { p50 = \"12ms\", p99 = \"45ms\" }\ncommand = [\"python3\", \"serve.py\"]\nerror_rate = 0.05",
+        &["t.toml:10:14: model[0].error_rate: error_rate models a model's own failures; a `command` model server fails when it fails: drop error_rate, or drop `command` to model the server"],
+    ),
+    (
         "duration = \"10m\"",
         "duration = \"10 minutes\"",
         &["t.toml:3:12: scenario.duration: invalid duration \"10 minutes\": expected a number and a unit (ms, s, m, h or d), like \"90s\""],

@@ -92,6 +92,7 @@ fn peak_bytes_of(
                 model_load: std::time::Duration::ZERO,
                 autoscaling,
                 multi_model: None,
+                error_rate: 0.0,
             }],
         }],
         faults: vec![],

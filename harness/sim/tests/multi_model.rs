@@ -61,6 +61,7 @@ fn mme(n: usize, c: u64, weights: Vec<f64>, load: Option<Duration>) -> PlatformS
                     wait_limit: WAIT_LIMIT,
                     load_limit: LOAD_LIMIT,
                 })),
+                error_rate: 0.0,
             }],
         }],
         ..PlatformSpec::default()

@@ -90,6 +90,7 @@ fn mm(
                 model_load: std::time::Duration::ZERO,
                 autoscaling: None,
                 multi_model: None,
+                error_rate: 0.0,
             }],
         }],
         faults: vec![],

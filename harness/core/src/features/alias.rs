@@ -72,6 +72,18 @@ impl AliasTable {
             c.alias
         }
     }
+
+    /// Warms the column the next [`AliasTable::pick`] from `rng` will
+    /// read: the draw is made on a copy, so the stream is untouched and
+    /// the pick itself finds its column in the CPU cache instead of
+    /// waiting on memory (a table of 100,000 records does not fit in L2).
+    #[inline]
+    pub fn prefetch_next<R: Rng + Clone>(&self, rng: &R) {
+        let n = self.columns.len();
+        let x = unit(&mut rng.clone()) * n as f64;
+        let i = (x as usize).min(n - 1);
+        crate::prefetch::prefetch(&self.columns[i]);
+    }
 }
 
 #[cfg(test)]

@@ -187,14 +187,20 @@ pub(crate) struct Lookup {
     pub used: FeatureUse,
 }
 
-/// A record as one instance last saw it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct CacheEntry {
-    /// When the instance fetched it.
-    fetched_at: SimTime,
-    /// When ingestion had last written it, nanoseconds since the start
-    /// (negative: before the run).
-    written_ns: i64,
+/// When an instance last fetched a record: nanoseconds since the start
+/// plus one, 0 when it has not. The record's write time then is not
+/// kept: it is a function of the ingestion history, which
+/// [`GroupState::written_ns`] recomputes, so a slot is 8 bytes, a
+/// 100,000-record table fits the CPU's L2 cache, and a new table is
+/// zeroed memory from the allocator rather than a fill.
+type CacheEntry = u64;
+
+/// A record the instance never fetched.
+const NEVER: CacheEntry = 0;
+
+/// The cache slot of a fetch at `now`.
+fn fetched(now: SimTime) -> CacheEntry {
+    now.as_nanos() + 1
 }
 
 /// A token bucket of calls per second, one second of burst.
@@ -203,14 +209,6 @@ struct Bucket {
     rate: f64,
     tokens: f64,
     last: SimTime,
-}
-
-impl CacheEntry {
-    /// A record the instance never fetched.
-    const EMPTY: CacheEntry = CacheEntry {
-        fetched_at: SimTime::ZERO,
-        written_ns: i64::MIN,
-    };
 }
 
 impl Bucket {
@@ -410,6 +408,17 @@ impl FeatureStore {
         } else {
             self.get_record.take(now)
         };
+        // Only a stale_cache endpoint's instances keep copies.
+        let inst = inst as usize;
+        let caching = on_failure == OnFailure::StaleCache;
+        if caching {
+            if self.caches.len() <= inst {
+                self.caches.resize_with(inst + 1, Vec::new);
+            }
+            if self.caches[inst].is_empty() {
+                self.caches[inst] = vec![NEVER; self.total_records];
+            }
+        }
         self.drawn.clear();
         let mut latency_ns = 0u64;
         for i in 0..u.groups.len() {
@@ -421,6 +430,12 @@ impl FeatureStore {
                 Some(mix) => mix.pick(&mut gs.rng),
                 None => crate::hosting::index(&mut gs.rng, gs.spec.records as usize) as u32,
             };
+            if caching {
+                // Read or written below, after the latency draw.
+                crate::prefetch::prefetch(
+                    &self.caches[inst][self.offsets[g as usize] + record as usize],
+                );
+            }
             let (l, outage) = self.group_call(now, g);
             let error = match (throttled, outage) {
                 (true, _) => LookupError::Throttled,
@@ -429,6 +444,11 @@ impl FeatureStore {
             };
             latency_ns = latency_ns.max(l);
             self.drawn.push((g, record, error));
+            // The group's next draw is the next lookup's record.
+            let gs = &self.groups[g as usize];
+            if let Some(mix) = &gs.mix {
+                mix.prefetch_next(&gs.rng);
+            }
         }
         if latency_ns > timeout_ns {
             latency_ns = timeout_ns;
@@ -437,17 +457,6 @@ impl FeatureStore {
             }
         }
 
-        // Only a stale_cache endpoint's instances keep copies.
-        let inst = inst as usize;
-        let caching = on_failure == OnFailure::StaleCache;
-        if caching {
-            if self.caches.len() <= inst {
-                self.caches.resize_with(inst + 1, Vec::new);
-            }
-            if self.caches[inst].is_empty() {
-                self.caches[inst] = vec![CacheEntry::EMPTY; self.total_records];
-            }
-        }
         let mut used = FeatureUse {
             path: FeaturePath::Fresh,
             error: LookupError::None,
@@ -462,10 +471,7 @@ impl FeatureStore {
             let (path, written_ns) = if error == LookupError::None {
                 let written_ns = self.groups[g as usize].written_ns(record, now);
                 if caching {
-                    self.caches[inst][at] = CacheEntry {
-                        fetched_at: now,
-                        written_ns,
-                    };
+                    self.caches[inst][at] = fetched(now);
                 }
                 (FeaturePath::Fresh, Some(written_ns))
             } else {
@@ -478,8 +484,10 @@ impl FeatureStore {
                 };
                 match on_failure {
                     OnFailure::StaleCache => match self.caches[inst][at] {
-                        c if c != CacheEntry::EMPTY && now.nanos_since(c.fetched_at) < ttl_ns => {
-                            (FeaturePath::Cached, Some(c.written_ns))
+                        c if c != NEVER && now.as_nanos() + 1 - c < ttl_ns => {
+                            let at = SimTime::from_nanos(c - 1);
+                            let gs = &self.groups[g as usize];
+                            (FeaturePath::Cached, Some(gs.written_ns(record, at)))
                         }
                         _ => fallback(then),
                     },

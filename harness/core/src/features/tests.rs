@@ -284,6 +284,7 @@ fn the_platform_adds_the_lookup_to_service_and_fails_with_model_error() {
                 model_load: Duration::ZERO,
                 autoscaling: None,
                 multi_model: None,
+                error_rate: 0.0,
             }],
         }],
         feature_store: FeatureStoreSpec {

@@ -203,6 +203,11 @@ struct Instance {
     slots: Vec<Slot>,
     free: Vec<u32>,
     queue: VecDeque<Queued>,
+    /// The earliest `QueueExpiry` timer pending for this instance
+    /// (`SimTime::MAX`: none). One timer at the front's deadline stands
+    /// for the whole queue, so the timer heap holds one entry per instance
+    /// instead of one per queued request.
+    expiry_armed: SimTime,
     outstanding: u32,
     launched_at: SimTime,
     ended_at: Option<SimTime>,
@@ -246,6 +251,9 @@ struct VariantState {
     /// Requests in service or queued.
     in_system: Level,
     rng: StreamRng,
+    /// Draws which requests the model fails (`error_rate`): a stream of
+    /// its own, so a model's error rate shifts no other draw.
+    error_rng: StreamRng,
     /// The fleet as autoscaling sees it.
     fleet: FleetCounts,
     /// Multi-model variants: loads, unloads and loaded models.
@@ -408,6 +416,7 @@ impl Hosting {
                     busy_slots: Level::default(),
                     in_system: Level::default(),
                     rng: streams.stream(&format!("service/{}/{}", ep.name, vs.name)),
+                    error_rng: streams.stream(&format!("model-errors/{}/{}", ep.name, vs.name)),
                     fleet: FleetCounts {
                         desired: vs.instance_count,
                         min_serving: vs.instance_count,
@@ -633,6 +642,7 @@ impl Instance {
             slots: vec![Slot::default(); concurrency as usize],
             free: (0..concurrency).rev().collect(),
             queue: VecDeque::new(),
+            expiry_armed: SimTime::MAX,
             outstanding: 0,
             zone: 0,
             launched_at: now,

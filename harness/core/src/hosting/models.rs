@@ -232,7 +232,7 @@ impl Hosting {
             },
             wait_us: 0,
             retried: false,
-            features: q.tag.features,
+            ..q.tag
         };
         if found == CacheLookup::Hit {
             return Some(q);

@@ -129,8 +129,22 @@ impl Hosting {
             let vs = &mut self.endpoints[e].variants[v];
             vs.queue_depth += 1;
             vs.max_queue_depth = vs.max_queue_depth.max(vs.queue_depth);
-            self.timers
-                .push_back((q.deadline, Timer::QueueExpiry { instance: inst }));
+            self.arm_expiry(inst);
+        }
+    }
+
+    /// Makes sure a `QueueExpiry` timer is pending no later than the
+    /// deadline of `inst`'s front request. Requests leave the queue from
+    /// the front, so the front's deadline is the next one that can expire
+    /// anything; each firing expires what is due and arms the next.
+    pub(super) fn arm_expiry(&mut self, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
+        if let Some(front) = instance.queue.front() {
+            if front.deadline < instance.expiry_armed {
+                instance.expiry_armed = front.deadline;
+                self.timers
+                    .push_back((front.deadline, Timer::QueueExpiry { instance: inst }));
+            }
         }
     }
 
@@ -213,7 +227,7 @@ impl Hosting {
         self.dequeue(now, instance);
     }
 
-    pub(super) fn start(&mut self, now: SimTime, inst: u32, slot: u32, mut q: Queued) {
+    pub(super) fn start(&mut self, now: SimTime, inst: u32, slot: u32, q: Queued) {
         let instance = &mut self.instances[inst as usize];
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         let vs = &mut self.endpoints[e].variants[v];
@@ -247,30 +261,42 @@ impl Hosting {
             }
         }
         let mut service_ns = secs_to_nanos(service).saturating_add(q.extra_ns);
-        if let Some(store) = self.features.as_deref_mut().filter(|s| s.used_by(e)) {
-            // The container reads the request's features first; a failed
-            // lookup with an `error` fallback answers without the model.
-            let lookup = store.lookup(now, e, inst);
-            q.tag.features = lookup.used;
-            service_ns = if lookup.used.path == FeaturePath::Failed {
-                lookup.latency_ns
-            } else {
-                lookup.latency_ns.saturating_add(service_ns)
-            };
-        }
         let instance = &mut self.instances[inst as usize];
-        let done = now.add_nanos(service_ns);
-        let wait = now.nanos_since(q.sent_at);
-        let late = done > q.deadline;
-        instance.slots[slot as usize] = Slot {
+        let s = &mut instance.slots[slot as usize];
+        *s = Slot {
             busy: true,
-            reported: late,
+            reported: false,
             id: q.id,
             sent_at: q.sent_at,
             started_at: now,
             timeout_ns: q.timeout_ns,
             tag: q.tag,
         };
+        if let Some(store) = self.features.as_deref_mut().filter(|s| s.used_by(e)) {
+            // The container reads the request's features first; a failed
+            // lookup with an `error` fallback answers without the model.
+            // (Written into the slot in place: the request's tag is not
+            // copied again.)
+            let lookup = store.lookup(now, e, inst);
+            s.tag.features = lookup.used;
+            service_ns = if lookup.used.path == FeaturePath::Failed {
+                lookup.latency_ns
+            } else {
+                lookup.latency_ns.saturating_add(service_ns)
+            };
+        }
+        let vs = &mut self.endpoints[e].variants[v];
+        if vs.spec.error_rate > 0.0
+            && s.tag.features.path != FeaturePath::Failed
+            && unit(&mut vs.error_rng) < vs.spec.error_rate
+        {
+            s.tag.model_failed = true;
+        }
+        let done = now.add_nanos(service_ns);
+        let wait = now.nanos_since(q.sent_at);
+        let late = done > q.deadline;
+        s.reported = late;
+        let tag = s.tag;
         if late {
             // The client gives up at its deadline; the instance keeps working.
             self.finish_request(
@@ -281,7 +307,7 @@ impl Hosting {
                 q.timeout_ns,
                 wait,
                 Outcome::Timeout,
-                q.tag,
+                tag,
             );
         }
         self.timers.push_back((
@@ -303,7 +329,7 @@ impl Hosting {
         instance.outstanding -= 1;
         let (e, v) = (instance.endpoint as usize, instance.variant as usize);
         if !s.reported {
-            let outcome = if s.tag.features.path == FeaturePath::Failed {
+            let outcome = if s.tag.features.path == FeaturePath::Failed || s.tag.model_failed {
                 Outcome::Server5xx
             } else {
                 Outcome::Ok
@@ -337,20 +363,36 @@ impl Hosting {
                 }
                 return;
             };
+            // With mixed client timeouts the new front may expire before
+            // the pending timer.
+            let rearm = instance
+                .queue
+                .front()
+                .is_some_and(|f| f.deadline < instance.expiry_armed);
             let (e, v) = (instance.endpoint as usize, instance.variant as usize);
-            self.endpoints[e].variants[v].queue_depth -= 1;
-            if now >= q.deadline {
+            let expired = now >= q.deadline;
+            if expired {
                 instance.outstanding -= 1;
-                self.timeout_queued(now, inst, q);
-                continue;
+            } else {
+                instance.free.pop();
             }
-            instance.free.pop();
-            self.start(now, inst, slot, q);
+            if rearm {
+                self.arm_expiry(inst);
+            }
+            self.endpoints[e].variants[v].queue_depth -= 1;
+            if expired {
+                self.timeout_queued(now, inst, q);
+            } else {
+                self.start(now, inst, slot, q);
+            }
         }
     }
 
     pub(super) fn expire_queue(&mut self, now: SimTime, inst: u32) {
         let instance = &mut self.instances[inst as usize];
+        if instance.expiry_armed <= now {
+            instance.expiry_armed = SimTime::MAX;
+        }
         if instance.state != InstanceState::InService {
             return;
         }
@@ -358,7 +400,8 @@ impl Hosting {
         loop {
             let instance = &mut self.instances[inst as usize];
             if instance.queue.front().is_none_or(|q| q.deadline > now) {
-                if instance.draining {
+                self.arm_expiry(inst);
+                if self.instances[inst as usize].draining {
                     self.drained(now, inst);
                 }
                 return;
@@ -409,7 +452,9 @@ impl Hosting {
             queue_wait_ns,
             outcome,
             cause: match outcome {
-                Outcome::Server5xx if tag.features.path == FeaturePath::Failed => {
+                Outcome::Server5xx
+                    if tag.features.path == FeaturePath::Failed || tag.model_failed =>
+                {
                     Cause::ModelError(500)
                 }
                 _ => Cause::of(outcome),

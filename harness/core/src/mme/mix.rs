@@ -29,6 +29,11 @@ impl ModelMix {
     /// Zipf weights `1 / (i + 1)^alpha` for `n` models, the most popular
     /// first.
     pub fn zipf_weights(n: usize, alpha: f64) -> Vec<f64> {
+        if alpha == 1.0 {
+            // The common case, without a `pow` per record: x^-1 and 1/x
+            // are both correctly rounded, so the weights are the same.
+            return (0..n).map(|i| 1.0 / (i + 1) as f64).collect();
+        }
         (0..n).map(|i| ((i + 1) as f64).powf(-alpha)).collect()
     }
 

@@ -50,6 +50,8 @@ pub struct ModelTag {
     pub retried: bool,
     /// The request's feature lookup, once its container made it.
     pub features: crate::features::FeatureUse,
+    /// The model failed the request (its variant's `error_rate`).
+    pub model_failed: bool,
 }
 
 impl ModelTag {
@@ -60,6 +62,7 @@ impl ModelTag {
         wait_us: 0,
         retried: false,
         features: crate::features::FeatureUse::NONE,
+        model_failed: false,
     };
     /// The sentinel model index of a single-model request.
     pub const NO_MODEL: u32 = u32::MAX;

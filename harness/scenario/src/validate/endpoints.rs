@@ -143,6 +143,10 @@ pub(super) fn build(
                 };
                 super::autoscaling::build(cx, a, &vat.key("autoscaling"), &v)
             });
+            let error_rate = model
+                .and_then(|m| m.error_rate)
+                .filter(|x| (0.0..=1.0).contains(x))
+                .unwrap_or(0.0);
             let (model_name, service, model_load, multi_model) = if multi {
                 let container = model.filter(|m| m.command.is_some());
                 let serving = match container {
@@ -197,6 +201,7 @@ pub(super) fn build(
                 model_load,
                 autoscaling,
                 multi_model,
+                error_rate: if multi { 0.0 } else { error_rate },
             });
         }
         let counts: BTreeSet<usize> = variants

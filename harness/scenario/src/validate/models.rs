@@ -108,6 +108,17 @@ pub(super) fn build(
         ),
         (None, None) => {}
     }
+        match m.error_rate {
+            Some(x) if !(0.0..=1.0).contains(&x) => cx.err(
+                &at.key("error_rate"),
+                format!("error_rate is a fraction between 0 and 1, got {x} (0.05 fails one request in 20)"),
+            ),
+            Some(_) if m.command.is_some() => cx.err(
+                &at.key("error_rate"),
+                "error_rate models a model's own failures; a `command` model server fails when it fails: drop error_rate, or drop `command` to model the server",
+            ),
+            _ => {}
+        }
         let mut per_type = BTreeMap::new();
         for (ty, l) in &m.latency_on {
             let lat = at.key("latency_on").key(ty);
