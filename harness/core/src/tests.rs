@@ -796,7 +796,10 @@ fn a_models_error_rate_fails_that_share_after_its_service_time() {
         .filter(|r| r.outcome == Outcome::Server5xx)
         .count() as f64;
     // Binomial(2000, 0.25): mean 500, sd 19.4; five sd either way.
-    assert!((failed - 500.0).abs() < 5.0 * 19.4, "{failed} of 2000 failed");
+    assert!(
+        (failed - 500.0).abs() < 5.0 * 19.4,
+        "{failed} of 2000 failed"
+    );
 
     // The error draws have a stream of their own: service and routing
     // draws are the same with or without a bad model, so the latencies
@@ -805,11 +808,7 @@ fn a_models_error_rate_fails_that_share_after_its_service_time() {
         let d = ServiceDist::lognormal_from_p50_p99(0.008, 0.030).unwrap();
         let mut b = variant("bad", 2, 1, d.clone());
         b.error_rate = rate;
-        let spec = one_endpoint(
-            vec![variant("good", 2, 1, d), b],
-            Routing::Random,
-            vec![],
-        );
+        let spec = one_endpoint(vec![variant("good", 2, 1, d), b], Routing::Random, vec![]);
         let mut h = Harness::new(&spec);
         for k in 0..n {
             h.send(k * 20, 1_000, None);
