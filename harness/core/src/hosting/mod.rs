@@ -183,6 +183,21 @@ struct Slot {
     tag: ModelTag,
 }
 
+impl Slot {
+    /// The slot of queued request `q` whose service starts at `now`.
+    fn serving(q: &Queued, now: SimTime) -> Slot {
+        Slot {
+            busy: true,
+            reported: false,
+            id: q.id,
+            sent_at: q.sent_at,
+            started_at: now,
+            timeout_ns: q.timeout_ns,
+            tag: q.tag,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Queued {
     id: u64,

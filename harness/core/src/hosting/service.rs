@@ -235,15 +235,7 @@ impl Hosting {
         if vs.spec.external {
             // A real process serves it: no draw, no timer; the driver
             // forwards it and calls `complete`.
-            instance.slots[slot as usize] = Slot {
-                busy: true,
-                reported: false,
-                id: q.id,
-                sent_at: q.sent_at,
-                started_at: now,
-                timeout_ns: q.timeout_ns,
-                tag: q.tag,
-            };
+            instance.slots[slot as usize] = Slot::serving(&q, now);
             self.starts.push_back(ServiceStart {
                 id: q.id,
                 instance: inst,
@@ -263,15 +255,7 @@ impl Hosting {
         let mut service_ns = secs_to_nanos(service).saturating_add(q.extra_ns);
         let instance = &mut self.instances[inst as usize];
         let s = &mut instance.slots[slot as usize];
-        *s = Slot {
-            busy: true,
-            reported: false,
-            id: q.id,
-            sent_at: q.sent_at,
-            started_at: now,
-            timeout_ns: q.timeout_ns,
-            tag: q.tag,
-        };
+        *s = Slot::serving(&q, now);
         if let Some(store) = self.features.as_deref_mut().filter(|s| s.used_by(e)) {
             // The container reads the request's features first; a failed
             // lookup with an `error` fallback answers without the model.
