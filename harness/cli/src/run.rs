@@ -60,6 +60,9 @@ pub fn run(a: RunArgs) -> Result<Exit> {
     if a.region.is_some() {
         sc.region = a.region.clone();
     }
+    if sc.clock == ClockKind::Wall && has_shadows(&sc) {
+        bail!(InvalidInput(format!("{}: shadow variants run on the virtual clock for now (the wall clock's server does not copy requests yet): drop --clock wall", a.scenario.display())));
+    }
     if sc.clock == ClockKind::Virtual && sc.target != TargetKind::Local {
         bail!(InvalidInput("a virtual-clock run only drives the embedded platform: use --target local, or --clock wall for http/sagemaker targets".into()));
     }
@@ -229,6 +232,9 @@ fn install_stop_handler() -> Arc<AtomicBool> {
 /// /_gameday/stop`, then writes the game day's report files.
 pub fn serve(a: ServeArgs) -> Result<Exit> {
     let mut sc = gameday_scenario::load(&a.scenario)?;
+    if has_shadows(&sc) {
+        bail!(InvalidInput(format!("{}: shadow variants run on the virtual clock for now (`gameday serve` does not copy requests yet): use gameday run", a.scenario.display())));
+    }
     if let Some(seed) = a.seed {
         sc.seed = seed;
     }
@@ -317,4 +323,12 @@ pub fn validate(a: ValidateArgs) -> Result<Exit> {
         )));
     }
     Ok(Exit::Pass)
+}
+
+/// Whether any endpoint of the scenario has a shadow variant.
+pub(crate) fn has_shadows(sc: &gameday_scenario::Scenario) -> bool {
+    sc.platform
+        .endpoints
+        .iter()
+        .any(|e| e.variants.iter().any(|v| v.shadow.is_some()))
 }

@@ -105,6 +105,7 @@
 //!             autoscaling: None,
 //!             multi_model: None,
 //!             error_rate: 0.0,
+//!             shadow: None,
 //!         }],
 //!     }],
 //!     faults: vec![],

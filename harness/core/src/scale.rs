@@ -227,6 +227,7 @@ impl TimeScale {
             autoscaling,
             multi_model,
             error_rate,
+            shadow,
         } = v;
         VariantSpec {
             name: name.clone(),
@@ -245,6 +246,7 @@ impl TimeScale {
             multi_model: multi_model.clone(),
             // A share of requests: no time in it.
             error_rate: *error_rate,
+            shadow: *shadow,
         }
     }
 
@@ -570,6 +572,7 @@ mod tests {
                     autoscaling: None,
                     multi_model: None,
                     error_rate: 0.0,
+                    shadow: None,
                 }],
             }],
             faults: vec![FaultSpec {

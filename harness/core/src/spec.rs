@@ -114,6 +114,19 @@ pub struct VariantSpec {
     /// normal service time, as a container answering 500 would: a bad
     /// model version is expressible without a fault.
     pub error_rate: f64,
+    /// A shadow variant: it gets copies of another variant's requests
+    /// and answers nobody (its `weight` is 0; routing never picks it).
+    pub shadow: Option<ShadowSpec>,
+}
+
+/// What a shadow variant copies (SageMaker's shadow tests: a
+/// `ShadowModeConfig` with its `SamplingPercentage`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ShadowSpec {
+    /// Index of the production variant whose requests are copied.
+    pub of: u16,
+    /// Share of that variant's requests copied, 0 to 1.
+    pub sampling: f64,
 }
 
 /// What the core needs to know about an instance type.

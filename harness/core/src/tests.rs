@@ -33,6 +33,7 @@ pub(crate) fn variant(
         autoscaling: None,
         multi_model: None,
         error_rate: 0.0,
+        shadow: None,
     }
 }
 
@@ -824,4 +825,76 @@ fn a_models_error_rate_fails_that_share_after_its_service_time() {
     );
     assert!(with_errors.iter().any(|r| r.outcome == Outcome::Server5xx));
     assert!(without.iter().all(|r| r.outcome == Outcome::Ok));
+}
+
+/// Production `P` (two instances) and shadow `S` copying `sampling` of
+/// its requests; constant 10 ms service, or log-normal when `drawn`.
+fn shadowed(sampling: f64, drawn: bool) -> PlatformSpec {
+    let d = if drawn {
+        ServiceDist::lognormal_from_p50_p99(0.008, 0.030).unwrap()
+    } else {
+        constant(10)
+    };
+    let mut s = variant("S", 1, 4, constant(30));
+    s.weight = 0.0;
+    s.error_rate = 0.5;
+    s.shadow = Some(ShadowSpec { of: 0, sampling });
+    one_endpoint(vec![variant("P", 2, 1, d), s], Routing::Random, vec![])
+}
+
+#[test]
+fn a_shadow_gets_exactly_its_sampled_copies_and_answers_nobody_else() {
+    let n = 3_000u64;
+    for sampling in [1.0, 0.3] {
+        let mut h = Harness::new(&shadowed(sampling, false));
+        for k in 0..n {
+            h.send(k * 10, 1_000, None);
+        }
+        h.run_until(SimTime::from_nanos(n * 10_000_000 + 1_000_000_000));
+        let prod = h.results.iter().filter(|r| r.variant == 0).count() as u64;
+        let copies = h.results.iter().filter(|r| r.variant == 1).count() as u64;
+        assert_eq!(prod, n, "routing never picks the shadow");
+        // One draw per production request from the endpoint's shadow
+        // stream: replaying that stream gives the exact count.
+        let mut rng = RngStreams::new(11).stream("shadow/ep");
+        let want = (0..n)
+            .filter(|_| crate::dist::unit(&mut rng) < sampling)
+            .count() as u64;
+        assert_eq!(copies, want, "sampling {sampling}");
+        if sampling == 1.0 {
+            assert_eq!(copies, n);
+        } else {
+            assert!((copies as f64 / n as f64 - 0.3).abs() < 0.03, "{copies}");
+        }
+        // The shadow's own service time and errors, on its own instance.
+        let shadow: Vec<&RequestResult> = h.results.iter().filter(|r| r.variant == 1).collect();
+        assert!(shadow.iter().all(|r| r.latency_ns >= 30_000_000));
+        assert!(shadow.iter().any(|r| r.outcome == Outcome::Server5xx));
+        assert!(h
+            .results
+            .iter()
+            .filter(|r| r.variant == 0)
+            .all(|r| r.outcome == Outcome::Ok && r.latency_ns == 10_000_000));
+    }
+}
+
+#[test]
+fn a_shadow_moves_no_production_number() {
+    let n = 2_000u64;
+    let run = |spec: &PlatformSpec| {
+        let mut h = Harness::new(spec);
+        for k in 0..n {
+            h.send(k * 7, 1_000, None);
+        }
+        h.run_until(SimTime::from_nanos(n * 7_000_000 + 1_000_000_000));
+        h.results
+            .iter()
+            .filter(|r| r.variant == 0)
+            .map(|r| (r.sent_at, r.latency_ns, r.outcome))
+            .collect::<Vec<_>>()
+    };
+    let with = shadowed(1.0, true);
+    let mut without = with.clone();
+    without.endpoints[0].variants.truncate(1);
+    assert_eq!(run(&with), run(&without));
 }

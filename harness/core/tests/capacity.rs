@@ -77,6 +77,7 @@ fn platform() -> Platform {
                 autoscaling: None,
                 multi_model: None,
                 error_rate: 0.0,
+                shadow: None,
             }],
         }],
         faults: vec![FaultSpec {

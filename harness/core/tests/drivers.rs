@@ -36,6 +36,7 @@ fn spec() -> PlatformSpec {
         autoscaling: None,
         multi_model: None,
         error_rate: 0.0,
+        shadow: None,
     };
     let target = FaultTarget {
         endpoint: 0,

@@ -55,6 +55,7 @@ fn datapoints_average_to_erlang_c_figures() {
                 autoscaling: None,
                 multi_model: None,
                 error_rate: 0.0,
+                shadow: None,
             }],
         }],
         faults: vec![],

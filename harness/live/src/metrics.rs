@@ -303,6 +303,7 @@ mod tests {
             autoscaling: None,
             multi_model: None,
             error_rate: 0.0,
+            shadow: None,
         }
     }
 

@@ -37,6 +37,7 @@ fn spec() -> PlatformSpec {
                 autoscaling: None,
                 multi_model: None,
                 error_rate: 0.0,
+                shadow: None,
             }],
         }],
         faults: vec![],

@@ -31,6 +31,7 @@ fn spec() -> PlatformSpec {
         autoscaling: None,
         multi_model: None,
         error_rate: 0.0,
+        shadow: None,
     };
     PlatformSpec {
         endpoints: vec![EndpointSpec {

@@ -24,6 +24,7 @@ pub mod model;
 pub mod plan;
 pub mod postmortem;
 pub mod recorder;
+pub mod shadow;
 pub mod slo;
 pub mod sweep;
 pub mod training;

@@ -249,6 +249,22 @@ pub struct VariantReport {
     /// A multi-model variant's model cache: hits, loads, evictions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mme: Option<MmeReport>,
+    /// A shadow variant: it served copies of `shadow_of`'s requests and
+    /// answered nobody; its numbers are in neither the endpoint's totals
+    /// nor its objectives (written only when true).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
+    /// A shadow: the production variant it copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_of: Option<String>,
+    /// A shadow: the percentage of that variant's requests copied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling_pct: Option<f64>,
+    /// A shadow: the endpoint's latency and error objectives applied to
+    /// its own numbers, as if it had taken the traffic. They do not
+    /// count in the verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadow_slos: Vec<SloResult>,
 }
 
 /// A multi-model variant's model cache over the run.

@@ -267,6 +267,10 @@ pub struct Recorder {
     cell_base: Vec<usize>,
     /// `(endpoint, variant)` names of each timeline cell.
     cell_names: Vec<(String, String)>,
+    /// Per cell: the variant is a shadow (its results count for the
+    /// variant and its timeline row only, never for the endpoint or its
+    /// objectives).
+    shadow_cells: Vec<bool>,
     interval_ns: u64,
     flush_lag_ns: u64,
     endpoints: Vec<EndpointRec>,
@@ -341,10 +345,16 @@ impl Recorder {
             cell_base.push(cell_names.len());
             cell_names.extend(e.variants.iter().map(|v| (e.name.clone(), v.name.clone())));
         }
+        let shadow_cells = spec
+            .endpoints
+            .iter()
+            .flat_map(|e| e.variants.iter().map(|v| v.shadow.is_some()))
+            .collect();
         Recorder {
             spec: spec.clone(),
             cell_base,
             cell_names,
+            shadow_cells,
             interval_ns: interval_ns.max(1),
             flush_lag_ns: max_timeout_ns.saturating_mul(2),
             endpoints,
@@ -429,6 +439,24 @@ impl Recorder {
         self.model_cache_of(r);
     }
 
+    /// Records a shadow variant's copy of a request: its variant's counts
+    /// and latency, and its own timeline row; nothing of the endpoint's.
+    fn record_shadow(&mut self, r: &RequestResult) {
+        let v = &mut self.endpoints[r.endpoint as usize].variants[r.variant as usize];
+        v.counts.add(r.outcome);
+        v.latency.record(r.latency_ns);
+        let idx = r.sent_at.as_nanos() / self.interval_ns;
+        let cell = self.cell_index(r.endpoint, r.variant);
+        match self.interval(idx) {
+            Some(cells) => {
+                let c = &mut cells[cell];
+                c.counts.add(r.outcome);
+                c.hist.saturating_record(micros(r.latency_ns));
+            }
+            None => self.late_results += 1,
+        }
+    }
+
     /// Counts a request's feature lookup in its interval.
     fn feature_interval_of(&mut self, r: &RequestResult) {
         if r.features.path == gameday_core::features::FeaturePath::NotLooked {
@@ -498,6 +526,10 @@ impl Recorder {
     /// Records one finished request.
     #[inline]
     pub fn record(&mut self, r: &RequestResult) {
+        if self.shadow_cells[self.cell_index(r.endpoint, r.variant)] {
+            self.record_shadow(r);
+            return;
+        }
         let ep = &mut self.endpoints[r.endpoint as usize];
         ep.counts.add(r.outcome);
         ep.latency.record(r.latency_ns);
@@ -604,7 +636,12 @@ impl Recorder {
         let mut budget = vec![IntervalCounts::default(); self.spec.endpoints.len()];
         for (e, b) in budget.iter_mut().enumerate() {
             let first = self.cell_base[e];
-            for c in &cells[first..first + self.spec.endpoints[e].variants.len()] {
+            let n = self.spec.endpoints[e].variants.len();
+            for (c, _) in cells[first..first + n]
+                .iter()
+                .zip(&self.shadow_cells[first..first + n])
+                .filter(|(_, &shadow)| !shadow)
+            {
                 let k = &c.counts;
                 b.add(&IntervalCounts {
                     requests: k.requests,
@@ -776,6 +813,10 @@ impl Recorder {
                     service_time_ms: ServiceTimeSummary::of(&vs.service),
                     instance_seconds: round3(cost.instance_seconds),
                     cost_usd: round6(cost.cost_usd),
+                    shadow: vs.shadow.is_some(),
+                    shadow_of: vs.shadow.map(|s| spec.variants[s.of as usize].name.clone()),
+                    sampling_pct: vs.shadow.map(|s| round6(s.sampling * 100.0)),
+                    shadow_slos: Vec::new(),
                 });
             }
             endpoints_usd += ep_cost;
@@ -830,6 +871,11 @@ impl Recorder {
         let training_usd = f.training.iter().fold(0.0, |a, j| a + j.cost_usd);
         let total = endpoints_usd + training_usd;
         let mut slos = f.slo.evaluate(&endpoints, &f.training, total);
+        for ep in &mut endpoints {
+            for v in ep.variants.iter_mut().filter(|v| v.shadow) {
+                v.shadow_slos = f.slo.evaluate_variant(&ep.name, v);
+            }
+        }
         let names: Vec<String> = self.spec.endpoints.iter().map(|e| e.name.clone()).collect();
         let error_budget = self.budget.report(&names, |s| x.secs_to_scenario(s));
         let aborted = self.budget_abort();

@@ -42,7 +42,10 @@ pub struct SloSpec {
 }
 
 fn percentile_of(ep: &EndpointReport, p: f64) -> f64 {
-    let l = &ep.latency_ms;
+    percentile_in(&ep.latency_ms, p)
+}
+
+fn percentile_in(l: &crate::model::LatencySummary, p: f64) -> f64 {
     match p {
         p if p <= 50.0 => l.p50,
         p if p <= 90.0 => l.p90,
@@ -80,6 +83,47 @@ impl SloSpec {
             if on {
                 out.push(name);
             }
+        }
+        out
+    }
+
+    /// The latency and error-rate objectives applied to one variant's
+    /// own numbers: what a shadow variant would have scored had it taken
+    /// the endpoint's traffic.
+    pub fn evaluate_variant(
+        &self,
+        endpoint: &str,
+        v: &crate::model::VariantReport,
+    ) -> Vec<SloResult> {
+        let mut out = Vec::new();
+        for (name, p, bound) in &self.latency {
+            let ms = bound.as_secs_f64() * 1e3;
+            let actual = percentile_in(&v.latency_ms, *p);
+            out.push(SloResult {
+                name: name.clone(),
+                endpoint: Some(endpoint.to_string()),
+                job: None,
+                objective: format!("<= {} ms", fmt_num(ms)),
+                actual,
+                met: actual <= ms,
+                detail: None,
+            });
+        }
+        if let Some(max) = self.error_rate {
+            let actual = if v.requests == 0 {
+                0.0
+            } else {
+                crate::model::round6((v.requests - v.ok) as f64 / v.requests as f64)
+            };
+            out.push(SloResult {
+                name: "error_rate".into(),
+                endpoint: Some(endpoint.to_string()),
+                job: None,
+                objective: format!("<= {}", fmt_num(max)),
+                actual,
+                met: actual <= max,
+                detail: None,
+            });
         }
         out
     }

@@ -136,6 +136,7 @@ pub fn write_summary<W: Write>(
     if !r.endpoints.is_empty() {
         write_endpoints(r, &mut w)?;
         write_variants(r, &mut w)?;
+        crate::shadow::write_markdown(r, &mut w)?;
         write_scaling(r, &mut w)?;
         write_multi_model(r, &mut w)?;
         crate::features::write_markdown(r, &mut w)?;
@@ -388,9 +389,10 @@ fn write_variants<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
             };
             writeln!(
                 w,
-                "| {} / {} | {} | {} × {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} / {}{} | {} | {} × {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
                 e.name,
                 v.name,
+                if v.shadow { " (shadow)" } else { "" },
                 v.model,
                 v.instance_count,
                 v.instance_type,
@@ -618,6 +620,28 @@ pub fn write_terminal<W: Write>(r: &Report, mut w: W) -> Result<(), WriteError> 
             e.errors.total(),
             fmt_num((e.error_rate * 100.0 * 1000.0).round() / 1000.0)
         )?;
+        for v in e.variants.iter().filter(|v| v.shadow) {
+            let missed: Vec<&str> = v
+                .shadow_slos
+                .iter()
+                .filter(|o| !o.met)
+                .map(|o| o.name.as_str())
+                .collect();
+            writeln!(
+                w,
+                "  shadow {} of {}: {} req  p99 {} ms  errors {}  {}",
+                v.name,
+                v.shadow_of.as_deref().unwrap_or("?"),
+                v.requests,
+                fmt_num(v.latency_ms.p99),
+                v.requests - v.ok,
+                if missed.is_empty() {
+                    "would hold every objective".to_string()
+                } else {
+                    format!("would miss {} (not counted)", missed.join(", "))
+                }
+            )?;
+        }
     }
     for j in &r.training_jobs {
         writeln!(

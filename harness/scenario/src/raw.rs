@@ -456,6 +456,22 @@ pub struct RawVariant {
     /// `[endpoint.variant.models]`: the models a multi-model variant
     /// serves.
     pub models: Option<RawModels>,
+    /// A shadow variant: `{ of = "Current", sampling = 100 }` copies that
+    /// percentage of production variant `of`'s requests here. Its answers
+    /// reach nobody and its failures count against no objective; it is
+    /// measured and billed beside `of` (virtual clock).
+    pub shadow: Option<RawShadow>,
+}
+
+/// `shadow = { of, sampling }` of a variant.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawShadow {
+    /// The production variant whose requests are copied.
+    pub of: String,
+    /// Percentage of its requests copied, more than 0 and at most 100
+    /// (default 100; SageMaker's `SamplingPercentage`).
+    pub sampling: Option<f64>,
 }
 
 /// `[endpoint.variant.models]`: generated models `model-0` … (the most

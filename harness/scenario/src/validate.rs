@@ -25,6 +25,7 @@ mod meta;
 mod models;
 mod multi_model;
 mod names;
+mod shadows;
 mod slo;
 mod sweep;
 mod training;

@@ -513,3 +513,51 @@ fn time_scale_and_baseline_tolerances_are_range_checked() {
         got[0]
     );
 }
+
+/// BASE with a second variant `S` after `A`, its last lines `extra`.
+fn with_shadow(extra: &str) -> String {
+    with(
+        "weight = 1.0",
+        &format!(
+            "weight = 1.0\n  [[endpoint.variant]]\n  name = \"S\"\n  model = \"m\"\n  instance_type = \"ml.m5.xlarge\"\n{extra}"
+        ),
+    )
+}
+
+#[test]
+fn shadow_variants_name_a_production_variant_and_a_sampling_share() {
+    assert_eq!(
+        check(&with_shadow("  shadow = { of = \"A\", sampling = 30 }")),
+        Vec::<String>::new()
+    );
+    let cases: &[(&str, &[&str])] = &[
+        ("  shadow = { of = \"a\" }", &["t.toml:23:19: endpoint[0].variant[1].shadow.of: unknown variant \"a\" (expected one of: A)"]),
+        ("  shadow = { of = \"S\" }", &["t.toml:23:19: endpoint[0].variant[1].shadow.of: variant \"S\" cannot shadow itself: name the production variant whose requests it copies"]),
+        ("  shadow = { of = \"A\", sampling = 0 }", &["t.toml:23:35: endpoint[0].variant[1].shadow.sampling: sampling is the percentage of \"A\"'s requests copied, more than 0 and at most 100, got 0"]),
+        ("  shadow = { of = \"A\", sampling = 150 }", &["t.toml:23:35: endpoint[0].variant[1].shadow.sampling: sampling is the percentage of \"A\"'s requests copied, more than 0 and at most 100, got 150"]),
+        ("  weight = 0.5\n  shadow = { of = \"A\" }", &["t.toml:23:12: endpoint[0].variant[1].weight: a shadow variant takes no weight: it gets `sampling` percent of its production variant's requests as copies; drop weight"]),
+        ("  shadow = { of = \"A\", sample = 30 }", &["t.toml:23:24: endpoint[0].variant[1].shadow.sample: unknown field `sample`, expected `of` or `sampling`"]),
+        ("  shadow = { of = \"A\" }\n  [[endpoint.variant]]\n  name = \"T\"\n  model = \"m\"\n  instance_type = \"ml.m5.xlarge\"\n  shadow = { of = \"S\" }", &["t.toml:28:19: endpoint[0].variant[2].shadow.of: variant \"S\" is a shadow itself: a shadow copies a production variant's requests"]),
+    ];
+    let mut failures = Vec::new();
+    for (extra, want) in cases {
+        let got = check(&with_shadow(extra));
+        if got != *want {
+            failures.push(format!(
+                "{extra:?}\n  expected {want:#?}\n  got      {got:#?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+
+    // Nobody can target a shadow, and the wall clock does not copy yet.
+    let shadowed = with_shadow("  shadow = { of = \"A\" }");
+    assert_eq!(
+        check(&with_in(&shadowed, "timeout = \"2s\"", "timeout = \"2s\"\ntarget_variant = \"S\"")),
+        ["t.toml:29:18: workload[0].target_variant: variant \"S\" is a shadow: it answers nobody, so no client can target it; target its production variant"]
+    );
+    assert_eq!(
+        check(&with_in(&shadowed, "seed = 3", "seed = 3\nclock = \"wall\"")),
+        ["t.toml:24:12: endpoint[0].variant[1].shadow: shadow variants run on the virtual clock for now: use clock = \"virtual\" (the wall clock's server does not copy requests yet)"]
+    );
+}

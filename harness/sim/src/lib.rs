@@ -174,6 +174,20 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
     }
     queue.push(interval.min(end), Event::Tick);
 
+    // Shadow variants, (endpoint, variant): their results answer nobody.
+    let shadows: Vec<(u16, u16)> = cfg
+        .platform
+        .endpoints
+        .iter()
+        .enumerate()
+        .flat_map(|(e, ep)| {
+            ep.variants
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.shadow.is_some())
+                .map(move |(v, _)| (e as u16, v as u16))
+        })
+        .collect();
     let mut gauges = Vec::new();
     let mut processed = 0u64;
     let mut steps = 0u64;
@@ -239,6 +253,9 @@ pub fn simulate(cfg: SimConfig<'_>) -> SimOutput {
         }
         while let Some(r) = platform.poll_result() {
             recorder.record(&r);
+            if shadows.contains(&(r.endpoint, r.variant)) {
+                continue; // a shadow's copy: nobody waits for it
+            }
             // A closed-loop user sends again one think time after its answer.
             let w = &mut workloads[r.id as usize];
             if let Some(think) = w.closed.as_ref().and_then(|a| a.think(&mut w.rng)) {

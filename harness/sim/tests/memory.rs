@@ -93,6 +93,7 @@ fn peak_bytes_of(
                 autoscaling,
                 multi_model: None,
                 error_rate: 0.0,
+                shadow: None,
             }],
         }],
         faults: vec![],

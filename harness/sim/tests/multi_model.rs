@@ -62,6 +62,7 @@ fn mme(n: usize, c: u64, weights: Vec<f64>, load: Option<Duration>) -> PlatformS
                     load_limit: LOAD_LIMIT,
                 })),
                 error_rate: 0.0,
+                shadow: None,
             }],
         }],
         ..PlatformSpec::default()

@@ -91,6 +91,7 @@ fn mm(
                 autoscaling: None,
                 multi_model: None,
                 error_rate: 0.0,
+                shadow: None,
             }],
         }],
         faults: vec![],

@@ -285,6 +285,7 @@ fn the_platform_adds_the_lookup_to_service_and_fails_with_model_error() {
                 autoscaling: None,
                 multi_model: None,
                 error_rate: 0.0,
+                shadow: None,
             }],
         }],
         feature_store: FeatureStoreSpec {

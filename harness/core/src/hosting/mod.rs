@@ -305,6 +305,13 @@ struct EndpointState {
     routing: Routing,
     variants: Vec<VariantState>,
     cumulative_weights: Vec<f64>,
+    /// The one variant routing can pick, when only one is not a shadow:
+    /// no draw then, so adding a shadow moves no production number.
+    only_variant: Option<u16>,
+    /// Shadow copies: (production variant, shadow variant, sampling).
+    shadows: Vec<(u16, u16, f64)>,
+    /// Draws which requests are copied to a shadow.
+    shadow_rng: StreamRng,
     /// Active per-request fault rules, in scenario order.
     active_faults: Vec<u32>,
     rng: StreamRng,
@@ -406,7 +413,9 @@ impl Hosting {
             let mut acc = 0.0;
             let mut cumulative_weights = Vec::with_capacity(ep.variants.len());
             for (v, vs) in ep.variants.iter().enumerate() {
-                acc += vs.weight.max(0.0);
+                if vs.shadow.is_none() {
+                    acc += vs.weight.max(0.0);
+                }
                 cumulative_weights.push(acc);
                 let mut routable = Vec::new();
                 let zones = ep.zones.clamp(1, 26);
@@ -447,6 +456,23 @@ impl Hosting {
             endpoints.push(EndpointState {
                 name: ep.name.clone(),
                 routing: ep.routing,
+                only_variant: match ep
+                    .variants
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.shadow.is_none())
+                    .collect::<Vec<_>>()[..]
+                {
+                    [(v, _)] => Some(v as u16),
+                    _ => None,
+                },
+                shadows: ep
+                    .variants
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(v, vs)| vs.shadow.map(|s| (s.of, v as u16, s.sampling)))
+                    .collect(),
+                shadow_rng: streams.stream(&format!("shadow/{}", ep.name)),
                 variants,
                 cumulative_weights,
                 active_faults: Vec::new(),

@@ -1,22 +1,43 @@
 //! Routing: which variant (by weight) and which instance (random or
 //! least outstanding requests) a request goes to.
 
-use super::{index, Hosting};
+use super::{index, Hosting, Request};
 use crate::dist::unit;
 use crate::spec::Routing;
+use crate::time::SimTime;
 
 impl Hosting {
     pub(super) fn pick_variant(&mut self, e: usize) -> usize {
         let ep = &mut self.endpoints[e];
-        let n = ep.cumulative_weights.len();
-        if n == 1 {
-            return 0;
+        if let Some(v) = ep.only_variant {
+            return v as usize;
         }
+        let n = ep.cumulative_weights.len();
         let total = ep.cumulative_weights[n - 1];
         let u = unit(&mut ep.rng) * total;
         ep.cumulative_weights
             .partition_point(|&c| c <= u)
             .min(n - 1)
+    }
+
+    /// Copies a request that variant `v` took to the shadows of `v`, each
+    /// with its sampling share. A copy is a request of its own to the
+    /// shadow variant (its result carries the shadow's index); nobody
+    /// waits for its answer.
+    pub(super) fn copy_to_shadows(&mut self, now: SimTime, req: Request, v: usize) {
+        for i in 0..self.endpoints[req.endpoint as usize].shadows.len() {
+            let ep = &mut self.endpoints[req.endpoint as usize];
+            let (of, shadow, sampling) = ep.shadows[i];
+            if of as usize == v && unit(&mut ep.shadow_rng) < sampling {
+                self.handle_request(
+                    now,
+                    Request {
+                        target_variant: Some(shadow),
+                        ..req
+                    },
+                );
+            }
+        }
     }
 
     pub(super) fn pick_instance(&mut self, e: usize, v: usize) -> Option<u32> {

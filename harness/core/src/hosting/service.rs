@@ -17,6 +17,9 @@ impl Hosting {
             Some(v) => v as usize,
             None => self.pick_variant(e),
         };
+        if !self.endpoints[e].shadows.is_empty() {
+            self.copy_to_shadows(now, req, v);
+        }
         let base = RequestResult {
             id: req.id,
             endpoint: req.endpoint,

@@ -129,9 +129,22 @@ pub(super) fn build(
                     format!("concurrency must be between 1 and 100000, got {concurrency}"),
                 );
             }
-            let weight = cx
-                .non_negative(&vat, "weight", Some(var.weight.unwrap_or(1.0)))
-                .unwrap_or(0.0);
+            let shadow = var
+                .shadow
+                .as_ref()
+                .and_then(|sh| super::shadows::build(cx, ep, v, sh, &vat, multi, clock));
+            let weight = if var.shadow.is_some() {
+                if var.weight.is_some() {
+                    cx.err(
+                        &vat.key("weight"),
+                        "a shadow variant takes no weight: it gets `sampling` percent of its production variant's requests as copies; drop weight",
+                    );
+                }
+                0.0
+            } else {
+                cx.non_negative(&vat, "weight", Some(var.weight.unwrap_or(1.0)))
+                    .unwrap_or(0.0)
+            };
             weight_sum += weight;
             let autoscaling = var.autoscaling.as_ref().and_then(|a| {
                 let v = super::autoscaling::Variant {
@@ -202,6 +215,7 @@ pub(super) fn build(
                 autoscaling,
                 multi_model,
                 error_rate: if multi { 0.0 } else { error_rate },
+                shadow,
             });
         }
         let counts: BTreeSet<usize> = variants

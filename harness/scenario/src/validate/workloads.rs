@@ -57,6 +57,17 @@ pub(super) fn build(
             (Some(tv), Some(e)) => names.variant(cx, &at.key("target_variant"), e, tv),
             _ => None,
         };
+        if let (Some(v), Some(e)) = (target_variant, e) {
+            if raw.endpoints[e].variant[v].shadow.is_some() {
+                cx.err(
+                    &at.key("target_variant"),
+                    format!(
+                        "variant {} is a shadow: it answers nobody, so no client can target it; target its production variant",
+                        crate::diag::quote(&raw.endpoints[e].variant[v].name)
+                    ),
+                );
+            }
+        }
         let target_model = match e {
             Some(e) => target_model(cx, &at, w, raw, endpoints, e),
             None => TargetModel::None,
