@@ -31,10 +31,10 @@ pub fn write_markdown<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError>
             writeln!(w)?;
             writeln!(
                 w,
-                "## Shadow test: {} / {} ({} of {}'s requests)",
+                "## Shadow test: {} / {} ({}% of {}'s requests)",
                 e.name,
                 s.name,
-                format!("{}%", fmt_num(s.sampling_pct.unwrap_or(100.0))),
+                fmt_num(s.sampling_pct.unwrap_or(100.0)),
                 p.name
             )?;
             writeln!(w)?;
