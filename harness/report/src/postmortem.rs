@@ -201,7 +201,11 @@ pub fn write_postmortem<W: Write>(rec: &RunRecord, mut w: W) -> Result<(), Write
     }
     for e in &r.endpoints {
         for v in &e.variants {
-            let mode = if v.mme.is_some() { ", multi-model" } else { "" };
+            let mode = match (&v.mme, &v.shadow_of) {
+                (Some(_), _) => ", multi-model".to_string(),
+                (None, Some(of)) => format!(", shadow of {of} (answered nobody)"),
+                _ => String::new(),
+            };
             writeln!(
                 w,
                 "- Endpoint {} / {}: model {}, {} × {}{mode}",

@@ -331,9 +331,10 @@ fn write_endpoints<W: Write>(r: &Report, w: &mut W) -> Result<(), WriteError> {
         for v in &e.variants {
             writeln!(
                 w,
-                "| {} / {} | {} | {} |",
+                "| {} / {}{} | {} | {} |",
                 e.name,
                 v.name,
+                if v.shadow { " (shadow)" } else { "" },
                 v.requests,
                 latency_cells(&v.latency_ms)
             )?;
