@@ -441,6 +441,8 @@ impl Recorder {
 
     /// Records a shadow variant's copy of a request: its variant's counts
     /// and latency, and its own timeline row; nothing of the endpoint's.
+    #[cold]
+    #[inline(never)]
     fn record_shadow(&mut self, r: &RequestResult) {
         let v = &mut self.endpoints[r.endpoint as usize].variants[r.variant as usize];
         v.counts.add(r.outcome);

@@ -24,6 +24,10 @@ impl Hosting {
     /// with its sampling share. A copy is a request of its own to the
     /// shadow variant (its result carries the shadow's index); nobody
     /// waits for its answer.
+    // Out of line: it calls `handle_request` again, and kept apart, that
+    // recursion does not stop `handle_request` from being inlined.
+    #[cold]
+    #[inline(never)]
     pub(super) fn copy_to_shadows(&mut self, now: SimTime, req: Request, v: usize) {
         for i in 0..self.endpoints[req.endpoint as usize].shadows.len() {
             let ep = &mut self.endpoints[req.endpoint as usize];
