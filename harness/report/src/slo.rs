@@ -41,10 +41,7 @@ pub struct SloSpec {
     pub abort_on_burn: Option<f64>,
 }
 
-fn percentile_of(ep: &EndpointReport, p: f64) -> f64 {
-    percentile_in(&ep.latency_ms, p)
-}
-
+/// The percentile of `l` an objective on percentile `p` reads.
 fn percentile_in(l: &crate::model::LatencySummary, p: f64) -> f64 {
     match p {
         p if p <= 50.0 => l.p50,
@@ -95,10 +92,28 @@ impl SloSpec {
         endpoint: &str,
         v: &crate::model::VariantReport,
     ) -> Vec<SloResult> {
+        let error_rate = if v.requests == 0 {
+            0.0
+        } else {
+            crate::model::round6((v.requests - v.ok) as f64 / v.requests as f64)
+        };
         let mut out = Vec::new();
+        self.latency_and_errors(endpoint, &v.latency_ms, error_rate, &mut out);
+        out
+    }
+
+    /// The latency objectives and `error_rate` for one endpoint's (or
+    /// variant's) latency and error rate.
+    fn latency_and_errors(
+        &self,
+        endpoint: &str,
+        latency: &crate::model::LatencySummary,
+        error_rate: f64,
+        out: &mut Vec<SloResult>,
+    ) {
         for (name, p, bound) in &self.latency {
             let ms = bound.as_secs_f64() * 1e3;
-            let actual = percentile_in(&v.latency_ms, *p);
+            let actual = percentile_in(latency, *p);
             out.push(SloResult {
                 name: name.clone(),
                 endpoint: Some(endpoint.to_string()),
@@ -110,22 +125,16 @@ impl SloSpec {
             });
         }
         if let Some(max) = self.error_rate {
-            let actual = if v.requests == 0 {
-                0.0
-            } else {
-                crate::model::round6((v.requests - v.ok) as f64 / v.requests as f64)
-            };
             out.push(SloResult {
                 name: "error_rate".into(),
                 endpoint: Some(endpoint.to_string()),
                 job: None,
                 objective: format!("<= {}", fmt_num(max)),
-                actual,
-                met: actual <= max,
+                actual: error_rate,
+                met: error_rate <= max,
                 detail: None,
             });
         }
-        out
     }
 
     /// Evaluates every objective. An endpoint that served no requests has no
@@ -139,30 +148,7 @@ impl SloSpec {
     ) -> Vec<SloResult> {
         let mut out = Vec::new();
         for ep in endpoints {
-            for (name, p, bound) in &self.latency {
-                let ms = bound.as_secs_f64() * 1e3;
-                let actual = percentile_of(ep, *p);
-                out.push(SloResult {
-                    name: name.clone(),
-                    endpoint: Some(ep.name.clone()),
-                    job: None,
-                    objective: format!("<= {} ms", fmt_num(ms)),
-                    actual,
-                    met: actual <= ms,
-                    detail: None,
-                });
-            }
-            if let Some(max) = self.error_rate {
-                out.push(SloResult {
-                    name: "error_rate".into(),
-                    endpoint: Some(ep.name.clone()),
-                    job: None,
-                    objective: format!("<= {}", fmt_num(max)),
-                    actual: ep.error_rate,
-                    met: ep.error_rate <= max,
-                    detail: None,
-                });
-            }
+            self.latency_and_errors(&ep.name, &ep.latency_ms, ep.error_rate, &mut out);
             let mme: Vec<_> = ep.variants.iter().filter_map(|v| v.mme.as_ref()).collect();
             if let (Some(min), false) = (self.model_cache_hit_ratio, mme.is_empty()) {
                 let (hits, requests) = mme
