@@ -93,14 +93,10 @@ fn capacity_shortage_blows_max_wait_and_fails_the_slo() {
             "MaxWaitTimeExceeded"
         ]
     );
-    let failed: Vec<&str> = r["slos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["met"] == false)
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(failed, ["training_deadline", "training_success_rate"]);
+    assert_eq!(
+        missed(&r["slos"]),
+        ["training_deadline", "training_success_rate"]
+    );
 }
 
 #[test]

@@ -380,13 +380,7 @@ fn the_wall_game_day_fails_on_purpose_with_both_clients_measured() {
         ep["requests"].as_u64().unwrap() > open_loop + 100,
         "the closed-loop analysts were measured too"
     );
-    let failed: Vec<&str> = r["slos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["met"] == false)
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let failed = missed(&r["slos"]);
     assert!(failed.contains(&"error_rate"), "{failed:?}");
     // Queueing is measured at the platform, as under the virtual clock:
     // the summary's queue figures agree with the timeline's queues.

@@ -122,3 +122,14 @@ pub fn schema_errors(schema: &serde_json::Value, value: &serde_json::Value) -> V
         .map(|e| format!("{}: {e}", e.instance_path()))
         .collect()
 }
+
+/// The names of the objectives a `slos` (or `shadow_slos`) list missed,
+/// in report order.
+pub fn missed(slos: &serde_json::Value) -> Vec<&str> {
+    slos.as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["met"] == false)
+        .map(|s| s["name"].as_str().unwrap())
+        .collect()
+}

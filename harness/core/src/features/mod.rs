@@ -484,7 +484,7 @@ impl FeatureStore {
                 };
                 match on_failure {
                     OnFailure::StaleCache => match self.caches[inst][at] {
-                        c if c != NEVER && now.as_nanos() + 1 - c < ttl_ns => {
+                        c if c != NEVER && fetched(now) - c < ttl_ns => {
                             let at = SimTime::from_nanos(c - 1);
                             let gs = &self.groups[g as usize];
                             (FeaturePath::Cached, Some(gs.written_ns(record, at)))
